@@ -1,0 +1,405 @@
+"""Typed errors shared by every backend (S3 and B2).
+
+`ClientError` subclasses are picked by the service's error code, so callers catch
+`NoSuchKey` rather than compare strings. Messages never contain credentials.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AccessDenied",
+    "BadDigest",
+    "BucketAlreadyExists",
+    "BucketAlreadyOwnedByYou",
+    "BucketNotEmpty",
+    "ChecksumMismatch",
+    "ClientError",
+    "ConditionalRequestConflict",
+    "EntityTooLarge",
+    "EntityTooSmall",
+    "ExpiredToken",
+    "InternalError",
+    "InvalidAccessKeyId",
+    "InvalidArgument",
+    "InvalidBucketName",
+    "InvalidDigest",
+    "InvalidPart",
+    "InvalidPartOrder",
+    "InvalidRange",
+    "InvalidRequest",
+    "LockError",
+    "LockLost",
+    "MalformedResponse",
+    "MethodNotAllowed",
+    "NoCredentialsError",
+    "NoSuchBucket",
+    "NoSuchKey",
+    "NoSuchUpload",
+    "NoSuchVersion",
+    "NotImplementedByServer",
+    "NotModified",
+    "ObjectChanged",
+    "PreconditionFailed",
+    "RequestTimeTooSkewed",
+    "RequestTimeout",
+    "S3LiteError",
+    "ServiceUnavailable",
+    "SignatureDoesNotMatch",
+    "SlowDown",
+    "TooManyRequests",
+    "TransportError",
+    "Unauthorized",
+    "error_class_for",
+]
+
+
+class S3LiteError(Exception):
+    """Base class of every error s3lite raises (besides `ValueError`/`TypeError` for bad input)."""
+
+
+class ClientError(S3LiteError):
+    """The service answered with an error status.
+
+    `status` is the HTTP status, `code` the service's error code (S3 `<Code>` or B2 `code`),
+    `message` its text, `request_id` and `resource` where the service gave them.
+    """
+
+    #: Whether a fresh attempt of the same request may succeed.
+    retryable: bool = False
+    #: Whether the error means "slow down" (feeds the adaptive rate limiter).
+    throttling: bool = False
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str = "",
+        *,
+        request_id: str | None = None,
+        resource: str | None = None,
+        host_id: str | None = None,
+        retry_after: float | None = None,
+        server_date: float | None = None,
+    ) -> None:
+        self.status = status
+        self.code = code
+        self.message = message
+        self.request_id = request_id
+        self.resource = resource
+        self.host_id = host_id
+        self.retry_after = retry_after
+        self.server_date = server_date
+        super().__init__(self._text())
+
+    def _text(self) -> str:
+        text = f"{self.code} ({self.status})"
+        if self.message:
+            text += f": {self.message}"
+        if self.resource:
+            text += f" [resource: {self.resource}]"
+        if self.request_id:
+            text += f" [request id: {self.request_id}]"
+        return text
+
+    def __reduce__(self) -> tuple[object, ...]:
+        kwargs = {
+            "request_id": self.request_id,
+            "resource": self.resource,
+            "host_id": self.host_id,
+            "retry_after": self.retry_after,
+            "server_date": self.server_date,
+        }
+        return (_rebuild_client_error, (type(self), self.status, self.code, self.message, kwargs))
+
+
+def _rebuild_client_error(
+    cls: type[ClientError], status: int, code: str, message: str, kwargs: dict[str, object]
+) -> ClientError:
+    return cls(status, code, message, **kwargs)  # type: ignore[arg-type]
+
+
+# --- Not found -----------------------------------------------------------------------------
+class NoSuchKey(ClientError):
+    """The object (or B2 file) does not exist."""
+
+
+class NoSuchBucket(ClientError):
+    """The bucket does not exist."""
+
+
+class NoSuchUpload(ClientError):
+    """The multipart upload (or B2 large file) does not exist: completed or aborted."""
+
+
+class NoSuchVersion(ClientError):
+    """The requested version id does not exist."""
+
+
+# --- Auth ----------------------------------------------------------------------------------
+class AccessDenied(ClientError):
+    """The credentials are valid but not allowed to do this."""
+
+
+class InvalidAccessKeyId(ClientError):
+    """The access key id is unknown to the server."""
+
+
+class SignatureDoesNotMatch(ClientError):
+    """The server computed another signature: wrong secret, or a signing bug."""
+
+
+class ExpiredToken(ClientError):
+    """Temporary credentials (or a B2 auth token) expired."""
+
+
+class Unauthorized(ClientError):
+    """B2: the key lacks a capability, or the bucket/prefix is outside its restriction."""
+
+
+class RequestTimeTooSkewed(ClientError):
+    """The local clock differs too much from the server's; retried after correcting it."""
+
+    retryable = True
+
+
+# --- Conditions ----------------------------------------------------------------------------
+class PreconditionFailed(ClientError):
+    """An If-Match / If-None-Match / If-Unmodified-Since condition did not hold (412)."""
+
+
+class NotModified(ClientError):
+    """If-None-Match / If-Modified-Since: the object has not changed (304)."""
+
+
+class ConditionalRequestConflict(ClientError):
+    """A concurrent conditional write is in progress (409); retried."""
+
+    retryable = True
+
+
+# --- Buckets -------------------------------------------------------------------------------
+class BucketAlreadyOwnedByYou(ClientError):
+    """create_bucket: you already own this bucket."""
+
+
+class BucketAlreadyExists(ClientError):
+    """create_bucket: the name is taken by someone else."""
+
+
+class BucketNotEmpty(ClientError):
+    """delete_bucket: the bucket still holds objects."""
+
+
+class InvalidBucketName(ClientError):
+    """The server rejected the bucket name."""
+
+
+# --- Bad requests --------------------------------------------------------------------------
+class InvalidRange(ClientError):
+    """The requested range is not satisfiable (416)."""
+
+
+class InvalidArgument(ClientError):
+    """The server rejected an argument."""
+
+
+class InvalidRequest(ClientError):
+    """The server rejected the request as malformed."""
+
+
+class BadDigest(ClientError):
+    """The body did not match the checksum sent with it: the bytes were damaged in transit."""
+
+
+class InvalidDigest(ClientError):
+    """The checksum header was malformed."""
+
+
+class EntityTooLarge(ClientError):
+    """The body is larger than the server allows for this operation."""
+
+
+class EntityTooSmall(ClientError):
+    """A multipart part other than the last is smaller than the minimum part size."""
+
+
+class InvalidPart(ClientError):
+    """CompleteMultipartUpload named a part that is missing or whose ETag differs."""
+
+
+class InvalidPartOrder(ClientError):
+    """CompleteMultipartUpload listed parts out of order."""
+
+
+class MethodNotAllowed(ClientError):
+    """The method is not allowed on this resource."""
+
+
+class NotImplementedByServer(ClientError):
+    """The server does not implement this feature (S3 `NotImplemented`)."""
+
+
+# --- Transient -----------------------------------------------------------------------------
+class SlowDown(ClientError):
+    """The server asks the client to reduce its request rate (503 SlowDown)."""
+
+    retryable = True
+    throttling = True
+
+
+class TooManyRequests(ClientError):
+    """429 Too Many Requests (B2 `too_many_requests`, S3-compatible throttling)."""
+
+    retryable = True
+    throttling = True
+
+
+class ServiceUnavailable(ClientError):
+    """503: the service is temporarily unavailable."""
+
+    retryable = True
+
+
+class InternalError(ClientError):
+    """500-class server error."""
+
+    retryable = True
+
+
+class RequestTimeout(ClientError):
+    """The server timed out waiting for the request body."""
+
+    retryable = True
+
+
+# --- Client-side ---------------------------------------------------------------------------
+class TransportError(S3LiteError):
+    """The request failed on the network (connect, TLS, reset, timeout) after all retries.
+
+    `attempts` says how many attempts were made; the original exception is `__cause__`.
+    """
+
+    def __init__(self, message: str, *, attempts: int = 1, retryable: bool = True) -> None:
+        self.attempts = attempts
+        self.retryable = retryable
+        super().__init__(message)
+
+
+class MalformedResponse(S3LiteError):
+    """The service's response could not be parsed (bad XML/JSON, missing fields, too large)."""
+
+
+class ChecksumMismatch(S3LiteError):
+    """Bytes received or stored do not match the checksum, size or ETag they must have."""
+
+
+class ObjectChanged(S3LiteError):
+    """The object changed while it was being read in pieces (its ETag moved): not spliced."""
+
+
+class NoCredentialsError(S3LiteError, ValueError):
+    """No credentials were given and no credential source had any."""
+
+
+class LockError(S3LiteError):
+    """A distributed lock could not be used as asked."""
+
+
+class LockLost(LockError):
+    """The lock was lost (its TTL passed without renewal, or it was broken by another holder)."""
+
+
+_BY_CODE: dict[str, type[ClientError]] = {
+    # S3 codes
+    "NoSuchKey": NoSuchKey,
+    "NoSuchBucket": NoSuchBucket,
+    "NoSuchUpload": NoSuchUpload,
+    "NoSuchVersion": NoSuchVersion,
+    "AccessDenied": AccessDenied,
+    "AllAccessDisabled": AccessDenied,
+    "InvalidAccessKeyId": InvalidAccessKeyId,
+    "SignatureDoesNotMatch": SignatureDoesNotMatch,
+    "ExpiredToken": ExpiredToken,
+    "TokenRefreshRequired": ExpiredToken,
+    "RequestTimeTooSkewed": RequestTimeTooSkewed,
+    "PreconditionFailed": PreconditionFailed,
+    "NotModified": NotModified,
+    "ConditionalRequestConflict": ConditionalRequestConflict,
+    "BucketAlreadyOwnedByYou": BucketAlreadyOwnedByYou,
+    "BucketAlreadyExists": BucketAlreadyExists,
+    "BucketNotEmpty": BucketNotEmpty,
+    "InvalidBucketName": InvalidBucketName,
+    "InvalidRange": InvalidRange,
+    "InvalidArgument": InvalidArgument,
+    "KeyTooLongError": InvalidArgument,
+    "InvalidRequest": InvalidRequest,
+    "BadDigest": BadDigest,
+    "XAmzContentSHA256Mismatch": BadDigest,
+    "InvalidDigest": InvalidDigest,
+    "EntityTooLarge": EntityTooLarge,
+    "EntityTooSmall": EntityTooSmall,
+    "InvalidPart": InvalidPart,
+    "InvalidPartOrder": InvalidPartOrder,
+    "MethodNotAllowed": MethodNotAllowed,
+    "NotImplemented": NotImplementedByServer,
+    "SlowDown": SlowDown,
+    "Throttling": SlowDown,
+    "ThrottlingException": SlowDown,
+    "RequestThrottled": SlowDown,
+    "TooManyRequests": TooManyRequests,
+    "ServiceUnavailable": ServiceUnavailable,
+    "InternalError": InternalError,
+    "RequestTimeout": RequestTimeout,
+    # B2 native API codes
+    "not_found": NoSuchKey,
+    "file_not_present": NoSuchKey,
+    "no_such_file": NoSuchKey,
+    "bad_bucket_id": NoSuchBucket,
+    "bad_auth_token": ExpiredToken,
+    "expired_auth_token": ExpiredToken,
+    "unauthorized": Unauthorized,
+    "access_denied": AccessDenied,
+    "range_not_satisfiable": InvalidRange,
+    "duplicate_bucket_name": BucketAlreadyExists,
+    "too_many_requests": TooManyRequests,
+    "service_unavailable": ServiceUnavailable,
+    "internal_error": InternalError,
+    "request_timeout": RequestTimeout,
+    "bad_request": InvalidRequest,
+    "invalid_argument": InvalidArgument,
+    "missing_part": InvalidPart,
+    "part_sha1_mismatch": InvalidPart,
+    "cannot_delete_non_empty_bucket": BucketNotEmpty,
+}
+
+_BY_STATUS: dict[int, type[ClientError]] = {
+    304: NotModified,
+    401: Unauthorized,
+    403: AccessDenied,
+    404: NoSuchKey,
+    408: RequestTimeout,
+    409: ConditionalRequestConflict,
+    412: PreconditionFailed,
+    416: InvalidRange,
+    429: TooManyRequests,
+    500: InternalError,
+    502: InternalError,
+    503: ServiceUnavailable,
+    504: InternalError,
+}
+
+
+def error_class_for(status: int, code: str | None) -> type[ClientError]:
+    """The most specific error class for a status and service error code."""
+    if code:
+        cls = _BY_CODE.get(code)
+        if cls is not None:
+            return cls
+        if status == 409:  # unknown 409 codes (e.g. OperationAborted) are not conflicts to retry
+            return ClientError
+    cls = _BY_STATUS.get(status)
+    if cls is not None:
+        return cls
+    if status >= 500:
+        return InternalError
+    return ClientError

@@ -1,0 +1,337 @@
+"""The response type every backend returns: status, headers, object fields and the body,
+either read whole (`data`) or streamed (`read`, `iter_chunks`) with the connection always
+handed back to the pool."""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
+
+from .errors import ChecksumMismatch, S3LiteError, TransportError
+
+if TYPE_CHECKING:
+    from urllib3 import BaseHTTPResponse
+    from urllib3._collections import HTTPHeaderDict
+
+__all__ = ["Dialect", "Response"]
+
+log = logging.getLogger("s3lite")
+
+#: Below this many unread bytes, close() drains the body to keep the connection alive.
+_DRAIN_LIMIT = 64 * 1024
+DEFAULT_CHUNK = 1024 * 1024
+
+
+def decode_rfc2047(value: str) -> str:
+    """Decode an RFC 2047 `=?UTF-8?B?...?=` / `=?UTF-8?Q?...?=` header value (S3 metadata)."""
+    if not (value.startswith("=?") and value.endswith("?=")):
+        return value
+    try:
+        charset, encoding, text = value[2:-2].split("?", 2)
+        if encoding.upper() == "B":
+            return base64.b64decode(text).decode(charset)
+        if encoding.upper() == "Q":
+            raw = text.replace("_", " ")
+            return unquote(raw.replace("=", "%"), encoding=charset, errors="strict")
+    except (ValueError, LookupError):
+        pass
+    return value
+
+
+def encode_rfc2047(value: str) -> str:
+    """Encode a non-ASCII metadata value so it survives an HTTP header (S3's convention)."""
+    if value.isascii():
+        return value
+    return "=?UTF-8?B?" + base64.b64encode(value.encode()).decode() + "?="
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How a backend spells object fields in its headers."""
+
+    meta_prefix: str
+    version_header: str
+    decode_meta: Callable[[str], str]
+    etag_header: str = "etag"
+    mtime_header: str = "last-modified"
+
+
+S3_DIALECT = Dialect("x-amz-meta-", "x-amz-version-id", decode_rfc2047)
+
+#: Called with the number of body bytes delivered so far; returns a fresh raw response
+#: that continues from there (a ranged GET conditional on the same ETag).
+Resumer = Callable[[int], "BaseHTTPResponse"]
+
+_READ_ERRORS: tuple[type[BaseException], ...] = ()
+
+
+def _read_errors() -> tuple[type[BaseException], ...]:
+    global _READ_ERRORS  # noqa: PLW0603 - filled once, lazily (keeps urllib3 out of import)
+    if not _READ_ERRORS:
+        from http.client import HTTPException
+
+        from urllib3.exceptions import HTTPError
+
+        _READ_ERRORS = (HTTPError, HTTPException, OSError)
+    return _READ_ERRORS
+
+
+class Response:
+    """A service response: object fields from the headers, and the body.
+
+    Use it as a context manager (or call `close()`) when streaming, so the connection goes
+    back to the pool; reading the body to the end does that too.
+    """
+
+    def __init__(
+        self,
+        raw: BaseHTTPResponse,
+        dialect: Dialect = S3_DIALECT,
+        *,
+        preload: bool = False,
+        resume: Resumer | None = None,
+        max_resumes: int = 3,
+        expected_length: int | None = None,
+    ) -> None:
+        self._raw = raw
+        self._dialect = dialect
+        self.status: int = raw.status
+        self.headers: HTTPHeaderDict = raw.headers  # type: ignore[assignment]
+        self._data: bytes | None = None
+        self._pos = 0  # body bytes received from the network
+        self._cursor = 0  # read position in `_data` once the body is held in memory
+        self._closed = False
+        self._resume = resume
+        self._max_resumes = max_resumes
+        self._expected = expected_length if expected_length is not None else self.content_length
+        self._metadata: dict[str, str] | None = None
+        self._overrides: dict[str, Any] = {}
+        if preload:
+            self._data = self._read_all()
+
+    # --- fields ------------------------------------------------------------------------------
+    @property
+    def metadata(self) -> dict[str, str]:
+        """User metadata, names lower-cased and without the backend's prefix."""
+        if self._metadata is None:
+            prefix = self._dialect.meta_prefix
+            n = len(prefix)
+            decode = self._dialect.decode_meta
+            self._metadata = {
+                k.lower()[n:]: decode(v)
+                for k, v in self.headers.items()
+                if k.lower().startswith(prefix)
+            }
+        return self._metadata
+
+    @property
+    def content_length(self) -> int | None:
+        value = self.headers.get("content-length")
+        return int(value) if value is not None and value.isdigit() else None
+
+    @property
+    def content_type(self) -> str | None:
+        return self.headers.get("content-type")
+
+    def _override(self, name: str, value: Any) -> None:
+        """Set a field from the response body (e.g. CopyObject's ETag) over the header's."""
+        self._overrides[name] = value
+
+    @property
+    def etag(self) -> str | None:
+        """The entity tag without its quotes."""
+        if "etag" in self._overrides:
+            return self._overrides["etag"]  # type: ignore[no-any-return]
+        value = self.headers.get(self._dialect.etag_header)
+        return value.strip('"') if value else None
+
+    @property
+    def last_modified(self) -> _dt.datetime | None:
+        """Last-Modified as an aware UTC datetime."""
+        if "last_modified" in self._overrides:
+            return self._overrides["last_modified"]  # type: ignore[no-any-return]
+        value = self.headers.get(self._dialect.mtime_header)
+        if not value:
+            return None
+        if value.isdigit():  # B2 upload timestamps are milliseconds since the epoch
+            return _dt.datetime.fromtimestamp(int(value) / 1000, tz=_dt.timezone.utc)
+        from email.utils import parsedate_to_datetime
+
+        try:
+            return parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+
+    @property
+    def version_id(self) -> str | None:
+        return self.headers.get(self._dialect.version_header)
+
+    @property
+    def request_id(self) -> str | None:
+        return self.headers.get("x-amz-request-id")
+
+    # --- body ----------------------------------------------------------------------------------
+    @property
+    def data(self) -> bytes:
+        """The body: all of it when preloaded, else the part not yet read (read now)."""
+        if self._data is None:
+            self._data = self._read_all()
+            self._cursor = len(self._data)
+        return self._data
+
+    def _read_all(self) -> bytes:
+        parts = []
+        while True:
+            chunk = self._read_raw(DEFAULT_CHUNK)
+            if not chunk:
+                break
+            parts.append(chunk)
+        return b"".join(parts) if len(parts) != 1 else parts[0]
+
+    def read(self, amt: int | None = None) -> bytes:
+        """Read up to `amt` bytes (all that is left when None); b'' at the end."""
+        if self._data is not None:
+            end = len(self._data) if amt is None or amt < 0 else self._cursor + amt
+            out = self._data[self._cursor : end]
+            self._cursor += len(out)
+            return out
+        if amt is None or amt < 0:
+            return self._read_all()
+        return self._read_raw(amt)
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        """Read into a writable buffer; returns the number of bytes read (0 at the end)."""
+        chunk = self.read(len(buffer))
+        n = len(chunk)
+        memoryview(buffer)[:n] = chunk
+        return n
+
+    def iter_chunks(self, chunk_size: int = DEFAULT_CHUNK) -> Iterator[bytes]:
+        """Yield the body in chunks of at most `chunk_size` bytes, then release the connection."""
+        try:
+            while True:
+                chunk = self.read(chunk_size)
+                if not chunk:
+                    return
+                yield chunk
+        finally:
+            self.close()
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self.iter_chunks()
+
+    def readable(self) -> bool:
+        return True
+
+    def _read_raw(self, amt: int) -> bytes:
+        if self._closed:
+            return b""
+        failures = 0
+        while True:
+            try:
+                chunk = self._raw.read(amt, decode_content=False)
+            except _read_errors() as exc:
+                failures += 1
+                if self._resume is None or failures > self._max_resumes:
+                    self._abandon()
+                    if isinstance(exc, S3LiteError):
+                        raise
+                    raise TransportError(
+                        f"connection failed while reading the body after {self._pos} bytes: "
+                        f"{type(exc).__name__}: {exc}"
+                    ) from exc
+                self._reconnect(exc)
+                continue
+            if chunk:
+                self._pos += len(chunk)
+                return chunk
+            # End of body: make sure it was all there.
+            if self._expected is not None and self._pos != self._expected:
+                if self._resume is not None and failures < self._max_resumes:
+                    failures += 1
+                    self._reconnect(None)
+                    continue
+                self._abandon()
+                raise ChecksumMismatch(
+                    f"body ended after {self._pos} of {self._expected} bytes"
+                )
+            self._finish()
+            return b""
+
+    def _reconnect(self, exc: BaseException | None) -> None:
+        """Replace the broken raw response by one that continues at the current position."""
+        assert self._resume is not None
+        log.debug("resuming body at byte %d after %r", self._pos, exc)
+        self._abandon(keep_open=True)
+        self._raw = self._resume(self._pos)
+
+    def _finish(self) -> None:
+        self._raw.release_conn()
+        self._closed = True
+
+    def _abandon(self, *, keep_open: bool = False) -> None:
+        try:
+            self._raw.close()
+        finally:
+            self._raw.release_conn()
+            if not keep_open:
+                self._closed = True
+
+    def close(self) -> None:
+        """Release the connection: drain a short remainder (keeps it alive) or drop it."""
+        if self._closed:
+            return
+        self._closed = True
+        remaining = None if self._expected is None else self._expected - self._pos
+        if self._data is None and remaining is not None and 0 <= remaining <= _DRAIN_LIMIT:
+            self._raw.drain_conn()
+            self._raw.release_conn()
+        else:
+            self._raw.close()
+            self._raw.release_conn()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __enter__(self) -> Response:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        if not getattr(self, "_closed", True):
+            try:
+                self.close()
+            except Exception:  # noqa: S110 - best effort at interpreter teardown
+                pass
+
+    def json(self, **kwargs: Any) -> Any:
+        """The body parsed as JSON."""
+        import json
+
+        return json.loads(self.data, **kwargs)
+
+    @property
+    def text(self) -> str:
+        """The body decoded as UTF-8 (or the charset the server named)."""
+        charset = "utf-8"
+        ctype = self.content_type or ""
+        if "charset=" in ctype:
+            charset = ctype.split("charset=", 1)[1].split(";")[0].strip() or charset
+        return self.data.decode(charset, errors="replace")
+
+    def __repr__(self) -> str:
+        return f"<Response [{self.status}]>"

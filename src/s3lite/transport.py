@@ -1,0 +1,633 @@
+"""The one way out to the network: a shared urllib3 pool, retries, streaming bodies.
+
+Backends build a `Request`, hand it to `Transport.send` with an `Auth` that signs each
+attempt afresh, and get back a `Response` or a typed error.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import IO, TYPE_CHECKING, Any, Protocol, Union
+
+from . import __version__
+from .errors import ClientError, RequestTimeTooSkewed, S3LiteError, TransportError, error_class_for
+from .response import S3_DIALECT, Dialect, Response
+from .retries import RetryPolicy
+
+if TYPE_CHECKING:
+    import urllib3
+
+__all__ = [
+    "Auth",
+    "Body",
+    "BodyLike",
+    "ErrorParser",
+    "Request",
+    "Transport",
+    "make_pool_manager",
+]
+
+log = logging.getLogger("s3lite")
+
+BodyLike = Union[bytes, bytearray, memoryview, str, IO[bytes], Iterable[bytes], None]
+
+#: Chunk size used to stream request bodies from files and iterators.
+SEND_CHUNK = 1024 * 1024
+#: Largest error body read into memory.
+MAX_ERROR_BODY = 1024 * 1024
+
+
+class BodyNotReplayable(TransportError):
+    """A retry needed the request body again, but it was a stream already (partly) sent."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=False)
+
+
+class Body:
+    """A request body that can be sent again on a retry whenever that is possible.
+
+    Bytes are always replayable; seekable files are rewound to where they started; other
+    streams (iterators, pipes) can be sent once.
+    """
+
+    def __init__(self, source: BodyLike, length: int | None = None) -> None:
+        self.length = length
+        self._bytes: bytes | memoryview | None = None
+        self._file: IO[bytes] | None = None
+        self._iter: Iterable[bytes] | None = None
+        self._start = 0
+        self._stream: Iterator[bytes] | None = None  # the one pass over a one-shot source
+        self.sent = 0  # bytes taken from the source in the latest attempt
+        if source is None:
+            self._bytes = b""
+        elif isinstance(source, str):
+            self._bytes = source.encode("utf-8")
+        elif isinstance(source, (bytes, bytearray, memoryview)):
+            self._bytes = source if not isinstance(source, bytearray) else bytes(source)
+        elif hasattr(source, "read"):
+            self._file = source  # type: ignore[assignment]
+            self._start = _tell(self._file)
+        elif isinstance(source, Iterable):
+            self._iter = source
+        else:
+            raise TypeError(
+                f"body must be bytes, str, a binary file object or an iterable of bytes, "
+                f"not {type(source).__name__}"
+            )
+        if self._bytes is not None:
+            self.length = len(self._bytes)
+        elif self._file is not None and self.length is None:
+            self.length = _remaining_length(self._file, self._start)
+
+    @property
+    def is_bytes(self) -> bool:
+        return self._bytes is not None
+
+    @property
+    def bytes(self) -> bytes | memoryview:
+        assert self._bytes is not None
+        return self._bytes
+
+    @property
+    def replayable(self) -> bool:
+        """Whether the body can be sent (again): bytes, a seekable file, or an untouched stream."""
+        if self._bytes is not None or (self._file is not None and self._start >= 0):
+            return True
+        return self.sent == 0
+
+    def open(self) -> Iterator[bytes] | bytes | memoryview:
+        """What to send for one attempt: the bytes, or an iterator of chunks from the start."""
+        if self._bytes is not None:
+            return self._bytes
+        if not self.replayable:
+            raise BodyNotReplayable(
+                "cannot retry: the request body is a non-seekable stream that was already "
+                f"(partly) sent ({self.sent} bytes); pass bytes or a seekable file to make the "
+                "request retryable"
+            )
+        if self._file is not None and self._start >= 0:
+            if self.sent:
+                self._file.seek(self._start)
+            self.sent = 0
+            return self._file_chunks(self._file)
+        if self._stream is None:
+            if self._file is not None:
+                self._stream = self._file_chunks(self._file)
+            else:
+                assert self._iter is not None
+                self._stream = self._counted(iter(self._iter))
+        return self._stream
+
+    def _file_chunks(self, f: IO[bytes]) -> Iterator[bytes]:
+        remaining = self.length
+        while remaining is None or remaining > 0:
+            n = SEND_CHUNK if remaining is None else min(SEND_CHUNK, remaining)
+            chunk = f.read(n)
+            if not chunk:
+                if remaining:
+                    raise ValueError(
+                        f"request body ended {remaining} bytes short of its declared length"
+                    )
+                return
+            if remaining is not None:
+                remaining -= len(chunk)
+            self.sent += len(chunk)
+            yield chunk
+
+    def _counted(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
+        for chunk in chunks:
+            if not isinstance(chunk, (bytes, bytearray, memoryview)):
+                raise TypeError(f"body iterator yielded {type(chunk).__name__}, not bytes")
+            if chunk:
+                self.sent += len(chunk)
+                yield bytes(chunk) if not isinstance(chunk, bytes) else chunk
+
+    def chunks(self) -> Iterator[bytes]:
+        """The body as an iterator of chunks (for signers that frame it)."""
+        opened = self.open()
+        if isinstance(opened, (bytes, memoryview)):
+            view = memoryview(opened)
+            return (bytes(view[i : i + SEND_CHUNK]) for i in range(0, len(view), SEND_CHUNK))
+        return opened
+
+
+def _tell(f: IO[bytes]) -> int:
+    """Where a file object starts, or -1 if it cannot seek (so it cannot be replayed)."""
+    try:
+        if f.seekable():
+            return f.tell()
+    except (AttributeError, OSError, ValueError):
+        pass
+    return -1
+
+
+def _remaining_length(f: IO[bytes], start: int) -> int | None:
+    if start < 0:
+        return None
+    try:
+        fileno = f.fileno()
+        size = os.fstat(fileno).st_size
+        if size:
+            return max(0, size - start)
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        pass
+    try:
+        end = f.seek(0, os.SEEK_END)
+        f.seek(start)
+        return max(0, end - start)
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+@dataclass
+class Request:
+    """One request as the backends build it, before signing.
+
+    `path` is percent-encoded as sent; `query` is the canonical (sorted, encoded) query.
+    """
+
+    method: str
+    scheme: str
+    host: str  # netloc: host[:port], as in the Host header
+    path: str
+    query: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    body: Body = field(default_factory=lambda: Body(None))
+    #: Hex SHA-256 of the body, UNSIGNED-PAYLOAD, or STREAMING-AWS4-HMAC-SHA256-PAYLOAD.
+    payload_hash: str | None = None
+    #: Path of the resource for SigV2 (`/bucket/key`), and the raw query pairs.
+    resource: str = ""
+    params: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def target(self) -> str:
+        return self.path + ("?" + self.query if self.query else "")
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://{self.host}{self.target}"
+
+
+@dataclass
+class Attempt:
+    """A request as one attempt sends it: its own headers and body iterator."""
+
+    request: Request
+    headers: dict[str, str]
+    body: Any  # bytes or an iterator of bytes
+    now: float
+
+
+class Auth(Protocol):
+    """Signs attempts; may refresh itself after an auth error."""
+
+    def sign(self, attempt: Attempt) -> None:
+        """Add authentication to `attempt.headers` (and wrap `attempt.body` if it frames it)."""
+
+    def refresh(self, error: ClientError) -> bool:
+        """After an auth error: renew credentials and return True to retry once."""
+
+
+#: Parses an error body into (code, message, request_id, resource, host_id).
+ErrorParser = Callable[[bytes, int], tuple[str | None, str, str | None, str | None, str | None]]
+
+
+def _parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    from email.utils import parsedate_to_datetime
+
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+def _parse_http_date(value: str | None) -> float | None:
+    if not value:
+        return None
+    from email.utils import parsedate_to_datetime
+
+    try:
+        return parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError):
+        return None
+
+
+def _proxy_for(scheme: str, host: str) -> str | None:
+    """The proxy URL from HTTPS_PROXY/HTTP_PROXY for this host, unless NO_PROXY excludes it."""
+    env = os.environ
+    proxy = env.get(f"{scheme}_proxy") or env.get(f"{scheme.upper()}_PROXY")
+    if not proxy:
+        return None
+    no_proxy = env.get("no_proxy") or env.get("NO_PROXY") or ""
+    hostname = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    hostname = hostname.strip("[]").lower()
+    for entry in (e.strip().lower() for e in no_proxy.split(",")):
+        if not entry:
+            continue
+        if entry == "*":
+            return None
+        entry_host = entry.rsplit(":", 1)[0] if entry.count(":") == 1 else entry
+        entry_host = entry_host.lstrip(".")
+        if hostname == entry_host or hostname.endswith("." + entry_host):
+            return None
+    return proxy
+
+
+def make_pool_manager(
+    *,
+    max_connections: int = 10,
+    verify: bool | str = True,
+    proxy_url: str | None = None,
+) -> urllib3.PoolManager:
+    """A PoolManager set up as s3lite wants it: bounded, blocking, TLS verified.
+
+    `block=True` makes threads wait for a free connection instead of opening extra ones that
+    would be thrown away ("connection pool is full").
+    """
+    import urllib3
+
+    kwargs: dict[str, Any] = {
+        "num_pools": 32,
+        "maxsize": max_connections,
+        "block": True,
+        "blocksize": 256 * 1024,
+    }
+    if verify is False:
+        kwargs["cert_reqs"] = "CERT_NONE"
+        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+    else:
+        kwargs["cert_reqs"] = "CERT_REQUIRED"
+        if isinstance(verify, str):
+            if os.path.isdir(verify):
+                kwargs["ca_cert_dir"] = verify
+            elif os.path.isfile(verify):
+                kwargs["ca_certs"] = verify
+            else:
+                raise ValueError(f"verify: CA bundle {verify!r} does not exist")
+    if proxy_url:
+        return urllib3.ProxyManager(proxy_url, **kwargs)
+    return urllib3.PoolManager(**kwargs)
+
+
+class Transport:
+    """Sends requests with retries on one shared connection pool.
+
+    Thread-safe; share one between sessions to share connections, the retry quota and the
+    adaptive rate limiter.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_pool_connections: int = 10,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 60.0,
+        verify: bool | str = True,
+        retry: RetryPolicy | None = None,
+        pool_manager: urllib3.PoolManager | None = None,
+        pool_timeout: float | None = None,
+        user_agent: str | None = None,
+        resolve: dict[str, str] | None = None,
+    ) -> None:
+        import urllib3
+
+        if max_pool_connections < 1:
+            raise ValueError("max_pool_connections must be at least 1")
+        if connect_timeout <= 0 or read_timeout <= 0:
+            raise ValueError("timeouts must be positive numbers of seconds")
+        self.retry = retry or RetryPolicy()
+        self.timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
+        self.pool_timeout = pool_timeout if pool_timeout is not None else read_timeout
+        self.verify = verify
+        self.max_pool_connections = max_pool_connections
+        self._pool_manager = pool_manager
+        self._proxy_managers: dict[str, urllib3.PoolManager] = {}
+        self._lock = threading.Lock()
+        self.user_agent = user_agent or f"s3lite/{__version__}"
+        #: host name -> address to connect to instead of resolving it (like curl --resolve);
+        #: the Host header and TLS server name stay the host name.
+        self.resolve = dict(resolve or {})
+        #: Seconds to add to the local clock so signatures match the server's (skew fix).
+        self.clock_offset = 0.0
+
+    def now(self) -> float:
+        return time.time() + self.clock_offset
+
+    @property
+    def pool_manager(self) -> urllib3.PoolManager:
+        if self._pool_manager is None:
+            with self._lock:
+                if self._pool_manager is None:
+                    self._pool_manager = make_pool_manager(
+                        max_connections=self.max_pool_connections, verify=self.verify
+                    )
+        return self._pool_manager
+
+    def _pool(self, scheme: str, host: str) -> tuple[Any, bool]:
+        """The connection pool for a host, and whether the target must be an absolute URL."""
+        manager = self.pool_manager
+        proxy = _proxy_for(scheme, host) if not _is_proxy_manager(manager) else None
+        if proxy:
+            with self._lock:
+                manager = self._proxy_managers.get(proxy)
+                if manager is None:
+                    manager = make_pool_manager(
+                        max_connections=self.max_pool_connections,
+                        verify=self.verify,
+                        proxy_url=proxy,
+                    )
+                    self._proxy_managers[proxy] = manager
+        hostname, _, port = host.rpartition(":") if not host.endswith("]") else (host, "", "")
+        if not hostname:
+            hostname, port = host, ""
+        default_port = 443 if scheme == "https" else 80
+        hostname = hostname.strip("[]")
+        address = self.resolve.get(hostname)
+        pool_kwargs = None
+        if address is not None:
+            if scheme == "https":
+                pool_kwargs = {"server_hostname": hostname, "assert_hostname": hostname}
+            hostname = address
+        pool = manager.connection_from_host(
+            hostname, int(port) if port else default_port, scheme=scheme, pool_kwargs=pool_kwargs
+        )
+        absolute = _is_proxy_manager(manager) and scheme == "http"
+        return pool, absolute
+
+    def send(
+        self,
+        request: Request,
+        auth: Auth | None,
+        *,
+        stream: bool = False,
+        dialect: Dialect = S3_DIALECT,
+        error_parser: ErrorParser | None = None,
+        ok: Callable[[int], bool] | None = None,
+        resume: Callable[[int], Any] | None = None,
+    ) -> Response:
+        """Send with retries; return the response or raise a typed error.
+
+        `ok` says which statuses are success (default 2xx). With `stream`, the body is left
+        on the connection for the caller to read; otherwise it is read now.
+        """
+        raw = self.send_raw(request, auth, error_parser=error_parser, ok=ok)
+        head = request.method == "HEAD"
+        return Response(
+            raw,
+            dialect,
+            preload=not stream or head,
+            resume=resume,
+            max_resumes=self.retry.max_attempts,
+            expected_length=0 if head or raw.status in (204, 304) else None,
+        )
+
+    def send_raw(
+        self,
+        request: Request,
+        auth: Auth | None,
+        *,
+        error_parser: ErrorParser | None = None,
+        ok: Callable[[int], bool] | None = None,
+    ) -> urllib3.BaseHTTPResponse:
+        """Like `send`, but returns urllib3's response with the body still unread."""
+        from urllib3.exceptions import EmptyPoolError, HTTPError, SSLError
+        from urllib3.exceptions import TimeoutError as U3Timeout
+
+        policy = self.retry
+        limiter = policy.limiter
+        attempt = 0
+        retry_cost = 0
+        refreshed = False
+        while True:
+            attempt += 1
+            if limiter is not None:
+                limiter.acquire()
+            headers = dict(request.headers)
+            headers.setdefault("User-Agent", self.user_agent)
+            body = request.body.open()
+            current = Attempt(request, headers, body, self.now())
+            if auth is not None:
+                auth.sign(current)
+            pool, absolute = self._pool(request.scheme, request.host)
+            target = request.url if absolute else request.target
+            try:
+                raw = pool.urlopen(
+                    request.method,
+                    target,
+                    body=current.body if request.method not in ("GET", "HEAD") else None,
+                    headers=current.headers,
+                    retries=False,
+                    redirect=False,
+                    assert_same_host=False,
+                    timeout=self.timeout,
+                    pool_timeout=self.pool_timeout,
+                    preload_content=False,
+                    decode_content=False,
+                    release_conn=False,
+                    chunked=False,
+                )
+            except EmptyPoolError as exc:
+                raise TransportError(
+                    f"no free connection to {request.host} within {self.pool_timeout} s: all "
+                    f"{self.max_pool_connections} are in use (are streamed responses being "
+                    "closed?); raise max_pool_connections for more concurrency",
+                    attempts=attempt,
+                    retryable=False,
+                ) from exc
+            except (HTTPError, OSError) as exc:
+                retryable = not isinstance(exc, SSLError) or _is_transient_ssl(exc)
+                timeout = isinstance(exc, U3Timeout)
+                describe = f"{request.method} {request.host}: {type(exc).__name__}: {exc}"
+                if retryable and attempt < policy.max_attempts:
+                    if not request.body.replayable:
+                        raise BodyNotReplayable(
+                            f"{describe}; cannot retry: the request body is a non-seekable "
+                            f"stream and {request.body.sent} bytes of it were already sent"
+                        ) from exc
+                    cost = policy.quota.acquire(timeout_error=timeout)
+                    if cost:
+                        retry_cost += cost
+                        delay = policy.delay(attempt)
+                        log.debug("retrying after %s in %.3f s", describe, delay)
+                        time.sleep(delay)
+                        continue
+                raise TransportError(
+                    f"{describe} (after {attempt} attempt{'s' * (attempt > 1)})",
+                    attempts=attempt,
+                    retryable=retryable,
+                ) from exc
+            status = raw.status
+            if (ok(status) if ok is not None else 200 <= status < 300):
+                if limiter is not None:
+                    limiter.update(throttled=False)
+                policy.quota.release(retry_cost)
+                return raw
+            error = self._error(request, raw, error_parser)
+            if limiter is not None:
+                limiter.update(throttled=error.throttling)
+            if isinstance(error, RequestTimeTooSkewed) and error.server_date is not None:
+                self.clock_offset = error.server_date - time.time()
+                log.debug("clock offset corrected to %.1f s", self.clock_offset)
+            if (
+                not refreshed
+                and auth is not None
+                and error.status in (400, 401, 403)
+                and auth.refresh(error)
+            ):
+                refreshed = True
+                attempt -= 1  # a refreshed token is a fresh start, not a failed attempt
+                if request.body.replayable:
+                    continue
+            if error.retryable and attempt < policy.max_attempts:
+                if not request.body.replayable:
+                    raise BodyNotReplayable(
+                        f"{error}; cannot retry: the request body is a non-seekable stream "
+                        f"and {request.body.sent} bytes of it were already sent"
+                    ) from error
+                cost = policy.quota.acquire(timeout_error=False)
+                if cost:
+                    retry_cost += cost
+                    delay = 0.0 if isinstance(error, RequestTimeTooSkewed) else policy.delay(
+                        attempt, error.retry_after
+                    )
+                    log.debug("retrying after %s in %.3f s", error.code, delay)
+                    time.sleep(delay)
+                    continue
+            raise error
+
+    def _error(
+        self, request: Request, raw: urllib3.BaseHTTPResponse, parser: ErrorParser | None
+    ) -> ClientError:
+        """Read (a bounded amount of) an error response, release it, build the typed error."""
+        data = b""
+        try:
+            if request.method != "HEAD":
+                data = raw.read(MAX_ERROR_BODY, decode_content=False) or b""
+        except Exception as exc:  # noqa: BLE001 - the status alone still tells the error
+            log.debug("could not read error body: %r", exc)
+        finally:
+            raw.close()
+            raw.release_conn()
+        code: str | None = None
+        message = ""
+        request_id = raw.headers.get("x-amz-request-id")
+        resource = host_id = None
+        if data and parser is not None:
+            try:
+                code, message, rid, resource, host_id = parser(data, raw.status)
+                request_id = rid or request_id
+            except S3LiteError as exc:
+                message = f"unparseable error body ({exc})"
+        if not code:
+            code = _STATUS_CODES.get(raw.status, f"HTTP{raw.status}")
+            if not message:
+                message = raw.reason or ""
+        cls = error_class_for(raw.status, code)
+        return cls(
+            raw.status,
+            code,
+            message,
+            request_id=request_id,
+            resource=resource or request.path,
+            host_id=host_id,
+            retry_after=_parse_retry_after(raw.headers.get("retry-after")),
+            server_date=_parse_http_date(raw.headers.get("date")),
+        )
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        if self._pool_manager is not None:
+            self._pool_manager.clear()
+        for manager in self._proxy_managers.values():
+            manager.clear()
+
+    def __repr__(self) -> str:
+        return (
+            f"Transport(max_pool_connections={self.max_pool_connections}, "
+            f"retry={self.retry!r}, verify={self.verify!r})"
+        )
+
+
+_STATUS_CODES = {
+    301: "PermanentRedirect",
+    304: "NotModified",
+    307: "TemporaryRedirect",
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "AccessDenied",
+    404: "NoSuchKey",
+    405: "MethodNotAllowed",
+    408: "RequestTimeout",
+    409: "Conflict",
+    412: "PreconditionFailed",
+    416: "InvalidRange",
+    429: "TooManyRequests",
+    500: "InternalError",
+    501: "NotImplemented",
+    502: "BadGateway",
+    503: "ServiceUnavailable",
+    504: "GatewayTimeout",
+}
+
+
+def _is_proxy_manager(manager: object) -> bool:
+    return type(manager).__name__ == "ProxyManager"
+
+
+def _is_transient_ssl(exc: BaseException) -> bool:
+    """An SSLError caused by the connection dropping (retry) rather than by a bad cert."""
+    text = str(exc)
+    return "EOF" in text or "reset" in text.lower()
