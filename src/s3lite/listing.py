@@ -1,0 +1,65 @@
+"""Lazy, paginated listings shared by the backends: pages are fetched as you iterate."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from .errors import MalformedResponse
+from .s3xml import ListPage
+
+__all__ = ["Listing"]
+
+#: Fetches the page that starts at (marker, version marker); None, None is the first page.
+PageFetcher = Callable[[str | None, str | None], ListPage]
+
+
+class Listing:
+    """Every page of a listing, followed lazily: nothing is requested until you iterate.
+
+    `iter_objects()` yields item dicts, `iter_prefixes()` the common prefixes ("folders")
+    when a delimiter was given. Each iteration lists afresh from the first page.
+    """
+
+    def __init__(self, fetch: PageFetcher, max_keys: int | None = None) -> None:
+        if max_keys is not None and (not isinstance(max_keys, int) or max_keys < 0):
+            raise ValueError(f"max_keys must be a non-negative int, got {max_keys!r}")
+        self._fetch = fetch
+        self._max_keys = max_keys
+
+    def pages(self) -> Iterator[ListPage]:
+        """Yield each page in order, following continuation markers to the end."""
+        marker: str | None = None
+        version_marker: str | None = None
+        seen = 0
+        while True:
+            page = self._fetch(marker, version_marker)
+            if self._max_keys is not None and seen + len(page.items) >= self._max_keys:
+                page.items = page.items[: self._max_keys - seen]
+                yield page
+                return
+            seen += len(page.items)
+            yield page
+            if not page.truncated:
+                return
+            if not page.next_marker and not page.next_version_marker:
+                raise MalformedResponse("listing is truncated but names no next marker")
+            if (page.next_marker, page.next_version_marker) == (marker, version_marker):
+                raise MalformedResponse("listing repeated the same page marker")
+            marker, version_marker = page.next_marker, page.next_version_marker
+
+    def iter_objects(self) -> Iterator[dict[str, Any]]:
+        """Yield every object (or version) as a dict, across all pages."""
+        for page in self.pages():
+            yield from page.items
+
+    def iter_prefixes(self) -> Iterator[str]:
+        """Yield every common prefix, across all pages."""
+        for page in self.pages():
+            yield from page.prefixes
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return self.iter_objects()
+
+    def __repr__(self) -> str:
+        return f"<Listing max_keys={self._max_keys}>"

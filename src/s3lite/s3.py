@@ -1,0 +1,889 @@
+"""S3Session: the S3 API (objects, listings, buckets, presigned URLs) on the shared transport.
+
+Each method validates its arguments, builds a `Request`, and hands it to the transport with
+the session's signer; responses come back as `Response` objects or plain dicts.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import re
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import quote, urlsplit
+
+from . import checksums, s3xml
+from .credentials import Credentials, CredentialsProvider, StaticCredentials
+from .errors import (
+    ChecksumMismatch,
+    NoSuchBucket,
+    NoSuchKey,
+    ObjectChanged,
+    PreconditionFailed,
+)
+from .listing import Listing
+from .response import S3_DIALECT, Response, encode_rfc2047
+from .retries import RetryMode, RetryPolicy
+from .signing import (
+    EMPTY_SHA256,
+    STREAMING_PAYLOAD,
+    UNSIGNED_PAYLOAD,
+    SigV2Auth,
+    SigV4Auth,
+    amz_date,
+    canonical_query,
+    presign_v2,
+    presign_v4,
+)
+from .transport import Body, BodyLike, Request, Transport
+
+if TYPE_CHECKING:
+    import urllib3
+
+__all__ = ["DeleteResult", "S3Session"]
+
+AddressingStyle = Literal["auto", "path", "virtual"]
+SignatureVersion = Literal["s3v4", "s3"]
+PayloadSigning = Literal["auto", "signed", "unsigned", "streaming"]
+
+MAX_KEY_BYTES = 1024
+#: Bodies of unknown length are spooled to find their length; this much stays in memory.
+SPOOL_MEMORY = 8 * 1024 * 1024
+_BUCKET_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,61}[a-zA-Z0-9]$")
+_DNS_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$|^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_IP_RE = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
+_TOKEN_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+
+def _ok_get(status: int) -> bool:
+    return status in (200, 206)
+
+
+@dataclass
+class DeleteResult:
+    """What delete_objects did: the keys deleted and the per-key errors."""
+
+    deleted: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def validate_key(key: object) -> str:
+    """A non-empty str of at most 1024 UTF-8 bytes, or ValueError/TypeError naming the problem."""
+    if not isinstance(key, str):
+        raise TypeError(f"key must be a str, not {type(key).__name__}")
+    if not key:
+        raise ValueError("key must not be empty")
+    size = len(key.encode("utf-8", "surrogatepass"))
+    if size > MAX_KEY_BYTES:
+        raise ValueError(f"key is {size} bytes in UTF-8; S3 allows at most {MAX_KEY_BYTES}")
+    return key
+
+
+def validate_bucket(bucket: object) -> str:
+    """A bucket name S3 can address (3-63 characters: letters, digits, '.', '-', '_')."""
+    if not isinstance(bucket, str):
+        raise TypeError(f"bucket must be a str, not {type(bucket).__name__}")
+    if not _BUCKET_RE.match(bucket) or ".." in bucket or _IP_RE.match(bucket):
+        raise ValueError(
+            f"invalid bucket name {bucket!r}: use 3-63 characters, letters, digits, '.', '-' "
+            "(and '_' on some servers), starting and ending with a letter or digit"
+        )
+    return bucket
+
+
+def _metadata_headers(metadata: Mapping[str, str] | None, headers: dict[str, str]) -> None:
+    for name, value in (metadata or {}).items():
+        if not isinstance(name, str) or not _TOKEN_RE.match(name):
+            raise ValueError(f"metadata name {name!r} is not a valid HTTP header token")
+        if not isinstance(value, str):
+            raise TypeError(f"metadata value for {name!r} must be a str, not {type(value).__name__}")
+        if "\r" in value or "\n" in value:
+            raise ValueError(f"metadata value for {name!r} contains a line break")
+        headers["x-amz-meta-" + name.lower()] = encode_rfc2047(value)
+
+
+def _guess_type(key: str) -> str:
+    import mimetypes
+
+    return mimetypes.guess_type(key, strict=False)[0] or "application/octet-stream"
+
+
+def _http_date(value: _dt.datetime | str) -> str:
+    if isinstance(value, str):
+        return value
+    if value.tzinfo is None:
+        raise ValueError("datetimes must be timezone-aware (e.g. datetime.now(timezone.utc))")
+    return time.strftime("%a, %d %b %Y %H:%M:%S GMT", value.utctimetuple())
+
+
+def _quoted_etag(etag: str) -> str:
+    return etag if etag.startswith(('"', "W/")) or etag == "*" else f'"{etag}"'
+
+
+class S3Session:
+    """A connection to one S3-compatible service, with an optional default bucket.
+
+    Thread-safe: share one session between threads. Credentials come from the arguments or,
+    when those are omitted, the environment.
+    """
+
+    def __init__(
+        self,
+        access_key_id: str | None = None,
+        access_key: str | None = None,
+        bucket: str | None = None,
+        region: str | None = None,
+        endpoint_url: str | None = None,
+        session_token: str | None = None,
+        addressing_style: AddressingStyle = "auto",
+        signature_version: SignatureVersion = "s3v4",
+        max_pool_connections: int = 10,
+        max_attempts: int = 3,
+        retry_mode: RetryMode = "standard",
+        connect_timeout: float = 10.0,
+        read_timeout: float = 60.0,
+        verify: bool | str = True,
+        stream: bool = True,
+        *,
+        credentials: CredentialsProvider | None = None,
+        anonymous: bool = False,
+        pool_manager: urllib3.PoolManager | None = None,
+        transport: Transport | None = None,
+        payload_signing: PayloadSigning = "auto",
+        backoff_base: float = 1.0,
+        max_backoff: float = 20.0,
+        user_agent: str | None = None,
+    ) -> None:
+        if addressing_style not in ("auto", "path", "virtual"):
+            raise ValueError(
+                f"addressing_style must be 'auto', 'path' or 'virtual', got {addressing_style!r}"
+            )
+        if signature_version not in ("s3v4", "s3"):
+            raise ValueError(f"signature_version must be 's3v4' or 's3', got {signature_version!r}")
+        if payload_signing not in ("auto", "signed", "unsigned", "streaming"):
+            raise ValueError(f"unknown payload_signing {payload_signing!r}")
+        if bucket is not None:
+            validate_bucket(bucket)
+        if (access_key_id is None) != (access_key is None):
+            raise ValueError("pass both access_key_id and access_key, or neither")
+
+        from . import config
+
+        self.region = region or config.region_from_env() or "us-east-1"
+        endpoint_url = endpoint_url or config.endpoint_from_env()
+        if verify is True:
+            verify = config.ca_bundle_from_env() or True
+        if endpoint_url is None:
+            endpoint_url = f"https://s3.{self.region}.amazonaws.com"
+        parts = urlsplit(endpoint_url if "://" in endpoint_url else "https://" + endpoint_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"endpoint_url must be http(s)://host[:port], got {endpoint_url!r}")
+        if parts.query or parts.fragment:
+            raise ValueError("endpoint_url must not have a query or fragment")
+        self.endpoint_url = f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+        self._scheme = parts.scheme
+        self._netloc = parts.netloc.lower()
+        self._base_path = quote(parts.path.rstrip("/"), safe="/")
+        self._aws = (parts.hostname or "").endswith(".amazonaws.com")
+        self.addressing_style: AddressingStyle = addressing_style
+        self.signature_version: SignatureVersion = signature_version
+        self.bucket = bucket
+        self.stream = stream
+        self.payload_signing: PayloadSigning = payload_signing
+
+        if credentials is not None:
+            provider: CredentialsProvider = credentials
+        elif anonymous:
+            provider = StaticCredentials(None)
+        elif access_key_id is not None and access_key is not None:
+            provider = StaticCredentials(Credentials(access_key_id, access_key, session_token))
+        else:
+            from .credentials import default_provider
+
+            provider = default_provider()
+        self.credentials = provider
+        if signature_version == "s3":
+            self._auth: SigV4Auth | SigV2Auth = SigV2Auth(provider)
+        else:
+            self._auth = SigV4Auth(provider, self.region, "s3")
+
+        if transport is None:
+            transport = Transport(
+                max_pool_connections=max_pool_connections,
+                connect_timeout=connect_timeout,
+                read_timeout=read_timeout,
+                verify=verify,
+                retry=RetryPolicy(
+                    max_attempts, retry_mode, backoff_base=backoff_base, max_backoff=max_backoff
+                ),
+                pool_manager=pool_manager,
+                user_agent=user_agent,
+            )
+        self.transport = transport
+
+    # --- request building --------------------------------------------------------------------
+    def _bucket(self, bucket: str | None) -> str:
+        if bucket is None:
+            if self.bucket is None:
+                raise ValueError("no bucket given and the session has no default bucket")
+            return self.bucket
+        return validate_bucket(bucket)
+
+    def _virtual(self, bucket: str) -> bool:
+        if self.addressing_style == "path":
+            return False
+        dns_ok = bool(_DNS_BUCKET_RE.match(bucket)) and not (
+            self._scheme == "https" and "." in bucket
+        )
+        if self.addressing_style == "virtual":
+            if not dns_ok:
+                raise ValueError(
+                    f"bucket {bucket!r} cannot be addressed virtual-host style; "
+                    "use addressing_style='path'"
+                )
+            return True
+        return self._aws and dns_ok
+
+    def _locate(self, bucket: str | None, key: str | None) -> tuple[str, str, str]:
+        """(host, encoded path, SigV2 resource path) of a bucket/key."""
+        if bucket is None:
+            return self._netloc, self._base_path + "/", "/"
+        encoded_key = quote(key, safe="/~") if key is not None else ""
+        resource = f"/{bucket}/{encoded_key}"
+        if self._virtual(bucket):
+            return f"{bucket}.{self._netloc}", f"{self._base_path}/{encoded_key}", resource
+        path = f"{self._base_path}/{bucket}" + (f"/{encoded_key}" if key is not None else "")
+        return self._netloc, path, resource
+
+    def _build(
+        self,
+        method: str,
+        bucket: str | None,
+        key: str | None = None,
+        params: Iterable[tuple[str, str]] = (),
+        headers: dict[str, str] | None = None,
+        body: BodyLike = None,
+        *,
+        payload_hash: str | None = None,
+        length: int | None = None,
+    ) -> Request:
+        host, path, resource = self._locate(bucket, key)
+        params = list(params)
+        hdrs = {"Host": host}
+        if headers:
+            hdrs.update(headers)
+        request_body = body if isinstance(body, Body) else Body(body, length)
+        if method in ("PUT", "POST"):
+            if request_body.length is None:
+                raise ValueError("request body length unknown")
+            hdrs["Content-Length"] = str(request_body.length)
+        if payload_hash is None:
+            if request_body.is_bytes:
+                data = request_body.bytes
+                payload_hash = hashlib.sha256(data).hexdigest() if data else EMPTY_SHA256
+                if self.payload_signing == "unsigned" and data:
+                    payload_hash = UNSIGNED_PAYLOAD
+            else:
+                payload_hash = self._stream_payload_mode()
+        return Request(
+            method,
+            self._scheme,
+            host,
+            path,
+            canonical_query(params) if params else "",
+            hdrs,
+            request_body,
+            payload_hash,
+            resource,
+            params,
+        )
+
+    def _stream_payload_mode(self) -> str:
+        """How to sign a streamed body: aws-chunked signatures, or unsigned over TLS."""
+        mode = self.payload_signing
+        if mode == "unsigned" or (mode == "auto" and self._scheme == "https"):
+            return UNSIGNED_PAYLOAD
+        if self.signature_version == "s3":
+            return UNSIGNED_PAYLOAD  # SigV2 does not cover the payload
+        return STREAMING_PAYLOAD
+
+    def _send(
+        self,
+        request: Request,
+        *,
+        stream: bool = False,
+        ok: Any = None,
+        resume: Any = None,
+    ) -> Response:
+        return self.transport.send(
+            request,
+            self._auth,
+            stream=stream,
+            dialect=S3_DIALECT,
+            error_parser=s3xml.parse_error,
+            ok=ok,
+            resume=resume,
+        )
+
+    # --- objects -----------------------------------------------------------------------------
+    def put_object(
+        self,
+        key: str,
+        body: BodyLike,
+        *,
+        bucket: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        content_type: str | None = None,
+        cache_control: str | None = None,
+        content_disposition: str | None = None,
+        content_encoding: str | None = None,
+        content_language: str | None = None,
+        expires: _dt.datetime | str | None = None,
+        acl: str | None = None,
+        storage_class: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        if_none_match: str | None = None,
+        if_match: str | None = None,
+        checksum: str | None = None,
+        content_length: int | None = None,
+    ) -> Response:
+        """Upload one object in a single PUT.
+
+        `body` is bytes, str, a binary file object or an iterable of bytes; streams are not
+        read into memory (a stream of unknown length is spooled to a temporary file first).
+        `if_none_match='*'` writes only if the key is absent, `if_match=etag` only if it is
+        unchanged (else `PreconditionFailed`). `checksum` ('crc32', 'crc32c', 'sha1',
+        'sha256', 'md5') is sent for the server to verify the bytes.
+        """
+        validate_key(key)
+        bucket = self._bucket(bucket)
+        hdrs: dict[str, str] = {
+            "Content-Type": content_type or _guess_type(key),
+        }
+        _metadata_headers(metadata, hdrs)
+        optional = {
+            "Cache-Control": cache_control,
+            "Content-Disposition": content_disposition,
+            "Content-Encoding": content_encoding,
+            "Content-Language": content_language,
+            "x-amz-acl": acl,
+            "x-amz-storage-class": storage_class,
+        }
+        hdrs.update({k: v for k, v in optional.items() if v is not None})
+        if expires is not None:
+            hdrs["Expires"] = _http_date(expires)
+        if if_none_match is not None:
+            hdrs["If-None-Match"] = if_none_match if if_none_match == "*" else _quoted_etag(
+                if_none_match
+            )
+        if if_match is not None:
+            hdrs["If-Match"] = _quoted_etag(if_match)
+        if headers:
+            hdrs.update(headers)
+        if content_length is not None and (
+            not isinstance(content_length, int) or content_length < 0
+        ):
+            raise ValueError(f"content_length must be a non-negative int, got {content_length!r}")
+
+        prepared, payload_hash, sums = self._prepare_body(body, content_length, checksum)
+        if sums is not None:
+            hdrs[checksums.header_name(sums.name)] = checksums.b64(sums.digest())
+        request = self._build(
+            "PUT", bucket, key, (), hdrs, prepared, payload_hash=payload_hash
+        )
+        response = self._send(request)
+        if sums is not None:
+            self._verify_checksum(response, sums)
+        return response
+
+    def _prepare_body(
+        self, body: BodyLike, length: int | None, checksum: str | None
+    ) -> tuple[Body, str | None, checksums.Checksum | None]:
+        """Turn any body into a sendable Body, with its payload hash and checksum if asked."""
+        sums = checksums.new_checksum(checksum) if checksum else None
+        prepared = body if isinstance(body, Body) else Body(body, length)
+        if prepared.is_bytes:
+            if sums is not None:
+                sums.update(prepared.bytes)
+            return prepared, None, sums
+        need_hash = self.payload_signing == "signed"
+        if prepared.length is None or (prepared.replayable is False and (sums or need_hash)):
+            return self._spool(prepared, sums)
+        if sums is not None or need_hash:
+            # A seekable file: one pass to hash now, one to send.
+            sha = hashlib.sha256() if need_hash else None
+            for chunk in prepared.chunks():
+                if sums is not None:
+                    sums.update(chunk)
+                if sha is not None:
+                    sha.update(chunk)
+            return prepared, sha.hexdigest() if sha else None, sums
+        return prepared, None, sums
+
+    def _spool(
+        self, prepared: Body, sums: checksums.Checksum | None
+    ) -> tuple[Body, str | None, checksums.Checksum | None]:
+        import tempfile
+
+        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY)  # noqa: SIM115
+        sha = hashlib.sha256()
+        for chunk in prepared.chunks():
+            spool.write(chunk)
+            sha.update(chunk)
+            if sums is not None:
+                sums.update(chunk)
+        size = spool.tell()
+        spool.seek(0)
+        payload = UNSIGNED_PAYLOAD if self.payload_signing == "unsigned" else sha.hexdigest()
+        return Body(spool, size), payload, sums
+
+    @staticmethod
+    def _verify_checksum(response: Response, sums: checksums.Checksum) -> None:
+        sent = checksums.b64(sums.digest())
+        if sums.name == "md5":
+            etag = response.etag
+            if etag and "-" not in etag and len(etag) == 32 and etag != sums.digest().hex():
+                raise ChecksumMismatch(f"ETag {etag} does not match the MD5 of the body sent")
+            return
+        echoed = response.headers.get(checksums.header_name(sums.name))
+        if echoed is not None and echoed != sent:
+            raise ChecksumMismatch(f"server stored {sums.name} {echoed}, sent {sent}")
+
+    def get_object(
+        self,
+        key: str,
+        *,
+        bucket: str | None = None,
+        version_id: str | None = None,
+        range_start: int | None = None,
+        range_end: int | None = None,
+        if_match: str | None = None,
+        if_none_match: str | None = None,
+        if_modified_since: _dt.datetime | str | None = None,
+        if_unmodified_since: _dt.datetime | str | None = None,
+        stream: bool | None = None,
+        headers: Mapping[str, str] | None = None,
+        resume: bool = True,
+    ) -> Response:
+        """Download an object (or the inclusive byte range `range_start`..`range_end`).
+
+        Streamed by default (see the session's `stream`): read it with `read()`,
+        `iter_chunks()` or `data`, and close it (or use `with`). If the connection breaks
+        mid-body, the stream resumes where it stopped with a ranged GET that must match the
+        same ETag (`ObjectChanged` if the object was replaced meanwhile).
+        """
+        validate_key(key)
+        bucket = self._bucket(bucket)
+        hdrs: dict[str, str] = {}
+        byte_range = _range_header(range_start, range_end)
+        if byte_range:
+            hdrs["Range"] = byte_range
+        if if_match is not None:
+            hdrs["If-Match"] = _quoted_etag(if_match)
+        if if_none_match is not None:
+            hdrs["If-None-Match"] = _quoted_etag(if_none_match)
+        if if_modified_since is not None:
+            hdrs["If-Modified-Since"] = _http_date(if_modified_since)
+        if if_unmodified_since is not None:
+            hdrs["If-Unmodified-Since"] = _http_date(if_unmodified_since)
+        if headers:
+            hdrs.update(headers)
+        params = [("versionId", version_id)] if version_id else []
+        request = self._build("GET", bucket, key, params, hdrs, payload_hash=EMPTY_SHA256)
+        stream = self.stream if stream is None else stream
+        if not stream or not resume:
+            return self._send(request, stream=stream, ok=_ok_get)
+        raw = self.transport.send_raw(request, self._auth, error_parser=s3xml.parse_error, ok=_ok_get)
+        resumer = self._resumer(request, raw, range_start or 0, range_end)
+        return Response(raw, S3_DIALECT, resume=resumer, max_resumes=self.transport.retry.max_attempts)
+
+    def _resumer(
+        self, request: Request, first: Any, start: int, end: int | None
+    ) -> Any:
+        """A function that re-requests the rest of a broken GET, pinned to the same ETag."""
+        etag = first.headers.get("etag")
+        if not etag:
+            return None
+
+        def resume(delivered: int) -> Any:
+            hdrs = dict(request.headers)
+            hdrs["Range"] = f"bytes={start + delivered}-{'' if end is None else end}"
+            hdrs["If-Match"] = etag
+            hdrs.pop("If-None-Match", None)
+            hdrs.pop("If-Modified-Since", None)
+            retry = Request(
+                request.method, request.scheme, request.host, request.path, request.query,
+                hdrs, Body(None), request.payload_hash, request.resource, request.params,
+            )  # fmt: skip
+            try:
+                raw = self.transport.send_raw(
+                    retry, self._auth, error_parser=s3xml.parse_error, ok=_ok_get
+                )
+            except PreconditionFailed as exc:
+                raise ObjectChanged(
+                    f"object changed while it was being read (ETag no longer {etag}); "
+                    f"stopped after {delivered} bytes instead of splicing two versions"
+                ) from exc
+            content_range = raw.headers.get("content-range", "")
+            if raw.status != 206 or not content_range.startswith(f"bytes {start + delivered}-"):
+                raw.close()
+                raw.release_conn()
+                raise ObjectChanged(
+                    f"resumed GET did not continue at byte {start + delivered} "
+                    f"(status {raw.status}, Content-Range {content_range!r})"
+                )
+            return raw
+
+        return resume
+
+    def head_object(
+        self,
+        key: str,
+        *,
+        bucket: str | None = None,
+        version_id: str | None = None,
+        if_match: str | None = None,
+        if_none_match: str | None = None,
+    ) -> Response:
+        """The object's headers (size, type, ETag, metadata) without its body."""
+        validate_key(key)
+        bucket = self._bucket(bucket)
+        hdrs: dict[str, str] = {}
+        if if_match is not None:
+            hdrs["If-Match"] = _quoted_etag(if_match)
+        if if_none_match is not None:
+            hdrs["If-None-Match"] = _quoted_etag(if_none_match)
+        params = [("versionId", version_id)] if version_id else []
+        request = self._build("HEAD", bucket, key, params, hdrs, payload_hash=EMPTY_SHA256)
+        return self._send(request)
+
+    def delete_object(
+        self, key: str, *, bucket: str | None = None, version_id: str | None = None
+    ) -> Response:
+        """Delete an object (or one version of it). Deleting a missing key succeeds."""
+        validate_key(key)
+        bucket = self._bucket(bucket)
+        params = [("versionId", version_id)] if version_id else []
+        return self._send(self._build("DELETE", bucket, key, params, payload_hash=EMPTY_SHA256))
+
+    def delete_objects(
+        self,
+        keys: Iterable[str | tuple[str, str | None] | Mapping[str, Any]] | None = None,
+        *,
+        prefix: str | None = None,
+        bucket: str | None = None,
+    ) -> DeleteResult:
+        """Delete many keys (or every key under `prefix`) in batches of 1000.
+
+        Keys may be strings, `(key, version_id)` pairs, or listing dicts. Failures of single
+        keys are reported in `DeleteResult.errors`, not raised.
+        """
+        if (keys is None) == (prefix is None):
+            raise ValueError("pass either keys or prefix")
+        bucket = self._bucket(bucket)
+        source: Iterable[Any]
+        if prefix is not None:
+            source = (item["key"] for item in self.list_objects(prefix, bucket=bucket))
+        else:
+            if isinstance(keys, (str, bytes)):
+                raise TypeError("keys must be an iterable of keys, not a single string")
+            source = keys  # type: ignore[assignment]
+        result = DeleteResult()
+        batch: list[tuple[str, str | None]] = []
+        for entry in source:
+            if isinstance(entry, str):
+                batch.append((validate_key(entry), None))
+            elif isinstance(entry, Mapping):
+                batch.append((validate_key(entry["key"]), entry.get("version_id")))
+            else:
+                key, version = entry
+                batch.append((validate_key(key), version))
+            if len(batch) == 1000:
+                self._delete_batch(bucket, batch, result)
+                batch = []
+        if batch:
+            self._delete_batch(bucket, batch, result)
+        return result
+
+    def _delete_batch(
+        self, bucket: str, batch: list[tuple[str, str | None]], result: DeleteResult
+    ) -> None:
+        import base64
+
+        body = s3xml.delete_objects_body(batch, quiet=False)
+        hdrs = {
+            "Content-Type": "application/xml",
+            "Content-MD5": base64.b64encode(hashlib.md5(body).digest()).decode(),  # noqa: S324
+        }
+        response = self._send(self._build("POST", bucket, None, [("delete", "")], hdrs, body))
+        deleted, errors = s3xml.parse_delete_result(response.data)
+        result.deleted.extend(deleted)
+        result.errors.extend(errors)
+
+    # --- listings ----------------------------------------------------------------------------
+    def list_objects(
+        self,
+        prefix: str = "",
+        *,
+        bucket: str | None = None,
+        delimiter: str | None = None,
+        start_after: str | None = None,
+        max_keys: int | None = None,
+        page_size: int = 1000,
+    ) -> Listing:
+        """List objects (ListObjectsV2), following every page lazily.
+
+        Iterate `.iter_objects()` for dicts with key, content_length, etag,
+        upload_timestamp and storage_class, or `.iter_prefixes()` for the common prefixes
+        when `delimiter` is given. `max_keys` caps the total.
+        """
+        bucket = self._bucket(bucket)
+        if not 1 <= page_size <= 1000:
+            raise ValueError("page_size must be between 1 and 1000")
+        base = [("list-type", "2"), ("encoding-type", "url")]
+        if prefix:
+            base.append(("prefix", prefix))
+        if delimiter:
+            base.append(("delimiter", delimiter))
+        if start_after:
+            base.append(("start-after", start_after))
+        size = min(page_size, max_keys) if max_keys else page_size
+
+        def fetch(token: str | None, _unused: str | None) -> s3xml.ListPage:
+            params = [*base, ("max-keys", str(size))]
+            if token:
+                params.append(("continuation-token", token))
+            response = self._send(self._build("GET", bucket, None, params))
+            return s3xml.parse_list_objects(response.data)
+
+        return Listing(fetch, max_keys)
+
+    def list_object_versions(
+        self,
+        prefix: str = "",
+        *,
+        bucket: str | None = None,
+        delimiter: str | None = None,
+        key_marker: str | None = None,
+        version_id_marker: str | None = None,
+        max_keys: int | None = None,
+    ) -> Listing:
+        """List object versions and delete markers (items add version_id, is_latest and
+        delete_marker), following every page lazily."""
+        bucket = self._bucket(bucket)
+        base = [("versions", ""), ("encoding-type", "url")]
+        if prefix:
+            base.append(("prefix", prefix))
+        if delimiter:
+            base.append(("delimiter", delimiter))
+        size = min(1000, max_keys) if max_keys else 1000
+
+        def fetch(marker: str | None, version_marker: str | None) -> s3xml.ListPage:
+            params = [*base, ("max-keys", str(size))]
+            if marker is None and version_marker is None:
+                marker, version_marker = key_marker, version_id_marker
+            if marker:
+                params.append(("key-marker", marker))
+            if version_marker:
+                params.append(("version-id-marker", version_marker))
+            response = self._send(self._build("GET", bucket, None, params))
+            return s3xml.parse_list_versions(response.data)
+
+        return Listing(fetch, max_keys)
+
+    # --- copy ----------------------------------------------------------------------------------
+    def copy_object(
+        self,
+        source_key: str,
+        dest_key: str,
+        *,
+        source_bucket: str | None = None,
+        dest_bucket: str | None = None,
+        source_version_id: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        metadata_directive: Literal["COPY", "REPLACE"] | None = None,
+        content_type: str | None = None,
+        cache_control: str | None = None,
+        acl: str | None = None,
+        storage_class: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        if_match: str | None = None,
+    ) -> Response:
+        """Copy an object server-side, within or between buckets.
+
+        Metadata is copied unless `metadata` or `content_type` is given (then it is replaced
+        by what is given: `metadata_directive='REPLACE'`). `if_match` applies to the source.
+        """
+        validate_key(source_key)
+        validate_key(dest_key)
+        src_bucket = self._bucket(source_bucket)
+        dst_bucket = self._bucket(dest_bucket)
+        source = f"/{src_bucket}/{quote(source_key, safe='/~')}"
+        if source_version_id:
+            source += f"?versionId={quote(source_version_id, safe='')}"
+        hdrs: dict[str, str] = {"x-amz-copy-source": source}
+        if metadata_directive is None:
+            metadata_directive = (
+                "REPLACE" if metadata is not None or content_type is not None else "COPY"
+            )
+        if metadata_directive not in ("COPY", "REPLACE"):
+            raise ValueError("metadata_directive must be 'COPY' or 'REPLACE'")
+        hdrs["x-amz-metadata-directive"] = metadata_directive
+        if metadata_directive == "REPLACE":
+            hdrs["Content-Type"] = content_type or _guess_type(dest_key)
+            _metadata_headers(metadata, hdrs)
+        optional = {
+            "Cache-Control": cache_control,
+            "x-amz-acl": acl,
+            "x-amz-storage-class": storage_class,
+        }
+        hdrs.update({k: v for k, v in optional.items() if v is not None})
+        if if_match is not None:
+            hdrs["x-amz-copy-source-if-match"] = _quoted_etag(if_match)
+        if headers:
+            hdrs.update(headers)
+        response = self._send(self._build("PUT", dst_bucket, dest_key, (), hdrs, b""))
+        etag, last_modified = s3xml.parse_copy_result(response.data)
+        response._override("etag", etag)
+        response._override("last_modified", last_modified)
+        return response
+
+    # --- buckets -------------------------------------------------------------------------------
+    def create_bucket(
+        self,
+        bucket: str | None = None,
+        *,
+        region: str | None = None,
+        acl: str | None = None,
+        object_lock: bool = False,
+    ) -> Response:
+        """Create a bucket (in `region`, default the session's)."""
+        bucket = self._bucket(bucket)
+        hdrs: dict[str, str] = {}
+        if acl:
+            hdrs["x-amz-acl"] = acl
+        if object_lock:
+            hdrs["x-amz-bucket-object-lock-enabled"] = "true"
+        region = region or self.region
+        body = b"" if region == "us-east-1" or not self._aws else s3xml.create_bucket_body(region)
+        if body:
+            hdrs["Content-Type"] = "application/xml"
+        return self._send(self._build("PUT", bucket, None, (), hdrs, body))
+
+    def delete_bucket(self, bucket: str | None = None) -> Response:
+        """Delete an (empty) bucket."""
+        bucket = self._bucket(bucket)
+        return self._send(self._build("DELETE", bucket, None, payload_hash=EMPTY_SHA256))
+
+    def head_bucket(self, bucket: str | None = None) -> Response:
+        """Check that a bucket exists and is accessible (`NoSuchBucket` otherwise)."""
+        bucket = self._bucket(bucket)
+        try:
+            return self._send(self._build("HEAD", bucket, None, payload_hash=EMPTY_SHA256))
+        except NoSuchKey as exc:
+            raise NoSuchBucket(
+                exc.status, "NoSuchBucket", "The specified bucket does not exist",
+                request_id=exc.request_id, resource=bucket,
+            ) from None  # fmt: skip
+
+    def set_bucket_versioning(self, enabled: bool, bucket: str | None = None) -> Response:
+        """Turn versioning on (or suspend it) for a bucket."""
+        bucket = self._bucket(bucket)
+        state = "Enabled" if enabled else "Suspended"
+        body = s3xml.versioning_body(state)
+        hdrs = {"Content-Type": "application/xml"}
+        return self._send(self._build("PUT", bucket, None, [("versioning", "")], hdrs, body))
+
+    def list_buckets(self) -> list[dict[str, Any]]:
+        """Every bucket the credentials own, as dicts with name and creation_date."""
+        response = self._send(self._build("GET", None, payload_hash=EMPTY_SHA256))
+        return s3xml.parse_list_buckets(response.data)
+
+    # --- presigned URLs ------------------------------------------------------------------------
+    def presign(
+        self,
+        method: str,
+        key: str,
+        expires_in: int = 3600,
+        *,
+        bucket: str | None = None,
+        version_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> str:
+        """A URL that lets anyone holding it do `method` (GET, PUT, HEAD, DELETE) on the key
+        for `expires_in` seconds (1 s .. 7 days), without credentials."""
+        method = method.upper()
+        if method not in ("GET", "PUT", "HEAD", "DELETE"):
+            raise ValueError(f"presign supports GET, PUT, HEAD and DELETE, not {method!r}")
+        validate_key(key)
+        bucket = self._bucket(bucket)
+        creds = self.credentials.get()
+        if creds is None:
+            raise ValueError("presigning needs credentials; this session is anonymous")
+        host, path, resource = self._locate(bucket, key)
+        query = list((params or {}).items())
+        if version_id:
+            query.append(("versionId", version_id))
+        now = self.transport.now()
+        if self.signature_version == "s3":
+            if not isinstance(expires_in, int) or not 1 <= expires_in <= 7 * 24 * 3600:
+                raise ValueError("expires_in must be between 1 and 604800 seconds (7 days)")
+            return presign_v2(
+                creds.access_key, creds.secret_key, method, self._scheme, host, path, resource,
+                query, int(now) + expires_in, session_token=creds.token,
+            )  # fmt: skip
+        from .signing import SigV4Context
+
+        ctx = SigV4Context(
+            creds.access_key, creds.secret_key, self.region, "s3", amz_date(now), creds.token
+        )
+        url, _ = presign_v4(
+            ctx, method, self._scheme, host, path, query, expires_in, headers=headers
+        )
+        return url
+
+    # --- lifecycle -----------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the session's pooled connections."""
+        self.transport.close()
+
+    def __enter__(self) -> S3Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"S3Session(endpoint_url={self.endpoint_url!r}, bucket={self.bucket!r}, "
+            f"region={self.region!r}, signature_version={self.signature_version!r})"
+        )
+
+
+def _range_header(start: int | None, end: int | None) -> str | None:
+    if start is None and end is None:
+        return None
+    for name, value in (("range_start", start), ("range_end", end)):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            raise TypeError(f"{name} must be an int")
+        if value is not None and value < 0:
+            raise ValueError(f"{name} must not be negative, got {value}")
+    first = start or 0
+    if end is not None and end < first:
+        raise ValueError(f"range_end ({end}) is before range_start ({first})")
+    return f"bytes={first}-{'' if end is None else end}"
+
+
+def object_url(session: S3Session, key: str, bucket: str | None = None) -> str:
+    """The plain (unsigned) URL of an object, e.g. for public-read objects."""
+    host, path, _ = session._locate(session._bucket(bucket), validate_key(key))
+    return f"{session._scheme}://{host}{path}"
+

@@ -1,0 +1,401 @@
+"""Parsers for S3's XML responses, and the few XML request bodies S3 needs.
+
+Documents with a DTD are refused before parsing (S3 never sends one), which rules out
+entity expansion and external entities; oversized documents are refused too.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote_plus
+
+from .errors import MalformedResponse
+
+if TYPE_CHECKING:
+    from xml.etree.ElementTree import Element
+
+__all__ = [
+    "ListPage",
+    "parse_complete_multipart",
+    "parse_copy_result",
+    "parse_delete_result",
+    "parse_error",
+    "parse_initiate_multipart",
+    "parse_list_buckets",
+    "parse_list_multipart_uploads",
+    "parse_list_objects",
+    "parse_list_parts",
+    "parse_list_versions",
+    "parse_location",
+]
+
+#: Largest XML document accepted (a 1000-key page with 1 KiB keys is about 1.5 MiB).
+MAX_XML_BYTES = 32 * 1024 * 1024
+
+Item = dict[str, Any]
+
+
+def _root(data: bytes) -> Element:
+    if len(data) > MAX_XML_BYTES:
+        raise MalformedResponse(f"XML response too large ({len(data)} bytes)")
+    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+        raise MalformedResponse("XML response with a DTD or entity declaration refused")
+    from xml.etree.ElementTree import ParseError, fromstring
+
+    try:
+        root = fromstring(data)
+    except ParseError as exc:
+        raise MalformedResponse(f"malformed XML response: {exc}") from None
+    _strip_ns(root)
+    return root
+
+
+def _strip_ns(root: Element) -> None:
+    for el in root.iter():
+        tag = el.tag
+        if isinstance(tag, str) and tag[:1] == "{":
+            el.tag = tag.split("}", 1)[1]
+
+
+def _text(el: Element | None, name: str, default: str | None = None) -> str | None:
+    if el is None:
+        return default
+    child = el.find(name)
+    if child is None:
+        return default
+    return child.text or ""
+
+
+def _int(value: str | None) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise MalformedResponse(f"expected an integer, got {value[:40]!r}") from None
+
+
+def parse_timestamp(value: str | None) -> _dt.datetime | None:
+    """An ISO 8601 timestamp as S3 writes them (`2009-10-12T17:50:30.000Z`), aware UTC."""
+    if not value:
+        return None
+    text = value.strip()
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = _dt.datetime.fromisoformat(text)
+    except ValueError:
+        # Python 3.10 accepts only 0, 3 or 6 fractional digits.
+        head, dot, rest = text.partition(".")
+        if not dot:
+            raise MalformedResponse(f"bad timestamp {value[:40]!r}") from None
+        digits = "".join(c for c in rest if c.isdigit())
+        tz = rest[len(digits) :]
+        try:
+            parsed = _dt.datetime.fromisoformat(f"{head}.{digits[:6].ljust(6, '0')}{tz}")
+        except ValueError:
+            raise MalformedResponse(f"bad timestamp {value[:40]!r}") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=_dt.timezone.utc)
+    return parsed
+
+
+def _etag(value: str | None) -> str | None:
+    return value.strip().strip('"') if value is not None else None
+
+
+def parse_error(
+    data: bytes, status: int
+) -> tuple[str | None, str, str | None, str | None, str | None]:
+    """(code, message, request id, resource, host id) of an `<Error>` document."""
+    stripped = data.lstrip()
+    if not stripped.startswith(b"<"):
+        text = stripped[:200].decode("utf-8", "replace")
+        return None, text, None, None, None
+    root = _root(data)
+    if root.tag != "Error":
+        err = root.find("Error")  # some servers wrap errors (<Errors><Error>...)
+        if err is None:
+            return None, "", None, None, None
+        root = err
+    return (
+        _text(root, "Code"),
+        _text(root, "Message", "") or "",
+        _text(root, "RequestId"),
+        _text(root, "Resource") or _text(root, "Key") or _text(root, "BucketName"),
+        _text(root, "HostId"),
+    )
+
+
+class ListPage:
+    """One page of a listing: items, common prefixes and where the next page starts."""
+
+    __slots__ = ("items", "next_marker", "next_version_marker", "prefixes", "truncated")
+
+    def __init__(
+        self,
+        items: list[Item],
+        prefixes: list[str],
+        truncated: bool,
+        next_marker: str | None,
+        next_version_marker: str | None = None,
+    ) -> None:
+        self.items = items
+        self.prefixes = prefixes
+        self.truncated = truncated
+        self.next_marker = next_marker
+        self.next_version_marker = next_version_marker
+
+
+def _decoder(root: Element) -> Any:
+    if (_text(root, "EncodingType") or "").lower() == "url":
+        # S3 encodes a space as '+' (and a literal '+' as %2B) in url-encoded listings.
+        return lambda v: unquote_plus(v) if v is not None else None
+    return lambda v: v
+
+
+def _prefixes(root: Element, decode: Any) -> list[str]:
+    return [decode(_text(cp, "Prefix", "")) for cp in root.iter("CommonPrefixes")]
+
+
+def _object_item(el: Element, decode: Any) -> Item:
+    return {
+        "key": decode(_text(el, "Key", "")),
+        "content_length": _int(_text(el, "Size")) or 0,
+        "etag": _etag(_text(el, "ETag")),
+        "upload_timestamp": parse_timestamp(_text(el, "LastModified")),
+        "storage_class": _text(el, "StorageClass"),
+    }
+
+
+def parse_list_objects(data: bytes) -> ListPage:
+    """A ListObjectsV2 (or V1) page."""
+    root = _root(data)
+    if root.tag != "ListBucketResult":
+        raise MalformedResponse(f"expected ListBucketResult, got {root.tag}")
+    decode = _decoder(root)
+    items = [_object_item(el, decode) for el in root.iter("Contents")]
+    truncated = (_text(root, "IsTruncated") or "").lower() == "true"
+    token = _text(root, "NextContinuationToken")
+    if token is None and truncated:  # V1: NextMarker, or the last key
+        token = decode(_text(root, "NextMarker")) or (items[-1]["key"] if items else None)
+    return ListPage(items, _prefixes(root, decode), truncated, token)
+
+
+def parse_list_versions(data: bytes) -> ListPage:
+    """A ListObjectVersions page: versions and delete markers in listing order."""
+    root = _root(data)
+    if root.tag != "ListVersionsResult":
+        raise MalformedResponse(f"expected ListVersionsResult, got {root.tag}")
+    decode = _decoder(root)
+    items: list[Item] = []
+    for el in root:
+        if el.tag == "Version":
+            item = _object_item(el, decode)
+            item["delete_marker"] = False
+        elif el.tag == "DeleteMarker":
+            item = {
+                "key": decode(_text(el, "Key", "")),
+                "content_length": 0,
+                "etag": None,
+                "upload_timestamp": parse_timestamp(_text(el, "LastModified")),
+                "storage_class": None,
+                "delete_marker": True,
+            }
+        else:
+            continue
+        item["version_id"] = _text(el, "VersionId")
+        item["is_latest"] = (_text(el, "IsLatest") or "").lower() == "true"
+        items.append(item)
+    truncated = (_text(root, "IsTruncated") or "").lower() == "true"
+    return ListPage(
+        items,
+        _prefixes(root, decode),
+        truncated,
+        decode(_text(root, "NextKeyMarker")),
+        _text(root, "NextVersionIdMarker"),
+    )
+
+
+def parse_list_buckets(data: bytes) -> list[Item]:
+    root = _root(data)
+    return [
+        {"name": _text(b, "Name", ""), "creation_date": parse_timestamp(_text(b, "CreationDate"))}
+        for b in root.iter("Bucket")
+    ]
+
+
+def parse_location(data: bytes) -> str:
+    root = _root(data)
+    return root.text or "us-east-1"
+
+
+def parse_delete_result(data: bytes) -> tuple[list[Item], list[Item]]:
+    """(deleted, errors) of a DeleteObjects response."""
+    root = _root(data)
+    if root.tag == "Error":
+        raise MalformedResponse("DeleteObjects answered with an error document")
+    deleted = [
+        {
+            "key": _text(el, "Key", ""),
+            "version_id": _text(el, "VersionId"),
+            "delete_marker": (_text(el, "DeleteMarker") or "").lower() == "true",
+        }
+        for el in root.iter("Deleted")
+    ]
+    errors = [
+        {
+            "key": _text(el, "Key", ""),
+            "version_id": _text(el, "VersionId"),
+            "code": _text(el, "Code", ""),
+            "message": _text(el, "Message", ""),
+        }
+        for el in root.iter("Error")
+    ]
+    return deleted, errors
+
+
+def parse_copy_result(data: bytes) -> tuple[str | None, _dt.datetime | None]:
+    """(etag, last modified) of CopyObject / UploadPartCopy. An `<Error>` here is a failure
+    reported with status 200, so it raises."""
+    root = _root(data)
+    if root.tag == "Error":
+        raise _embedded_error(root)
+    return _etag(_text(root, "ETag")), parse_timestamp(_text(root, "LastModified"))
+
+
+def _embedded_error(root: Element) -> Exception:
+    from .errors import error_class_for
+
+    code = _text(root, "Code") or "InternalError"
+    cls = error_class_for(500, code)
+    return cls(
+        500,
+        code,
+        _text(root, "Message", "") or "",
+        request_id=_text(root, "RequestId"),
+        resource=_text(root, "Resource"),
+    )
+
+
+def parse_initiate_multipart(data: bytes) -> str:
+    root = _root(data)
+    upload_id = _text(root, "UploadId")
+    if not upload_id:
+        raise MalformedResponse("CreateMultipartUpload response has no UploadId")
+    return upload_id
+
+
+def parse_complete_multipart(data: bytes) -> dict[str, str | None]:
+    """CompleteMultipartUpload's result; an `<Error>` (sent with status 200) raises."""
+    root = _root(data)
+    if root.tag == "Error":
+        raise _embedded_error(root)
+    return {
+        "location": _text(root, "Location"),
+        "bucket": _text(root, "Bucket"),
+        "key": _text(root, "Key"),
+        "etag": _etag(_text(root, "ETag")),
+    }
+
+
+def parse_list_parts(data: bytes) -> tuple[list[Item], bool, int | None]:
+    """(parts, truncated, next part-number marker) of ListParts."""
+    root = _root(data)
+    parts = [
+        {
+            "part_number": _int(_text(p, "PartNumber")),
+            "etag": _etag(_text(p, "ETag")),
+            "size": _int(_text(p, "Size")) or 0,
+            "last_modified": parse_timestamp(_text(p, "LastModified")),
+            **{
+                name.lower(): _text(p, name)
+                for name in ("ChecksumCRC32", "ChecksumCRC32C", "ChecksumSHA1", "ChecksumSHA256")
+                if _text(p, name)
+            },
+        }
+        for p in root.iter("Part")
+    ]
+    truncated = (_text(root, "IsTruncated") or "").lower() == "true"
+    return parts, truncated, _int(_text(root, "NextPartNumberMarker"))
+
+
+def parse_list_multipart_uploads(data: bytes) -> ListPage:
+    """A ListMultipartUploads page; items have key, upload_id, initiated."""
+    root = _root(data)
+    decode = _decoder(root)
+    items = [
+        {
+            "key": decode(_text(u, "Key", "")),
+            "upload_id": _text(u, "UploadId"),
+            "initiated": parse_timestamp(_text(u, "Initiated")),
+            "storage_class": _text(u, "StorageClass"),
+        }
+        for u in root.iter("Upload")
+    ]
+    truncated = (_text(root, "IsTruncated") or "").lower() == "true"
+    return ListPage(
+        items,
+        _prefixes(root, decode),
+        truncated,
+        decode(_text(root, "NextKeyMarker")),
+        _text(root, "NextUploadIdMarker"),
+    )
+
+
+# --- request bodies --------------------------------------------------------------------------
+
+
+def escape(value: str) -> str:
+    """Escape &, < and > for XML text."""
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_NS = 'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"'
+
+
+def _xml_text(value: str) -> str:
+    """Escape text for an XML element; characters XML 1.0 cannot carry are refused."""
+    for ch in value:
+        code = ord(ch)
+        if code < 0x20 and ch not in "\t\n\r":
+            raise ValueError(
+                f"key contains control character U+{code:04X}, which S3's XML APIs cannot "
+                "carry; delete it with delete_object instead"
+            )
+    return escape(value)
+
+
+def delete_objects_body(keys: Iterable[tuple[str, str | None]], quiet: bool) -> bytes:
+    parts = [f"<Delete {_NS}><Quiet>{'true' if quiet else 'false'}</Quiet>"]
+    for key, version in keys:
+        parts.append(f"<Object><Key>{_xml_text(key)}</Key>")
+        if version:
+            parts.append(f"<VersionId>{_xml_text(version)}</VersionId>")
+        parts.append("</Object>")
+    parts.append("</Delete>")
+    return "".join(parts).encode("utf-8")
+
+
+def complete_multipart_body(parts: Iterable[tuple[int, str]]) -> bytes:
+    body = [f"<CompleteMultipartUpload {_NS}>"]
+    for number, etag in parts:
+        body.append(f'<Part><PartNumber>{number}</PartNumber><ETag>"{escape(etag)}"</ETag></Part>')
+    body.append("</CompleteMultipartUpload>")
+    return "".join(body).encode("utf-8")
+
+
+def create_bucket_body(region: str) -> bytes:
+    return (
+        f"<CreateBucketConfiguration {_NS}><LocationConstraint>{escape(region)}"
+        "</LocationConstraint></CreateBucketConfiguration>"
+    ).encode()
+
+
+def versioning_body(state: str) -> bytes:
+    return (
+        f"<VersioningConfiguration {_NS}><Status>{escape(state)}</Status>"
+        "</VersioningConfiguration>"
+    ).encode()
