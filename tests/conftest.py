@@ -19,6 +19,18 @@ from s3lite.devserver import LocalSeaweedFS, free_port
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+# Tests never read the developer's AWS/B2 configuration and never reach a metadata service
+# (169.254.169.254 is not loopback): isolate the environment before any test runs.
+for _name in list(os.environ):
+    if _name.startswith(("AWS_", "B2_")) or _name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy",
+                                                     "https_proxy"):
+        del os.environ[_name]
+os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+os.environ["AWS_CONFIG_FILE"] = os.path.join(os.sep, "nonexistent", "s3lite-tests", "config")
+os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.path.join(
+    os.sep, "nonexistent", "s3lite-tests", "credentials"
+)
+
 #: Short backoff so retry tests stay fast; the policy itself is unchanged.
 FAST_RETRY = {"backoff_base": 0.02, "max_backoff": 0.2}
 
