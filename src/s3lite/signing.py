@@ -46,10 +46,14 @@ UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 STREAMING_PAYLOAD = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
 ALGORITHM = "AWS4-HMAC-SHA256"
 
-#: Headers never signed: proxies and clients may change them in flight.
+#: Headers never signed: hop-by-hop and tracing headers that proxies may change in flight.
 _UNSIGNED_HEADERS = frozenset(
-    {"authorization", "expect", "transfer-encoding", "user-agent", "x-amzn-trace-id", "connection"}
-)
+    {
+        "authorization", "baggage", "connection", "expect", "keep-alive", "proxy-authenticate",
+        "proxy-authorization", "te", "traceparent", "tracestate", "trailer", "transfer-encoding",
+        "upgrade", "user-agent", "x-amzn-trace-id",
+    }
+)  # fmt: skip
 
 #: Presigned URLs last at least one second and at most seven days (AWS's limit for SigV4).
 MAX_PRESIGN_SECONDS = 7 * 24 * 3600

@@ -423,16 +423,28 @@ class Transport:
         `ok` says which statuses are success (default 2xx). With `stream`, the body is left
         on the connection for the caller to read; otherwise it is read now.
         """
-        raw = self.send_raw(request, auth, error_parser=error_parser, ok=ok)
         head = request.method == "HEAD"
-        return Response(
-            raw,
-            dialect,
-            preload=not stream or head,
-            resume=resume,
-            max_resumes=self.retry.max_attempts,
-            expected_length=0 if head or raw.status in (204, 304) else None,
-        )
+        preload = not stream or head
+        attempt = 0
+        while True:
+            attempt += 1
+            raw = self.send_raw(request, auth, error_parser=error_parser, ok=ok)
+            try:
+                return Response(
+                    raw,
+                    dialect,
+                    preload=preload,
+                    resume=resume,
+                    max_resumes=self.retry.max_attempts,
+                    expected_length=0 if head or raw.status in (204, 304) else None,
+                )
+            except TransportError:
+                # The response broke while its body was being read in: send it again.
+                if not preload or attempt >= self.retry.max_attempts:
+                    raise
+                if not request.body.replayable:
+                    raise
+                log.debug("response body broke; resending %s %s", request.method, request.path)
 
     def send_raw(
         self,
