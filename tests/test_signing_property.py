@@ -90,7 +90,9 @@ def test_sigv4_headers_match_botocore(method, key, headers, params, payload, tok
 )
 def test_presigned_urls_match_botocore(method, key, params, expires, token):
     session = _session(token, "us-east-1")
-    session.transport.clock_offset = FIXED.timestamp() - dt.datetime.now(dt.timezone.utc).timestamp()
+    session.transport.clock_offset = (
+        FIXED.timestamp() - dt.datetime.now(dt.timezone.utc).timestamp()
+    )
     url = session.presign(method, key, expires, bucket="bucket-name", params=dict(params))
 
     host, path, _ = session._locate("bucket-name", key)

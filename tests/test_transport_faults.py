@@ -8,6 +8,8 @@ import time
 from collections.abc import Iterator
 
 import pytest
+
+import s3lite
 from conftest import FAST_RETRY
 from faultproxy import (
     DropResponse,
@@ -19,8 +21,6 @@ from faultproxy import (
     Stall,
     TruncateBody,
 )
-
-import s3lite
 from s3lite import S3Session
 from s3lite.devserver import LocalSeaweedFS
 from s3lite.retries import AdaptiveRateLimiter, RetryPolicy, RetryQuota
@@ -51,9 +51,17 @@ def test_slowdown_is_retried(via_proxy: S3Session, proxy: FaultProxy) -> None:
     assert via_proxy.get_object("k").data == b"v"
 
 
-@pytest.mark.parametrize("status,code", [(500, "InternalError"), (502, "BadGateway"),
-                                         (503, "ServiceUnavailable"), (504, "GatewayTimeout"),
-                                         (429, "TooManyRequests"), (400, "RequestTimeout")])  # fmt: skip
+TRANSIENT = [
+    (500, "InternalError"),
+    (502, "BadGateway"),
+    (503, "ServiceUnavailable"),
+    (504, "GatewayTimeout"),
+    (429, "TooManyRequests"),
+    (400, "RequestTimeout"),
+]
+
+
+@pytest.mark.parametrize("status,code", TRANSIENT)
 def test_transient_statuses_are_retried(via_proxy: S3Session, proxy: FaultProxy, status, code):
     via_proxy.put_object("k", b"v")
     proxy.add(ErrorResponse(status, code), method="GET", times=2)
@@ -162,7 +170,7 @@ def test_without_resume_a_broken_body_is_a_transport_error(via_proxy: S3Session,
     via_proxy.put_object("big", os.urandom(2_000_000))
     proxy.add(TruncateBody(100_000), method="GET", times=1)
     resp = via_proxy.get_object("big", resume=False)
-    with pytest.raises(s3lite.TransportError, match="after .* bytes"):
+    with pytest.raises(s3lite.TransportError, match=r"after \d+ bytes"):
         resp.data  # noqa: B018
     assert resp.closed
 

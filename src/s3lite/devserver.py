@@ -6,6 +6,7 @@ only, keeps its data in a temporary directory, and is killed with its process gr
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -93,7 +94,9 @@ class LocalSeaweedFS:
         self.endpoint_url = f"http://127.0.0.1:{self.s3_port}"
 
     def __repr__(self) -> str:
-        return f"LocalSeaweedFS(endpoint_url={self.endpoint_url!r}, data_dir={str(self.data_dir)!r})"
+        return (
+            f"LocalSeaweedFS(endpoint_url={self.endpoint_url!r}, data_dir={str(self.data_dir)!r})"
+        )
 
     def command(self) -> list[str]:
         return [
@@ -102,8 +105,10 @@ class LocalSeaweedFS:
             f"-master.port={self.master_port}", f"-volume.port={self.volume_port}",
             f"-filer.port={self.filer_port}", "-s3", f"-s3.port={self.s3_port}",
             f"-s3.config={self.data_dir / 's3.json'}", "-s3.port.iceberg=0", "-s3.port.lance=0",
-            "-volume.max=0", "-master.volumeSizeLimitMB=256", "-master.telemetry=false", "-s3.autoCreateBucket=false",
-            "-s3.domainName=localhost", "-volume.preStopSeconds=0",
+            # -volume.max=0 sizes the volume count from free disk; small volumes keep it high
+            # enough for one bucket per test (each bucket takes its own volumes).
+            "-volume.max=0", "-master.volumeSizeLimitMB=256", "-master.telemetry=false",
+            "-s3.autoCreateBucket=false", "-s3.domainName=localhost", "-volume.preStopSeconds=0",
         ]  # fmt: skip
 
     def start(self) -> LocalSeaweedFS:
@@ -177,10 +182,8 @@ class LocalSeaweedFS:
     def stop(self) -> None:
         """Kill the server's process group and remove its data (if we made the directory)."""
         if self.process is not None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             self.process.wait(timeout=30)
             self.process = None
         log = getattr(self, "_log", None)
@@ -195,10 +198,8 @@ class LocalSeaweedFS:
     def kill(self) -> None:
         """Kill the server but keep its data, for restart tests."""
         if self.process is not None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             self.process.wait(timeout=30)
             self.process = None
 

@@ -5,6 +5,7 @@ handed back to the pool."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as _dt
 import logging
 from collections.abc import Callable, Iterator
@@ -102,7 +103,7 @@ class Response:
         self._raw = raw
         self._dialect = dialect
         self.status: int = raw.status
-        self.headers: HTTPHeaderDict = raw.headers  # type: ignore[assignment]
+        self.headers: HTTPHeaderDict = raw.headers
         self._data: bytes | None = None
         self._pos = 0  # body bytes received from the network
         self._cursor = 0  # read position in `_data` once the body is held in memory
@@ -258,9 +259,7 @@ class Response:
                     self._reconnect(None)
                     continue
                 self._abandon()
-                raise ChecksumMismatch(
-                    f"body ended after {self._pos} of {self._expected} bytes"
-                )
+                raise ChecksumMismatch(f"body ended after {self._pos} of {self._expected} bytes")
             self._finish()
             return b""
 
@@ -313,10 +312,8 @@ class Response:
 
     def __del__(self) -> None:
         if not getattr(self, "_closed", True):
-            try:
+            with contextlib.suppress(Exception):  # best effort, also at interpreter teardown
                 self.close()
-            except Exception:  # noqa: S110 - best effort at interpreter teardown
-                pass
 
     def json(self, **kwargs: Any) -> Any:
         """The body parsed as JSON."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Callable
 from typing import Literal
 
 __all__ = ["AdaptiveRateLimiter", "RetryMode", "RetryPolicy", "RetryQuota"]
@@ -61,8 +62,8 @@ class AdaptiveRateLimiter:
     BUCKET_SECONDS = 0.5
     MIN_RATE = 0.5
 
-    def __init__(self, clock: object = time.monotonic) -> None:
-        self._clock = clock if callable(clock) else time.monotonic
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
         self._lock = threading.Lock()
         self.enabled = False
         self.fill_rate = self.MIN_RATE
@@ -79,13 +80,15 @@ class AdaptiveRateLimiter:
         self._k = 0.0
 
     def _now(self) -> float:
-        return float(self._clock())  # type: ignore[operator]
+        return self._clock()
 
     def _refill(self, now: float) -> None:
         if self._last_refill is None:
             self._last_refill = now
             return
-        self._tokens = min(self._capacity, self._tokens + (now - self._last_refill) * self.fill_rate)
+        self._tokens = min(
+            self._capacity, self._tokens + (now - self._last_refill) * self.fill_rate
+        )
         self._last_refill = now
 
     def acquire(self) -> None:
@@ -162,7 +165,8 @@ class RetryPolicy:
         """Seconds to wait before attempt `attempt + 1` (full jitter, or the server's ask)."""
         if retry_after is not None and retry_after >= 0:
             return min(retry_after, self.max_retry_after)
-        return random.random() * min(self.max_backoff, self.backoff_base * 2 ** (attempt - 1))
+        cap = min(self.max_backoff, self.backoff_base * 2.0 ** (attempt - 1))
+        return random.random() * cap
 
     def __repr__(self) -> str:
         return f"RetryPolicy(max_attempts={self.max_attempts}, mode={self.mode!r})"

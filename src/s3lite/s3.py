@@ -103,7 +103,9 @@ def _metadata_headers(metadata: Mapping[str, str] | None, headers: dict[str, str
         if not isinstance(name, str) or not _TOKEN_RE.match(name):
             raise ValueError(f"metadata name {name!r} is not a valid HTTP header token")
         if not isinstance(value, str):
-            raise TypeError(f"metadata value for {name!r} must be a str, not {type(value).__name__}")
+            raise TypeError(
+                f"metadata value for {name!r} must be a str, not {type(value).__name__}"
+            )
         if "\r" in value or "\n" in value:
             raise ValueError(f"metadata value for {name!r} contains a line break")
         headers["x-amz-meta-" + name.lower()] = encode_rfc2047(value)
@@ -269,7 +271,7 @@ class S3Session:
         key: str | None = None,
         params: Iterable[tuple[str, str]] = (),
         headers: dict[str, str] | None = None,
-        body: BodyLike = None,
+        body: BodyLike | Body = None,
         *,
         payload_hash: str | None = None,
         length: int | None = None,
@@ -286,7 +288,7 @@ class S3Session:
             hdrs["Content-Length"] = str(request_body.length)
         if payload_hash is None:
             if request_body.is_bytes:
-                data = request_body.bytes
+                data = request_body.data
                 payload_hash = hashlib.sha256(data).hexdigest() if data else EMPTY_SHA256
                 if self.payload_signing == "unsigned" and data:
                     payload_hash = UNSIGNED_PAYLOAD
@@ -380,8 +382,8 @@ class S3Session:
         if expires is not None:
             hdrs["Expires"] = _http_date(expires)
         if if_none_match is not None:
-            hdrs["If-None-Match"] = if_none_match if if_none_match == "*" else _quoted_etag(
-                if_none_match
+            hdrs["If-None-Match"] = (
+                if_none_match if if_none_match == "*" else _quoted_etag(if_none_match)
             )
         if if_match is not None:
             hdrs["If-Match"] = _quoted_etag(if_match)
@@ -395,9 +397,7 @@ class S3Session:
         prepared, payload_hash, sums = self._prepare_body(body, content_length, checksum)
         if sums is not None:
             hdrs[checksums.header_name(sums.name)] = checksums.b64(sums.digest())
-        request = self._build(
-            "PUT", bucket, key, (), hdrs, prepared, payload_hash=payload_hash
-        )
+        request = self._build("PUT", bucket, key, (), hdrs, prepared, payload_hash=payload_hash)
         response = self._send(request)
         if sums is not None:
             self._verify_checksum(response, sums)
@@ -411,7 +411,7 @@ class S3Session:
         prepared = body if isinstance(body, Body) else Body(body, length)
         if prepared.is_bytes:
             if sums is not None:
-                sums.update(prepared.bytes)
+                sums.update(prepared.data)
             return prepared, None, sums
         need_hash = self.payload_signing == "signed"
         if prepared.length is None or (prepared.replayable is False and (sums or need_hash)):
@@ -500,13 +500,15 @@ class S3Session:
         stream = self.stream if stream is None else stream
         if not stream or not resume:
             return self._send(request, stream=stream, ok=_ok_get)
-        raw = self.transport.send_raw(request, self._auth, error_parser=s3xml.parse_error, ok=_ok_get)
+        raw = self.transport.send_raw(
+            request, self._auth, error_parser=s3xml.parse_error, ok=_ok_get
+        )
         resumer = self._resumer(request, raw, range_start or 0, range_end)
-        return Response(raw, S3_DIALECT, resume=resumer, max_resumes=self.transport.retry.max_attempts)
+        return Response(
+            raw, S3_DIALECT, resume=resumer, max_resumes=self.transport.retry.max_attempts
+        )
 
-    def _resumer(
-        self, request: Request, first: Any, start: int, end: int | None
-    ) -> Any:
+    def _resumer(self, request: Request, first: Any, start: int, end: int | None) -> Any:
         """A function that re-requests the rest of a broken GET, pinned to the same ETag."""
         etag = first.headers.get("etag")
         if not etag:
@@ -886,4 +888,3 @@ def object_url(session: S3Session, key: str, bucket: str | None = None) -> str:
     """The plain (unsigned) URL of an object, e.g. for public-read objects."""
     host, path, _ = session._locate(session._bucket(bucket), validate_key(key))
     return f"{session._scheme}://{host}{path}"
-

@@ -45,7 +45,7 @@ def _root(data: bytes) -> Element:
     from xml.etree.ElementTree import ParseError, fromstring
 
     try:
-        root = fromstring(data)
+        root = fromstring(data)  # noqa: S314 - DTDs and entities were refused above
     except ParseError as exc:
         raise MalformedResponse(f"malformed XML response: {exc}") from None
     _strip_ns(root)
@@ -396,6 +396,5 @@ def create_bucket_body(region: str) -> bytes:
 
 def versioning_body(state: str) -> bytes:
     return (
-        f"<VersioningConfiguration {_NS}><Status>{escape(state)}</Status>"
-        "</VersioningConfiguration>"
+        f"<VersioningConfiguration {_NS}><Status>{escape(state)}</Status></VersioningConfiguration>"
     ).encode()

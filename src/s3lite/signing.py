@@ -321,18 +321,14 @@ class ChunkSigner:
         self.previous = seed_signature
 
     def sign_chunk(self, data: bytes | memoryview) -> str:
-        sts = (
-            f"{self._prefix}{self.previous}\n{EMPTY_SHA256}\n{hashlib.sha256(data).hexdigest()}"
-        )
+        sts = f"{self._prefix}{self.previous}\n{EMPTY_SHA256}\n{hashlib.sha256(data).hexdigest()}"
         self.previous = hmac.new(self._key, sts.encode(), hashlib.sha256).hexdigest()
         return self.previous
 
     def frame(self, data: bytes | memoryview) -> bytes:
         """One chunk on the wire: header line, data, CRLF."""
         signature = self.sign_chunk(data)
-        return b"".join(
-            (f"{len(data):x};chunk-signature={signature}\r\n".encode(), data, b"\r\n")
-        )
+        return b"".join((f"{len(data):x};chunk-signature={signature}\r\n".encode(), data, b"\r\n"))
 
     def frames(self, chunks: Iterable[bytes]) -> Iterator[bytes]:
         """Frame every non-empty chunk, then the final empty chunk."""
@@ -506,7 +502,9 @@ class SigV4Auth:
                 rechunk(attempt.body, STREAMING_CHUNK)
             )
             return
-        sign_v4(ctx, req.method, req.path, req.query, headers, payload, s3=s3, add_content_sha256=s3)
+        sign_v4(
+            ctx, req.method, req.path, req.query, headers, payload, s3=s3, add_content_sha256=s3
+        )
 
     def refresh(self, error: ClientError) -> bool:
         return _refresh_credentials(self.credentials, error)
@@ -541,7 +539,9 @@ class SigV2Auth:
         return "SigV2Auth()"
 
 
-_EXPIRED_CODES = frozenset({"ExpiredToken", "InvalidToken", "TokenRefreshRequired", "ExpiredTokenException"})
+_EXPIRED_CODES = frozenset(
+    {"ExpiredToken", "InvalidToken", "TokenRefreshRequired", "ExpiredTokenException"}
+)
 
 
 def _refresh_credentials(provider: CredentialsProvider, error: ClientError) -> bool:

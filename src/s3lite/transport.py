@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Any, Protocol, Union
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from . import __version__
 from .errors import ClientError, RequestTimeTooSkewed, S3LiteError, TransportError, error_class_for
@@ -35,7 +35,7 @@ __all__ = [
 
 log = logging.getLogger("s3lite")
 
-BodyLike = Union[bytes, bytearray, memoryview, str, IO[bytes], Iterable[bytes], None]
+BodyLike = bytes | bytearray | memoryview | str | IO[bytes] | Iterable[bytes] | None
 
 #: Chunk size used to stream request bodies from files and iterators.
 SEND_CHUNK = 1024 * 1024
@@ -73,7 +73,7 @@ class Body:
             self._bytes = source if not isinstance(source, bytearray) else bytes(source)
         elif hasattr(source, "read"):
             self._file = source  # type: ignore[assignment]
-            self._start = _tell(self._file)
+            self._start = _tell(source)  # type: ignore[arg-type]
         elif isinstance(source, Iterable):
             self._iter = source
         else:
@@ -91,7 +91,8 @@ class Body:
         return self._bytes is not None
 
     @property
-    def bytes(self) -> bytes | memoryview:
+    def data(self) -> bytes | memoryview:
+        """The body, when it is held in memory (`is_bytes`)."""
         assert self._bytes is not None
         return self._bytes
 
@@ -355,6 +356,7 @@ class Transport:
         self.max_pool_connections = max_pool_connections
         self._pool_manager = pool_manager
         self._proxy_managers: dict[str, urllib3.PoolManager] = {}
+        self._proxy_cache: dict[tuple[str, str], str | None] = {}
         self._lock = threading.Lock()
         self.user_agent = user_agent or f"s3lite/{__version__}"
         #: host name -> address to connect to instead of resolving it (like curl --resolve);
@@ -368,28 +370,37 @@ class Transport:
 
     @property
     def pool_manager(self) -> urllib3.PoolManager:
-        if self._pool_manager is None:
+        """The shared pool (made on first use, so a session costs nothing until it sends)."""
+        manager = self._pool_manager
+        if manager is None:
             with self._lock:
-                if self._pool_manager is None:
-                    self._pool_manager = make_pool_manager(
+                manager = self._pool_manager
+                if manager is None:
+                    manager = make_pool_manager(
                         max_connections=self.max_pool_connections, verify=self.verify
                     )
-        return self._pool_manager
+                    self._pool_manager = manager
+        return manager
 
     def _pool(self, scheme: str, host: str) -> tuple[Any, bool]:
         """The connection pool for a host, and whether the target must be an absolute URL."""
         manager = self.pool_manager
-        proxy = _proxy_for(scheme, host) if not _is_proxy_manager(manager) else None
-        if proxy:
-            with self._lock:
-                manager = self._proxy_managers.get(proxy)
-                if manager is None:
-                    manager = make_pool_manager(
-                        max_connections=self.max_pool_connections,
-                        verify=self.verify,
-                        proxy_url=proxy,
-                    )
-                    self._proxy_managers[proxy] = manager
+        if not _is_proxy_manager(manager):
+            key = (scheme, host)
+            proxy = self._proxy_cache.get(key, "")
+            if proxy == "":  # not looked up yet: the environment is read once per host
+                proxy = self._proxy_cache[key] = _proxy_for(scheme, host)
+            if proxy:
+                with self._lock:
+                    proxied = self._proxy_managers.get(proxy)
+                    if proxied is None:
+                        proxied = make_pool_manager(
+                            max_connections=self.max_pool_connections,
+                            verify=self.verify,
+                            proxy_url=proxy,
+                        )
+                        self._proxy_managers[proxy] = proxied
+                manager = proxied
         hostname, _, port = host.rpartition(":") if not host.endswith("]") else (host, "", "")
         if not hostname:
             hostname, port = host, ""
@@ -476,7 +487,7 @@ class Transport:
             pool, absolute = self._pool(request.scheme, request.host)
             target = request.url if absolute else request.target
             try:
-                raw = pool.urlopen(
+                raw: urllib3.BaseHTTPResponse = pool.urlopen(
                     request.method,
                     target,
                     body=current.body if request.method not in ("GET", "HEAD") else None,
@@ -522,7 +533,7 @@ class Transport:
                     retryable=retryable,
                 ) from exc
             status = raw.status
-            if (ok(status) if ok is not None else 200 <= status < 300):
+            if ok(status) if ok is not None else 200 <= status < 300:
                 if limiter is not None:
                     limiter.update(throttled=False)
                 policy.quota.release(retry_cost)
@@ -552,8 +563,10 @@ class Transport:
                 cost = policy.quota.acquire(timeout_error=False)
                 if cost:
                     retry_cost += cost
-                    delay = 0.0 if isinstance(error, RequestTimeTooSkewed) else policy.delay(
-                        attempt, error.retry_after
+                    delay = (
+                        0.0
+                        if isinstance(error, RequestTimeTooSkewed)
+                        else policy.delay(attempt, error.retry_after)
                     )
                     log.debug("retrying after %s in %.3f s", error.code, delay)
                     time.sleep(delay)
@@ -568,7 +581,7 @@ class Transport:
         try:
             if request.method != "HEAD":
                 data = raw.read(MAX_ERROR_BODY, decode_content=False) or b""
-        except Exception as exc:  # noqa: BLE001 - the status alone still tells the error
+        except Exception as exc:  # the status alone still tells the error
             log.debug("could not read error body: %r", exc)
         finally:
             raw.close()
