@@ -8,8 +8,7 @@ its own, and completes, verifies or aborts the upload.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 if TYPE_CHECKING:
     from .response import Response
@@ -17,8 +16,7 @@ if TYPE_CHECKING:
 __all__ = ["MultipartBackend", "PartResult"]
 
 
-@dataclass(frozen=True)
-class PartResult:
+class PartResult(NamedTuple):
     """One uploaded part: its number, size, and what the backend needs to complete it
     (S3: the ETag; B2: the SHA-1)."""
 

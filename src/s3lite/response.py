@@ -9,7 +9,6 @@ import contextlib
 import datetime as _dt
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
@@ -52,15 +51,24 @@ def encode_rfc2047(value: str) -> str:
     return "=?UTF-8?B?" + base64.b64encode(value.encode()).decode() + "?="
 
 
-@dataclass(frozen=True)
 class Dialect:
     """How a backend spells object fields in its headers."""
 
-    meta_prefix: str
-    version_header: str
-    decode_meta: Callable[[str], str]
-    etag_header: str = "etag"
-    mtime_header: str = "last-modified"
+    __slots__ = ("decode_meta", "etag_header", "meta_prefix", "mtime_header", "version_header")
+
+    def __init__(
+        self,
+        meta_prefix: str,
+        version_header: str,
+        decode_meta: Callable[[str], str],
+        etag_header: str = "etag",
+        mtime_header: str = "last-modified",
+    ) -> None:
+        self.meta_prefix = meta_prefix
+        self.version_header = version_header
+        self.decode_meta = decode_meta
+        self.etag_header = etag_header
+        self.mtime_header = mtime_header
 
 
 S3_DIALECT = Dialect("x-amz-meta-", "x-amz-version-id", decode_rfc2047)

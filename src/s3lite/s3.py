@@ -11,7 +11,6 @@ import hashlib
 import re
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, urlsplit
 
@@ -62,16 +61,21 @@ def _ok_get(status: int) -> bool:
     return status in (200, 206)
 
 
-@dataclass
 class DeleteResult:
     """What delete_objects did: the keys deleted and the per-key errors."""
 
-    deleted: list[dict[str, Any]] = field(default_factory=list)
-    errors: list[dict[str, Any]] = field(default_factory=list)
+    __slots__ = ("deleted", "errors")
+
+    def __init__(self) -> None:
+        self.deleted: list[dict[str, Any]] = []
+        self.errors: list[dict[str, Any]] = []
 
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    def __repr__(self) -> str:
+        return f"DeleteResult(deleted={len(self.deleted)}, errors={self.errors!r})"
 
 
 def validate_key(key: object) -> str:
@@ -162,6 +166,7 @@ class S3Session:
         backoff_base: float = 1.0,
         max_backoff: float = 20.0,
         user_agent: str | None = None,
+        profile: str | None = None,
     ) -> None:
         if addressing_style not in ("auto", "path", "virtual"):
             raise ValueError(
@@ -178,10 +183,11 @@ class S3Session:
 
         from . import config
 
-        self.region = region or config.region_from_env() or "us-east-1"
-        endpoint_url = endpoint_url or config.endpoint_from_env()
+        # Arguments, then the environment, then the profile (`profile`, AWS_PROFILE, default).
+        self.region = region or config.region(profile) or "us-east-1"
+        endpoint_url = endpoint_url or config.endpoint_url("s3", profile)
         if verify is True:
-            verify = config.ca_bundle_from_env() or True
+            verify = config.ca_bundle(profile) or True
         if endpoint_url is None:
             endpoint_url = f"https://s3.{self.region}.amazonaws.com"
         parts = urlsplit(endpoint_url if "://" in endpoint_url else "https://" + endpoint_url)
@@ -209,7 +215,7 @@ class S3Session:
         else:
             from .credentials import default_provider
 
-            provider = default_provider()
+            provider = default_provider(profile)
         self.credentials = provider
         if signature_version == "s3":
             self._auth: SigV4Auth | SigV2Auth = SigV2Auth(provider)

@@ -11,8 +11,7 @@ import hashlib
 import hmac
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import quote
 
 if TYPE_CHECKING:
@@ -141,16 +140,26 @@ def _canonical_headers(headers: Mapping[str, str] | Sequence[tuple[str, str]]) -
     return block, ";".join(names)
 
 
-@dataclass(frozen=True)
 class SigV4Context:
     """What a signature covers besides the request: who, when, where."""
 
-    access_key: str
-    secret_key: str
-    region: str
-    service: str
-    amz_date: str
-    session_token: str | None = None
+    __slots__ = ("access_key", "amz_date", "region", "secret_key", "service", "session_token")
+
+    def __init__(
+        self,
+        access_key: str,
+        secret_key: str,
+        region: str,
+        service: str,
+        amz_date: str,
+        session_token: str | None = None,
+    ) -> None:
+        self.access_key = access_key
+        self.secret_key = secret_key
+        self.region = region
+        self.service = service
+        self.amz_date = amz_date
+        self.session_token = session_token
 
     @property
     def date(self) -> str:
@@ -170,8 +179,7 @@ class SigV4Context:
         )
 
 
-@dataclass(frozen=True)
-class SignedV4:
+class SignedV4(NamedTuple):
     """Intermediate results of a SigV4 signature, kept for tests and for chunk signing."""
 
     canonical_request: str

@@ -12,7 +12,6 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from . import __version__
@@ -187,25 +186,42 @@ def _remaining_length(f: IO[bytes], start: int) -> int | None:
         return None
 
 
-@dataclass
 class Request:
     """One request as the backends build it, before signing.
 
-    `path` is percent-encoded as sent; `query` is the canonical (sorted, encoded) query.
+    `path` is percent-encoded as sent; `query` is the canonical (sorted, encoded) query;
+    `payload_hash` is the hex SHA-256 of the body, UNSIGNED-PAYLOAD or
+    STREAMING-AWS4-HMAC-SHA256-PAYLOAD; `resource` and `params` serve SigV2.
     """
 
-    method: str
-    scheme: str
-    host: str  # netloc: host[:port], as in the Host header
-    path: str
-    query: str = ""
-    headers: dict[str, str] = field(default_factory=dict)
-    body: Body = field(default_factory=lambda: Body(None))
-    #: Hex SHA-256 of the body, UNSIGNED-PAYLOAD, or STREAMING-AWS4-HMAC-SHA256-PAYLOAD.
-    payload_hash: str | None = None
-    #: Path of the resource for SigV2 (`/bucket/key`), and the raw query pairs.
-    resource: str = ""
-    params: list[tuple[str, str]] = field(default_factory=list)
+    __slots__ = (
+        "body", "headers", "host", "method", "params", "path", "payload_hash", "query",
+        "resource", "scheme",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        method: str,
+        scheme: str,
+        host: str,
+        path: str,
+        query: str = "",
+        headers: dict[str, str] | None = None,
+        body: Body | None = None,
+        payload_hash: str | None = None,
+        resource: str = "",
+        params: list[tuple[str, str]] | None = None,
+    ) -> None:
+        self.method = method
+        self.scheme = scheme
+        self.host = host  # netloc: host[:port], as in the Host header
+        self.path = path
+        self.query = query
+        self.headers = headers if headers is not None else {}
+        self.body = body if body is not None else Body(None)
+        self.payload_hash = payload_hash
+        self.resource = resource
+        self.params = params if params is not None else []
 
     @property
     def target(self) -> str:
@@ -215,15 +231,20 @@ class Request:
     def url(self) -> str:
         return f"{self.scheme}://{self.host}{self.target}"
 
+    def __repr__(self) -> str:
+        return f"<Request {self.method} {self.scheme}://{self.host}{self.path}>"
 
-@dataclass
+
 class Attempt:
-    """A request as one attempt sends it: its own headers and body iterator."""
+    """A request as one attempt sends it: its own headers and body, and the signing time."""
 
-    request: Request
-    headers: dict[str, str]
-    body: Any  # bytes or an iterator of bytes
-    now: float
+    __slots__ = ("body", "headers", "now", "request")
+
+    def __init__(self, request: Request, headers: dict[str, str], body: Any, now: float) -> None:
+        self.request = request
+        self.headers = headers
+        self.body = body  # bytes or an iterator of bytes
+        self.now = now
 
 
 class Auth(Protocol):
