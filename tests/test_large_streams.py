@@ -9,12 +9,13 @@ import subprocess
 import sys
 import textwrap
 
+from conftest import PEAK_RSS
 from s3lite import S3Session
 from s3lite.devserver import LocalSeaweedFS
 
 CHILD = textwrap.dedent(
     """
-    import hashlib, json, os, resource, sys
+    import hashlib, json, os, sys
     from s3lite import S3Session
 
     size = int(sys.argv[1])
@@ -36,9 +37,8 @@ CHILD = textwrap.dedent(
         for chunk in resp.iter_chunks():
             got.update(chunk)
             n += len(chunk)
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"sent": sent.hexdigest(), "got": got.hexdigest(), "n": n,
-                      "peak_mib": peak_kib / 1024}))
+                      "peak_mib": peak_rss_mib()}))
     """
 )
 
@@ -51,8 +51,8 @@ def test_200_mib_streamed_up_and_down_under_100_mib_rss(seaweed: LocalSeaweedFS,
         T_URL=seaweed.endpoint_url, T_BUCKET=str(s3.bucket),
     )  # fmt: skip
     out = subprocess.run(
-        [sys.executable, "-c", CHILD, str(size)], env=env, capture_output=True, text=True,
-        timeout=600, check=True,
+        [sys.executable, "-c", PEAK_RSS + CHILD, str(size)], env=env, capture_output=True,
+        text=True, timeout=600, check=True,
     )  # fmt: skip
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["n"] == size

@@ -110,3 +110,48 @@ def b64(digest: bytes) -> str:
 def header_name(name: str) -> str:
     """The request header that carries this checksum."""
     return "Content-MD5" if name == "md5" else f"x-amz-checksum-{name}"
+
+
+# --- CRC32 of a concatenation from the CRC32s of its pieces ----------------------------------
+# Arithmetic on polynomials over GF(2) modulo the (reflected) CRC-32 polynomial: appending
+# n zero bytes to a message multiplies its CRC register by x^(8n).
+
+_CRC32_POLY = 0xEDB88320
+
+
+def _multmodp(a: int, b: int) -> int:
+    """a(x) * b(x) modulo the CRC-32 polynomial (bit-reflected representation)."""
+    m = 1 << 31
+    p = 0
+    while True:
+        if a & m:
+            p ^= b
+            if not a & (m - 1):
+                return p
+        m >>= 1
+        b = (b >> 1) ^ _CRC32_POLY if b & 1 else b >> 1
+
+
+_X2N: list[int] = []
+
+
+def _x2nmodp(n: int, k: int) -> int:
+    """x^(n * 2^k) modulo the CRC-32 polynomial."""
+    if not _X2N:
+        p = 1 << 30  # x^1
+        _X2N.append(p)
+        for _ in range(31):
+            p = _multmodp(p, p)
+            _X2N.append(p)
+    p = 1 << 31  # x^0
+    while n:
+        if n & 1:
+            p = _multmodp(_X2N[k & 31], p)
+        n >>= 1
+        k += 1
+    return p
+
+
+def crc32_combine(crc1: int, crc2: int, len2: int) -> int:
+    """CRC32 of A+B from CRC32(A), CRC32(B) and len(B), without the bytes."""
+    return _multmodp(_x2nmodp(len2, 3), crc1) ^ crc2

@@ -6,6 +6,7 @@ the session's signer; responses come back as `Response` objects or plain dicts.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import hashlib
 import re
@@ -18,8 +19,11 @@ from . import checksums, s3xml
 from .credentials import Credentials, CredentialsProvider, StaticCredentials
 from .errors import (
     ChecksumMismatch,
+    EntityTooLarge,
+    InvalidRequest,
     NoSuchBucket,
     NoSuchKey,
+    NoSuchUpload,
     ObjectChanged,
     PreconditionFailed,
 )
@@ -37,10 +41,13 @@ from .signing import (
     presign_v2,
     presign_v4,
 )
+from .transfer import TransferMixin
 from .transport import Body, BodyLike, Request, Transport
 
 if TYPE_CHECKING:
     import urllib3
+
+    from .multipart import PartResult
 
 __all__ = ["DeleteResult", "S3Session"]
 
@@ -129,16 +136,31 @@ def _http_date(value: _dt.datetime | str) -> str:
     return time.strftime("%a, %d %b %Y %H:%M:%S GMT", value.utctimetuple())
 
 
+#: Headers of the source that a multipart copy carries over (a single CopyObject copies them).
+_COPIED_HEADERS = frozenset(
+    {"cache-control", "content-disposition", "content-encoding", "content-language", "expires"}
+)
+
+
 def _quoted_etag(etag: str) -> str:
     return etag if etag.startswith(('"', "W/")) or etag == "*" else f'"{etag}"'
 
 
-class S3Session:
+class S3Session(TransferMixin):
     """A connection to one S3-compatible service, with an optional default bucket.
 
     Thread-safe: share one session between threads. Credentials come from the arguments or,
     when those are omitted, the environment.
     """
+
+    multipart_min_part_size = 5 * 1024 * 1024
+    multipart_max_part_size = 5 * 1024 * 1024 * 1024
+    multipart_max_parts = 10_000
+    #: Largest object a single CopyObject may copy; above it copy_object copies in parts.
+    max_copy_size = 5 * 1024 * 1024 * 1024
+    #: download_file may ask HEAD for stored checksums and pin GETs with If-Match.
+    supports_checksum_mode = True
+    supports_if_match = True
 
     def __init__(
         self,
@@ -559,11 +581,13 @@ class S3Session:
         version_id: str | None = None,
         if_match: str | None = None,
         if_none_match: str | None = None,
+        checksum_mode: bool = False,
     ) -> Response:
-        """The object's headers (size, type, ETag, metadata) without its body."""
+        """The object's headers (size, type, ETag, metadata) without its body; with
+        `checksum_mode`, also the checksums the server stored (`x-amz-checksum-*`)."""
         validate_key(key)
         bucket = self._bucket(bucket)
-        hdrs: dict[str, str] = {}
+        hdrs: dict[str, str] = {"x-amz-checksum-mode": "ENABLED"} if checksum_mode else {}
         if if_match is not None:
             hdrs["If-Match"] = _quoted_etag(if_match)
         if if_none_match is not None:
@@ -571,6 +595,27 @@ class S3Session:
         params = [("versionId", version_id)] if version_id else []
         request = self._build("HEAD", bucket, key, params, hdrs, payload_hash=EMPTY_SHA256)
         return self._send(request)
+
+    def part_size_of(
+        self,
+        key: str,
+        part_number: int,
+        *,
+        bucket: str | None = None,
+        version_id: str | None = None,
+        if_match: str | None = None,
+    ) -> int | None:
+        """Size of part `part_number` of a multipart object (None if the server won't say)."""
+        validate_key(key)
+        bucket = self._bucket(bucket)
+        params = [("partNumber", str(part_number))]
+        if version_id:
+            params.append(("versionId", version_id))
+        hdrs = {"If-Match": _quoted_etag(if_match)} if if_match else {}
+        response = self._send(self._build("HEAD", bucket, key, params, hdrs))
+        if "x-amz-mp-parts-count" not in response.headers:
+            return None
+        return response.content_length
 
     def delete_object(
         self, key: str, *, bucket: str | None = None, version_id: str | None = None
@@ -723,11 +768,16 @@ class S3Session:
         storage_class: str | None = None,
         headers: Mapping[str, str] | None = None,
         if_match: str | None = None,
+        multipart_threshold: int | None = None,
+        part_size: int | None = None,
+        concurrency: int = 8,
     ) -> Response:
         """Copy an object server-side, within or between buckets.
 
         Metadata is copied unless `metadata` or `content_type` is given (then it is replaced
         by what is given: `metadata_directive='REPLACE'`). `if_match` applies to the source.
+        Objects over 5 GiB (or over `multipart_threshold`, when given) are copied in parallel
+        parts with UploadPartCopy.
         """
         validate_key(source_key)
         validate_key(dest_key)
@@ -757,11 +807,274 @@ class S3Session:
             hdrs["x-amz-copy-source-if-match"] = _quoted_etag(if_match)
         if headers:
             hdrs.update(headers)
-        response = self._send(self._build("PUT", dst_bucket, dest_key, (), hdrs, b""))
+        large = dict(
+            source_bucket=src_bucket, source_key=source_key, source_version_id=source_version_id,
+            dest_bucket=dst_bucket, dest_key=dest_key, directive=metadata_directive,
+            metadata=metadata, content_type=content_type, headers=hdrs, if_match=if_match,
+            part_size=part_size, concurrency=concurrency,
+        )  # fmt: skip
+        if multipart_threshold is not None:
+            head = self.head_object(
+                source_key, bucket=src_bucket, version_id=source_version_id, if_match=if_match
+            )
+            if (head.content_length or 0) > multipart_threshold:
+                return self._copy_in_parts(head, **large)  # type: ignore[arg-type]
+        try:
+            response = self._send(self._build("PUT", dst_bucket, dest_key, (), hdrs, b""))
+        except (EntityTooLarge, InvalidRequest) as exc:
+            if "larger than the maximum" not in exc.message and not isinstance(exc, EntityTooLarge):
+                raise
+            head = self.head_object(
+                source_key, bucket=src_bucket, version_id=source_version_id, if_match=if_match
+            )
+            return self._copy_in_parts(head, **large)  # type: ignore[arg-type]
         etag, last_modified = s3xml.parse_copy_result(response.data)
         response._override("etag", etag)
         response._override("last_modified", last_modified)
         return response
+
+    def _copy_in_parts(
+        self,
+        head: Response,
+        *,
+        source_bucket: str,
+        source_key: str,
+        source_version_id: str | None,
+        dest_bucket: str,
+        dest_key: str,
+        directive: str,
+        metadata: Mapping[str, str] | None,
+        content_type: str | None,
+        headers: dict[str, str],
+        if_match: str | None,
+        part_size: int | None,
+        concurrency: int,
+    ) -> Response:
+        """Copy with UploadPartCopy, in parallel parts pinned to the source's ETag."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        from .multipart import plan_part_size
+
+        size = head.content_length or 0
+        if part_size is None:
+            part_size = max(plan_part_size(size, None, self), 256 * 1024 * 1024)
+            part_size = min(part_size, self.multipart_max_part_size)
+        part_size = plan_part_size(size, part_size, self)
+        extra = {
+            k: v
+            for k, v in headers.items()
+            if k.lower().startswith("x-amz-")
+            and not k.lower().startswith(("x-amz-copy-source", "x-amz-metadata-directive"))
+            and not k.lower().startswith("x-amz-meta-")
+        }
+        if directive == "COPY":
+            metadata, content_type = head.metadata, head.content_type
+            extra.update({k: v for k, v in head.headers.items() if k.lower() in _COPIED_HEADERS})
+        etag = if_match or head.etag
+        count = max(1, -(-size // part_size))
+        ranges = [
+            (n + 1, (n * part_size, min((n + 1) * part_size, size) - 1) if size else None)
+            for n in range(count)
+        ]
+        upload_id = self._mp_start(
+            dest_bucket, dest_key, metadata=metadata, content_type=content_type, headers=extra,
+            checksum=False,
+        )  # fmt: skip
+
+        def copy_part(r: tuple[int, tuple[int, int] | None]) -> PartResult:
+            return self._mp_upload_part_copy(
+                dest_bucket, dest_key, upload_id, r[0], source_bucket, source_key, r[1],
+                source_version_id, etag,
+            )  # fmt: skip
+
+        try:
+            with ThreadPoolExecutor(concurrency, thread_name_prefix="s3lite-copy") as pool:
+                parts = list(pool.map(copy_part, ranges))
+            response = self._mp_complete(dest_bucket, dest_key, upload_id, parts)
+        except BaseException:
+            self._mp_abort(dest_bucket, dest_key, upload_id)
+            raise
+        self._mp_verify(response, parts)
+        return response
+
+    def _mp_upload_part_copy(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        number: int,
+        source_bucket: str,
+        source_key: str,
+        byte_range: tuple[int, int] | None,
+        source_version_id: str | None,
+        if_match: str | None,
+    ) -> PartResult:
+        from .multipart import PartResult
+
+        source = f"/{source_bucket}/{quote(source_key, safe='/~')}"
+        if source_version_id:
+            source += f"?versionId={quote(source_version_id, safe='')}"
+        hdrs = {"x-amz-copy-source": source}
+        if byte_range is not None:
+            hdrs["x-amz-copy-source-range"] = f"bytes={byte_range[0]}-{byte_range[1]}"
+        if if_match:
+            hdrs["x-amz-copy-source-if-match"] = _quoted_etag(if_match)
+        params = [("partNumber", str(number)), ("uploadId", upload_id)]
+        response = self._send(self._build("PUT", bucket, key, params, hdrs, b""))
+        etag, _ = s3xml.parse_copy_result(response.data)
+        size = 0 if byte_range is None else byte_range[1] - byte_range[0] + 1
+        return PartResult(number, size, etag=etag)
+
+    # --- multipart primitives (see multipart.MultipartBackend) ----------------------------------
+    def _mp_start(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        metadata: Mapping[str, str] | None,
+        content_type: str | None,
+        headers: Mapping[str, str] | None,
+        checksum: bool = True,
+    ) -> str:
+        validate_key(key)
+        hdrs: dict[str, str] = {"Content-Type": content_type or _guess_type(key)}
+        _metadata_headers(metadata, hdrs)
+        if headers:
+            hdrs.update(headers)
+        if checksum:  # every part then carries a CRC32 the server verifies
+            hdrs["x-amz-checksum-algorithm"] = "CRC32"
+        response = self._send(self._build("POST", bucket, key, [("uploads", "")], hdrs, b""))
+        return s3xml.parse_initiate_multipart(response.data)
+
+    def _mp_upload_part(
+        self, bucket: str, key: str, upload_id: str, number: int, data: bytes | memoryview
+    ) -> PartResult:
+        import base64
+        import zlib
+
+        from .multipart import PartResult
+
+        crc = base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+        # The signed CRC32 header protects the body; hashing it again for SigV4 is not needed.
+        hdrs = {"x-amz-checksum-crc32": crc}
+        params = [("partNumber", str(number)), ("uploadId", upload_id)]
+        request = self._build("PUT", bucket, key, params, hdrs, data, payload_hash=UNSIGNED_PAYLOAD)
+        response = self._send(request)
+        echoed = response.headers.get("x-amz-checksum-crc32")
+        if echoed is not None and echoed != crc:
+            raise ChecksumMismatch(f"part {number}: server stored CRC32 {echoed}, sent {crc}")
+        return PartResult(number, len(data), etag=response.etag, checksum=crc)
+
+    def _mp_complete(
+        self, bucket: str, key: str, upload_id: str, parts: list[PartResult]
+    ) -> Response:
+        body = s3xml.complete_multipart_body((p.number, p.etag or "", p.checksum) for p in parts)
+        hdrs = {"Content-Type": "application/xml"}
+        response = self._send(
+            self._build("POST", bucket, key, [("uploadId", upload_id)], hdrs, body)
+        )
+        result = s3xml.parse_complete_multipart(response.data)
+        response._override("etag", result["etag"])
+        return response
+
+    def _mp_abort(self, bucket: str, key: str, upload_id: str) -> None:
+        request = self._build(
+            "DELETE", bucket, key, [("uploadId", upload_id)], payload_hash=EMPTY_SHA256
+        )
+        with contextlib.suppress(NoSuchUpload):  # already aborted or completed
+            self._send(request)
+
+    def _mp_list_parts(self, bucket: str, key: str, upload_id: str) -> list[PartResult]:
+        from .multipart import PartResult
+
+        parts: list[PartResult] = []
+        marker: int | None = None
+        while True:
+            params = [("uploadId", upload_id), ("max-parts", "1000")]
+            if marker:
+                params.append(("part-number-marker", str(marker)))
+            response = self._send(self._build("GET", bucket, key, params))
+            page, truncated, marker = s3xml.parse_list_parts(response.data)
+            parts.extend(
+                PartResult(
+                    p["part_number"], p["size"], etag=p["etag"], checksum=p.get("checksumcrc32")
+                )
+                for p in page
+            )
+            if not truncated or not marker:
+                return parts
+
+    @staticmethod
+    def _mp_adopt_part(part: PartResult, data: bytes | memoryview) -> PartResult:
+        """A part found on the server during a resume, with the CRC32 that completing needs
+        (ListParts does not always return it)."""
+        import base64
+        import zlib
+
+        crc = base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+        return part._replace(checksum=part.checksum or crc)
+
+    @staticmethod
+    def _mp_expected_etag(parts: list[PartResult]) -> str | None:
+        """The ETag S3 gives a multipart object: MD5 of the parts' MD5s, dash, part count."""
+        digests = []
+        for part in parts:
+            etag = (part.etag or "").strip('"')
+            if len(etag) != 32:
+                return None
+            try:
+                digests.append(bytes.fromhex(etag))
+            except ValueError:
+                return None
+        return hashlib.md5(b"".join(digests)).hexdigest() + f"-{len(parts)}"  # noqa: S324
+
+    def _mp_verify(self, response: Response, parts: list[PartResult]) -> None:
+        expected = self._mp_expected_etag(parts)
+        got = response.etag
+        if expected and got and "-" in got and got != expected:
+            raise ChecksumMismatch(
+                f"completed object's ETag {got} does not match its parts ({expected})"
+            )
+
+    def list_multipart_uploads(self, prefix: str = "", *, bucket: str | None = None) -> Listing:
+        """Multipart uploads in progress (dicts with key, upload_id, initiated)."""
+        bucket = self._bucket(bucket)
+        base = [("uploads", ""), ("encoding-type", "url"), ("max-uploads", "1000")]
+        if prefix:
+            base.append(("prefix", prefix))
+
+        def fetch(marker: str | None, upload_marker: str | None) -> s3xml.ListPage:
+            params = list(base)
+            if marker:
+                params.append(("key-marker", marker))
+            if upload_marker:
+                params.append(("upload-id-marker", upload_marker))
+            response = self._send(self._build("GET", bucket, None, params))
+            return s3xml.parse_list_multipart_uploads(response.data)
+
+        return Listing(fetch)
+
+    def abort_multipart_uploads(
+        self,
+        prefix: str = "",
+        *,
+        bucket: str | None = None,
+        older_than: _dt.timedelta | float | None = None,
+    ) -> int:
+        """Abort the uploads in progress under `prefix` (only those started more than
+        `older_than` ago, a timedelta or seconds, when given); returns how many."""
+        bucket = self._bucket(bucket)
+        if isinstance(older_than, (int, float)):
+            older_than = _dt.timedelta(seconds=older_than)
+        cutoff = _dt.datetime.now(_dt.timezone.utc) - older_than if older_than else None
+        stale = [
+            u
+            for u in self.list_multipart_uploads(prefix, bucket=bucket)
+            if cutoff is None or (u["initiated"] is not None and u["initiated"] < cutoff)
+        ]
+        for upload in stale:
+            self._mp_abort(bucket, upload["key"], upload["upload_id"])
+        return len(stale)
 
     # --- buckets -------------------------------------------------------------------------------
     def create_bucket(

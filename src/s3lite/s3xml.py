@@ -379,10 +379,14 @@ def delete_objects_body(keys: Iterable[tuple[str, str | None]], quiet: bool) -> 
     return "".join(parts).encode("utf-8")
 
 
-def complete_multipart_body(parts: Iterable[tuple[int, str]]) -> bytes:
+def complete_multipart_body(parts: Iterable[tuple[int, str, str | None]]) -> bytes:
+    """The CompleteMultipartUpload document: (number, ETag, CRC32 or None) per part."""
     body = [f"<CompleteMultipartUpload {_NS}>"]
-    for number, etag in parts:
-        body.append(f'<Part><PartNumber>{number}</PartNumber><ETag>"{escape(etag)}"</ETag></Part>')
+    for number, etag, crc in parts:
+        body.append(f'<Part><PartNumber>{number}</PartNumber><ETag>"{escape(etag)}"</ETag>')
+        if crc:
+            body.append(f"<ChecksumCRC32>{escape(crc)}</ChecksumCRC32>")
+        body.append("</Part>")
     body.append("</CompleteMultipartUpload>")
     return "".join(body).encode("utf-8")
 

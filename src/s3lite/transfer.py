@@ -1,0 +1,496 @@
+"""High-level transfers shared by every backend: `upload_file` and `download_file`.
+
+Uploads above a threshold go through `MultipartUpload`; downloads above it are fetched as
+parallel ranged GETs pinned to the object's ETag (or version), written in place, and
+verified against the size and the ETag (MD5, or MD5-of-parts) or B2's SHA-1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import threading
+import zlib
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import IO, TYPE_CHECKING, Any
+
+from .checksums import b64, crc32_combine, new_checksum
+from .errors import ChecksumMismatch
+from .progress import ProgressCallback, ProgressReporter
+
+if TYPE_CHECKING:
+    from .response import Response
+
+__all__ = ["TransferMixin"]
+
+MiB = 1024 * 1024
+DEFAULT_THRESHOLD = 8 * MiB
+DEFAULT_PART_SIZE = 8 * MiB
+CHUNK = MiB
+_MD5 = re.compile(r"^[0-9a-f]{32}$")
+_MULTIPART = re.compile(r"^[0-9a-f]{32}-(\d+)$")
+_COMPOSITE = re.compile(r"^[A-Za-z0-9+/=]+-(\d+)$")
+
+
+class _Verifier:
+    """What a download is checked against, decided from the object's headers.
+
+    Cheapest first: the CRC32 the server keeps (per part, or for the whole object: ranges
+    hashed in parallel and combined), then the ETag (MD5 of the object or MD5 of its parts'
+    MD5s) or B2's SHA-1, else the size alone.
+    """
+
+    #: kinds whose ranges must be the object's own parts
+    ALIGNED = ("crc32-parts", "md5-parts")
+
+    def __init__(self, kind: str, expected: str | None, parts: int = 0) -> None:
+        self.kind = kind
+        self.expected = expected
+        self.parts = parts
+
+    @classmethod
+    def for_head(cls, head: Response, enabled: bool) -> _Verifier:
+        if not enabled:
+            return cls("size", None)
+        crc = head.headers.get("x-amz-checksum-crc32")
+        if crc:
+            match = _COMPOSITE.match(crc)
+            if match:
+                return cls("crc32-parts", crc, int(match.group(1)))
+            return cls("crc32", crc)
+        sha1 = head.headers.get("x-bz-content-sha1")
+        if sha1 and sha1 != "none":
+            return cls("sha1", sha1.removeprefix("unverified:").lower())
+        large_sha1 = head.metadata.get("large_file_sha1")
+        if large_sha1:
+            return cls("sha1", large_sha1.lower())
+        etag = (head.etag or "").lower()
+        if _MD5.match(etag) and "x-amz-server-side-encryption-aws-kms-key-id" not in head.headers:
+            return cls("md5", etag)
+        match = _MULTIPART.match(etag)
+        if match:
+            return cls("md5-parts", etag, int(match.group(1)))
+        return cls("size", None)
+
+    @property
+    def in_order(self) -> bool:
+        """Whether the bytes must be hashed in order (a whole-object MD5 or SHA-1)."""
+        return self.kind in ("md5", "sha1")
+
+    def whole_hasher(self) -> Any:
+        if self.kind == "sha1":
+            return hashlib.sha1()  # noqa: S324 - B2's content digest
+        return hashlib.md5()  # noqa: S324 - S3's ETag is an MD5
+
+    def range_hasher(self) -> Any:
+        """A hash for one range, or None when ranges are not hashed on their own."""
+        if self.kind in ("crc32", "crc32-parts"):
+            return new_checksum("crc32")
+        if self.kind == "md5-parts":
+            return hashlib.md5()  # noqa: S324
+        return None
+
+    def finish(self, ranges: list[tuple[int, bytes]], whole: str | None) -> None:
+        """Compare what was downloaded (per-range digests, or the whole digest) with the
+        object's; raise ChecksumMismatch on a difference."""
+        if self.kind == "size":
+            return
+        if self.in_order:
+            got = whole
+        elif self.kind == "crc32":
+            crc = 0
+            for length, digest in ranges:
+                crc = crc32_combine(crc, int.from_bytes(digest, "big"), length)
+            got = b64(crc.to_bytes(4, "big"))
+        elif self.kind == "crc32-parts":
+            got = b64(zlib.crc32(b"".join(d for _, d in ranges)).to_bytes(4, "big"))
+            got += f"-{len(ranges)}"
+        else:
+            got = hashlib.md5(b"".join(d for _, d in ranges)).hexdigest() + f"-{len(ranges)}"  # noqa: S324
+        if got != self.expected:
+            raise ChecksumMismatch(
+                f"downloaded bytes have {self.kind} {got}, the object says {self.expected}"
+            )
+
+
+class _Sink:
+    """Where downloaded bytes go: a temporary file renamed over the target path on success,
+    a seekable file object written at offsets, or a stream written in order."""
+
+    def __init__(self, dest: str | os.PathLike[str] | IO[bytes], size: int) -> None:
+        self.path: str | None = None
+        self.temp: str | None = None
+        self.fd: int | None = None
+        self.file: IO[bytes] | None = None
+        self.base = 0
+        self.seekable = True
+        self._lock = threading.Lock()
+        if isinstance(dest, (str, os.PathLike)):
+            self.path = os.fspath(dest)
+            directory, name = os.path.split(os.path.abspath(self.path))
+            if os.path.isdir(self.path):
+                raise IsADirectoryError(f"{self.path} is a directory")
+            suffix = os.urandom(4).hex()
+            self.temp = os.path.join(directory, f".{name}.s3lite-{suffix}.part")
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+            self.fd = os.open(self.temp, flags, 0o666)
+            if size:
+                os.ftruncate(self.fd, size)
+            return
+        if not hasattr(dest, "write"):
+            raise TypeError("dest must be a path or a binary file object with write()")
+        self.file = dest
+        try:
+            self.seekable = bool(dest.seekable())
+            self.base = dest.tell() if self.seekable else 0
+        except (AttributeError, OSError, ValueError):
+            self.seekable = False
+        if self.seekable:
+            try:
+                dest.flush()
+                self.fd = dest.fileno()
+            except (AttributeError, OSError, ValueError):
+                self.fd = None
+
+    def write_at(self, offset: int, data: bytes | bytearray | memoryview) -> None:
+        if self.fd is not None:
+            view = memoryview(data)
+            while view:
+                written = os.pwrite(self.fd, view, self.base + offset)
+                view = view[written:]
+                offset += written
+            return
+        assert self.file is not None
+        with self._lock:
+            if self.seekable:
+                self.file.seek(self.base + offset)
+            self.file.write(data)
+
+    def commit(self, size: int) -> None:
+        if self.temp is not None and self.path is not None:
+            assert self.fd is not None
+            os.close(self.fd)
+            self.fd = None
+            os.replace(self.temp, self.path)
+            self.temp = None
+        elif self.file is not None and self.seekable:
+            self.file.seek(self.base + size)
+
+    def discard(self) -> None:
+        if self.temp is not None:
+            if self.fd is not None:
+                os.close(self.fd)
+                self.fd = None
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.temp)
+            self.temp = None
+
+
+class TransferMixin:
+    """`upload_file` and `download_file` for any session with the multipart primitives."""
+
+    def upload_file(
+        self,
+        source: str | os.PathLike[str] | IO[bytes],
+        key: str,
+        *,
+        bucket: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        content_type: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        threshold: int = DEFAULT_THRESHOLD,
+        part_size: int | None = None,
+        concurrency: int = 8,
+        progress: ProgressCallback | None = None,
+    ) -> Response:
+        """Upload a file (path or binary file object): one PUT up to `threshold` bytes,
+        a parallel multipart upload above it. `progress(done, total)` is called as it goes."""
+        from .multipart import MultipartUpload
+
+        session: Any = self
+        size: int | None
+        opened: IO[bytes] | None = None
+        if isinstance(source, (str, os.PathLike)):
+            size = os.stat(source).st_size
+        else:
+            size = _remaining(source)
+        if size is None:
+            # Unknown length (a pipe): read up to the threshold to decide.
+            assert not isinstance(source, (str, os.PathLike))
+            head = _read_up_to(source, threshold + 1)
+            if len(head) <= threshold:
+                return session.put_object(  # type: ignore[no-any-return]
+                    key, head, bucket=bucket, metadata=metadata, content_type=content_type,
+                    headers=headers,
+                )  # fmt: skip
+            stream = _chain(head, source)
+            return MultipartUpload(
+                self, stream, key, bucket, part_size, concurrency, metadata, content_type,
+                progress, headers=headers,
+            ).upload()  # fmt: skip
+        if size > threshold:
+            return MultipartUpload(
+                self, source, key, bucket, part_size, concurrency, metadata, content_type,
+                progress, headers=headers,
+            ).upload()  # fmt: skip
+        reporter = ProgressReporter(progress, size)
+        try:
+            if isinstance(source, (str, os.PathLike)):
+                opened = open(source, "rb")  # noqa: SIM115 - closed below
+                body: Any = opened
+            else:
+                body = source
+            all_headers = dict(headers or {})
+            if getattr(session, "supports_checksum_mode", False):
+                # The server verifies and stores it, so downloads can check it cheaply.
+                all_headers["x-amz-checksum-crc32"] = _crc32_of(body, size)
+            response = session.put_object(
+                key, _CountingReader(body, reporter), bucket=bucket, metadata=metadata,
+                content_type=content_type, headers=all_headers, content_length=size,
+            )  # fmt: skip
+        finally:
+            if opened is not None:
+                opened.close()
+        reporter.finish()
+        return response  # type: ignore[no-any-return]
+
+    def download_file(
+        self,
+        key: str,
+        dest: str | os.PathLike[str] | IO[bytes],
+        *,
+        bucket: str | None = None,
+        version_id: str | None = None,
+        threshold: int = DEFAULT_THRESHOLD,
+        part_size: int = DEFAULT_PART_SIZE,
+        concurrency: int = 8,
+        progress: ProgressCallback | None = None,
+        verify: bool = True,
+    ) -> Response:
+        """Download an object to a path (written to a temporary file, renamed into place on
+        success) or a binary file object. Above `threshold`, ranges are fetched in parallel;
+        every request is pinned to the object first seen, and the result is checked against
+        its size and (with `verify`) its ETag/SHA-1. Returns the object's HEAD response."""
+        session: Any = self
+        if concurrency < 1 or part_size < 1:
+            raise ValueError("concurrency and part_size must be positive")
+        extra = {"checksum_mode": True} if getattr(session, "supports_checksum_mode", False) else {}
+        head = session.head_object(key, bucket=bucket, version_id=version_id, **extra)
+        size = head.content_length or 0
+        verifier = _Verifier.for_head(head, verify)
+        pin: dict[str, Any] = {"bucket": bucket, "version_id": version_id or head.version_id}
+        if head.etag and getattr(session, "supports_if_match", True):
+            pin["if_match"] = head.etag
+        reporter = ProgressReporter(progress, size)
+        sink = _Sink(dest, size)
+        try:
+            if size <= threshold and verifier.parts <= 1:
+                written = _download_single(session, key, pin, sink, verifier, reporter)
+            else:
+                ranges = self._ranges(session, key, pin, size, part_size, verifier)
+                written = _download_ranges(
+                    session, key, pin, sink, verifier, reporter, ranges, concurrency
+                )
+            if written != size:
+                raise ChecksumMismatch(f"downloaded {written} bytes, the object has {size}")
+            sink.commit(size)
+        except BaseException:
+            sink.discard()
+            raise
+        reporter.finish()
+        return head  # type: ignore[no-any-return]
+
+    @staticmethod
+    def _ranges(
+        session: Any, key: str, pin: dict[str, Any], size: int, part_size: int, v: _Verifier
+    ) -> list[tuple[int, int]]:
+        """Byte ranges (inclusive) to fetch: the object's own parts when its ETag is an
+        MD5 of part MD5s (so each range can be hashed on its own), else `part_size`."""
+        if v.kind in v.ALIGNED:
+            first = session.part_size_of(key, 1, **pin) if hasattr(session, "part_size_of") else 0
+            if first and -(-size // first) == v.parts:
+                part_size = first
+            else:
+                v.kind = "size"  # the parts' boundaries are unknown: check the size only
+        return [(start, min(start + part_size, size) - 1) for start in range(0, size, part_size)]
+
+
+def _remaining(f: Any) -> int | None:
+    try:
+        if f.seekable():
+            here = f.tell()
+            end = f.seek(0, os.SEEK_END)
+            f.seek(here)
+            return int(end - here)
+    except (AttributeError, OSError, ValueError):
+        pass
+    return None
+
+
+def _crc32_of(f: Any, size: int) -> str:
+    """Base64 CRC32 of the next `size` bytes of a seekable file, which is left where it was."""
+    here = f.tell()
+    crc, left = 0, size
+    while left > 0:
+        chunk = f.read(min(CHUNK, left))
+        if not chunk:
+            break
+        crc = zlib.crc32(chunk, crc)
+        left -= len(chunk)
+    f.seek(here)
+    return b64(crc.to_bytes(4, "big"))
+
+
+def _read_up_to(f: IO[bytes], n: int) -> bytes:
+    pieces, got = [], 0
+    while got < n:
+        chunk = f.read(min(CHUNK, n - got))
+        if not chunk:
+            break
+        pieces.append(chunk)
+        got += len(chunk)
+    return b"".join(pieces)
+
+
+def _chain(first: bytes, f: IO[bytes]) -> Iterator[bytes]:
+    yield first
+    while True:
+        chunk = f.read(CHUNK)
+        if not chunk:
+            return
+        yield chunk
+
+
+class _CountingReader:
+    """A file object that reports bytes read to a progress reporter."""
+
+    def __init__(self, f: Any, reporter: ProgressReporter) -> None:
+        self._f = f
+        self._reporter = reporter
+
+    def read(self, n: int = -1) -> bytes:
+        data: bytes = self._f.read(n)
+        self._reporter.add(len(data))
+        return data
+
+    def seekable(self) -> bool:
+        return bool(self._f.seekable())
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return int(self._f.seek(offset, whence))
+
+    def tell(self) -> int:
+        return int(self._f.tell())
+
+
+def _download_single(
+    session: Any,
+    key: str,
+    pin: dict[str, Any],
+    sink: _Sink,
+    verifier: _Verifier,
+    reporter: ProgressReporter,
+) -> int:
+    whole = verifier.whole_hasher() if verifier.in_order else None
+    part = verifier.range_hasher()
+    offset = 0
+    with session.get_object(key, stream=True, **pin) as resp:
+        for chunk in resp.iter_chunks(CHUNK):
+            sink.write_at(offset, chunk)
+            if whole is not None:
+                whole.update(chunk)
+            if part is not None:
+                part.update(chunk)
+            offset += len(chunk)
+            reporter.add(len(chunk))
+    verifier.finish(
+        [(offset, part.digest())] if part is not None else [],
+        whole.hexdigest() if whole is not None else None,
+    )
+    return offset
+
+
+def _download_ranges(
+    session: Any,
+    key: str,
+    pin: dict[str, Any],
+    sink: _Sink,
+    verifier: _Verifier,
+    reporter: ProgressReporter,
+    ranges: list[tuple[int, int]],
+    concurrency: int,
+) -> int:
+    """Fetch ranges in parallel. Whole-object digests and in-order sinks need the bytes in
+    order: then at most `concurrency` ranges are held in memory at a time."""
+    in_order = verifier.in_order or not sink.seekable
+    whole = verifier.whole_hasher() if verifier.in_order else None
+    slots = threading.Semaphore(concurrency)
+    failed = threading.Event()
+
+    def fetch(start: int, end: int) -> tuple[int, bytearray | None, bytes | None]:
+        part_hash = verifier.range_hasher()
+        held = bytearray() if in_order else None
+        offset = start
+        if failed.is_set():
+            raise _Stopped
+        with session.get_object(key, range_start=start, range_end=end, stream=True, **pin) as r:
+            for chunk in r.iter_chunks(CHUNK):
+                if sink.seekable:
+                    sink.write_at(offset, chunk)
+                if held is not None:
+                    held += chunk
+                if part_hash is not None:
+                    part_hash.update(chunk)
+                offset += len(chunk)
+                if not in_order:
+                    reporter.add(len(chunk))
+        if offset != end + 1:
+            raise ChecksumMismatch(f"range {start}-{end} ended at byte {offset}")
+        return offset - start, held, part_hash.digest() if part_hash is not None else None
+
+    def stop_on_error(future: Future[Any]) -> None:
+        if future.exception() is not None:
+            failed.set()
+
+    written = 0
+    digests: list[tuple[int, bytes]] = []
+    with ThreadPoolExecutor(concurrency, thread_name_prefix="s3lite-range") as pool:
+        futures: list[Future[tuple[int, bytearray | None, bytes | None]] | None] = []
+        submitted = 0
+        try:
+            for index in range(len(ranges)):
+                while submitted < len(ranges) and submitted < index + concurrency:
+                    slots.acquire()
+                    future = pool.submit(fetch, *ranges[submitted])
+                    future.add_done_callback(stop_on_error)
+                    futures.append(future)
+                    submitted += 1
+                current = futures[index]
+                assert current is not None
+                count, data, digest = current.result()
+                futures[index] = None  # drop the reference: its bytes may be large
+                slots.release()
+                if data is not None:
+                    if not sink.seekable:
+                        sink.write_at(ranges[index][0], data)
+                    if whole is not None:
+                        whole.update(data)
+                    reporter.add(count)
+                if digest is not None:
+                    digests.append((count, digest))
+                written += count
+        except BaseException:
+            failed.set()
+            for pending in futures:
+                if pending is not None:
+                    pending.cancel()
+            raise
+    verifier.finish(digests, whole.hexdigest() if whole is not None else None)
+    return written
+
+
+class _Stopped(Exception):
+    """A queued range skipped because another one already failed."""
