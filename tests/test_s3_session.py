@@ -1,4 +1,9 @@
-"""S3Session against real servers: SeaweedFS (checks signatures) and, for a subset, moto."""
+"""S3Session against real servers: SeaweedFS (checks signatures) and, for a subset, moto.
+
+Only what is S3's own lives here (payload signing, conditional requests, checksums, presigned
+URLs, addressing styles, SigV2, session tokens, moto specifics); the behaviour both backends
+share (round trips, bodies, streaming, ranges, listings, versions, copies, buckets, awkward
+keys, argument checks) is tested once for S3 and B2 in test_backends.py."""
 
 from __future__ import annotations
 
@@ -7,115 +12,17 @@ import hashlib
 import io
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import urllib3
-from conftest import FAST_RETRY, new_bucket_name
 
 import s3lite
+from conftest import FAST_RETRY, new_bucket_name
 from s3lite import S3Session
 from s3lite.devserver import LocalSeaweedFS, free_port
 from s3lite.transport import Transport
 
-# --- round trips -----------------------------------------------------------------------------
-
-
-def test_put_get_head_delete_roundtrip(any_s3: S3Session) -> None:
-    put = any_s3.put_object("dir/hello.txt", b"Hello, S3!", metadata={"processed": "false"})
-    assert put.status == 200
-    assert put.etag == hashlib.md5(b"Hello, S3!").hexdigest()  # noqa: S324
-
-    got = any_s3.get_object("dir/hello.txt")
-    with got:
-        assert got.data == b"Hello, S3!"
-    assert got.content_type == "text/plain"
-    assert got.content_length == 10
-    assert got.etag == put.etag
-    assert got.metadata == {"processed": "false"}
-    assert isinstance(got.last_modified, dt.datetime) and got.last_modified.tzinfo is not None
-    assert abs((dt.datetime.now(dt.timezone.utc) - got.last_modified).total_seconds()) < 300
-
-    head = any_s3.head_object("dir/hello.txt")
-    assert head.status == 200 and head.content_length == 10 and head.data == b""
-    assert head.metadata["processed"] == "false"
-
-    assert any_s3.delete_object("dir/hello.txt").status == 204
-    with pytest.raises(s3lite.NoSuchKey) as info:
-        any_s3.get_object("dir/hello.txt")
-    assert info.value.status == 404 and info.value.code == "NoSuchKey"
-    with pytest.raises(s3lite.NoSuchKey):
-        any_s3.head_object("dir/hello.txt")
-    # deleting a missing key succeeds, as in S3
-    assert any_s3.delete_object("dir/hello.txt").status == 204
-
-
-def test_metadata_headers_and_unicode_values(any_s3: S3Session) -> None:
-    any_s3.put_object(
-        "meta.bin",
-        b"x",
-        metadata={"Source": "sensor-1", "note": "héllo wörld ☃"},
-        content_type="application/x-thing",
-        cache_control="max-age=60",
-        content_disposition='attachment; filename="a.bin"',
-    )
-    head = any_s3.head_object("meta.bin")
-    assert head.metadata == {"source": "sensor-1", "note": "héllo wörld ☃"}
-    assert head.content_type == "application/x-thing"
-    assert head.headers["Cache-Control"] == "max-age=60"
-    assert head.headers["content-disposition"] == 'attachment; filename="a.bin"'
-
-
-def test_content_type_is_guessed_from_the_key(s3: S3Session) -> None:
-    for key, expected in [("a.json", "application/json"), ("b.png", "image/png"),
-                          ("c.unknownext", "application/octet-stream")]:  # fmt: skip
-        s3.put_object(key, b"{}")
-        assert s3.head_object(key).content_type == expected
-
-
-@pytest.mark.parametrize(
-    "make_body",
-    [
-        pytest.param(lambda d: d, id="bytes"),
-        pytest.param(lambda d: bytearray(d), id="bytearray"),
-        pytest.param(lambda d: memoryview(d), id="memoryview"),
-        pytest.param(lambda d: io.BytesIO(d), id="BytesIO"),
-        pytest.param(lambda d: iter([d[:1000], d[1000:5000], b"", d[5000:]]), id="iterator"),
-        pytest.param(lambda d: (d[i : i + 777] for i in range(0, len(d), 777)), id="generator"),
-    ],
-)
-def test_body_kinds(s3: S3Session, make_body) -> None:
-    data = os.urandom(70_000)
-    s3.put_object("body", make_body(data))
-    assert s3.get_object("body").data == data
-
-
-def test_str_body_is_utf8(s3: S3Session) -> None:
-    s3.put_object("text.txt", "héllo")
-    assert s3.get_object("text.txt").data == "héllo".encode()
-
-
-def test_file_body_from_offset_and_pipe(s3: S3Session, tmp_path) -> None:
-    path = tmp_path / "f.bin"
-    data = os.urandom(300_000)
-    path.write_bytes(data)
-    with open(path, "rb") as f:
-        f.seek(1000)  # a file object is sent from where it stands
-        s3.put_object("from-offset", f)
-    assert s3.get_object("from-offset").data == data[1000:]
-
-    read_fd, write_fd = os.pipe()
-    with os.fdopen(write_fd, "wb") as w:
-        w.write(data[:50_000])
-    with os.fdopen(read_fd, "rb") as pipe:  # not seekable, length unknown: spooled
-        s3.put_object("from-pipe", pipe)
-    assert s3.get_object("from-pipe").data == data[:50_000]
-
-
-def test_streamed_upload_with_declared_length(s3: S3Session) -> None:
-    chunks = [os.urandom(300_000) for _ in range(4)]
-    s3.put_object("declared", iter(chunks), content_length=1_200_000)
-    assert s3.get_object("declared").data == b"".join(chunks)
+# --- payload signing ---------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("mode", ["signed", "unsigned", "streaming", "auto"])
@@ -135,54 +42,6 @@ def test_payload_signing_modes(seaweed: LocalSeaweedFS, mode: str) -> None:
     finally:
         session.delete_bucket(bucket)
         session.close()
-
-
-# --- streaming responses ---------------------------------------------------------------------
-
-
-def test_streaming_read_iter_and_release(s3: S3Session) -> None:
-    data = os.urandom(3 * 1024 * 1024 + 17)
-    s3.put_object("stream", data)
-    with s3.get_object("stream") as resp:
-        head = resp.read(10)
-        rest = b"".join(resp.iter_chunks(65536))
-    assert head + rest == data
-    # early close must hand the connection back: many unread streams on a 2-connection pool
-    session = S3Session(
-        s3.credentials.get().access_key, s3.credentials.get().secret_key,  # type: ignore[union-attr]
-        endpoint_url=s3.endpoint_url, bucket=s3.bucket, max_pool_connections=2, read_timeout=5,
-    )  # fmt: skip
-    for _ in range(10):
-        with session.get_object("stream") as resp:
-            assert resp.read(100) == data[:100]
-    for _ in range(10):
-        resp = session.get_object("stream")
-        resp.read(5)
-        del resp  # dropped without close: released when collected
-    assert session.get_object("stream", stream=False).data == data
-    session.close()
-
-
-def test_readinto_and_preloaded(s3: S3Session) -> None:
-    s3.put_object("small", b"0123456789")
-    resp = s3.get_object("small", stream=False)
-    assert resp.closed
-    buf = bytearray(4)
-    assert resp.readinto(buf) == 4 and bytes(buf) == b"0123"
-    assert resp.read() == b"456789"
-    assert resp.read(3) == b""
-
-
-def test_ranges(any_s3: S3Session) -> None:
-    any_s3.put_object("r", b"0123456789")
-    resp = any_s3.get_object("r", range_start=2, range_end=5)
-    assert resp.status == 206 and resp.data == b"2345"
-    assert resp.headers["Content-Range"] == "bytes 2-5/10"
-    assert any_s3.get_object("r", range_start=7).data == b"789"
-    assert any_s3.get_object("r", range_end=2).data == b"012"
-    with pytest.raises(s3lite.InvalidRange) as info:
-        any_s3.get_object("r", range_start=50)
-    assert info.value.status == 416
 
 
 # --- conditional requests ---------------------------------------------------------------------
@@ -217,7 +76,7 @@ def test_conditional_reads(s3: S3Session) -> None:
     past = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
     assert s3.get_object("cr", if_modified_since=past).data == b"data"
     with pytest.raises(ValueError, match="timezone-aware"):
-        s3.get_object("cr", if_modified_since=dt.datetime(2000, 1, 1))  # noqa: DTZ001
+        s3.get_object("cr", if_modified_since=dt.datetime(2000, 1, 1))
 
 
 # --- checksums -------------------------------------------------------------------------------
@@ -248,41 +107,7 @@ def test_crc32c_matches_known_vector() -> None:
         new_checksum("crc64")
 
 
-# --- awkward keys ------------------------------------------------------------------------------
-
-AWKWARD_KEYS = [
-    "with space",
-    "plus+sign",
-    "tilde~key",
-    "percent%20literal",
-    "percent%",
-    "unicode/ünïcødé/日本語",
-    "emoji/😀",
-    "query?x=1&y=2",
-    "hash#frag",
-    "semi;colon:at@dollar$comma,",
-    "quotes'\"",
-    "xml<&>chars",
-    "eq=sign",
-    "star*paren()bang!",
-    "back`tick^caret{brace}[bracket]|pipe",
-    # 1024 bytes in all (S3's limit); SeaweedFS caps each path segment at 255 bytes
-    "long/" + ("k" * 200 + "/") * 4 + "k" * 215,
-]
-
-
-def test_awkward_keys_roundtrip(s3: S3Session) -> None:
-    for key in AWKWARD_KEYS:
-        s3.put_object(key, key.encode())
-    listed = {item["key"] for item in s3.list_objects().iter_objects()}
-    assert listed == set(AWKWARD_KEYS)
-    for key in AWKWARD_KEYS:
-        assert s3.get_object(key).data == key.encode(), key
-        copied = s3.copy_object(key, "copy/" + key[:1000])
-        assert copied.etag == hashlib.md5(key.encode()).hexdigest()  # noqa: S324
-        assert s3.get_object("copy/" + key[:1000]).data == key.encode()
-    result = s3.delete_objects(AWKWARD_KEYS)
-    assert result.ok and len(result.deleted) == len(AWKWARD_KEYS)
+# --- awkward keys (the shared ones: test_backends.py) -------------------------------------------
 
 
 def test_slash_keys_roundtrip_on_moto(moto_s3: S3Session) -> None:
@@ -295,61 +120,7 @@ def test_slash_keys_roundtrip_on_moto(moto_s3: S3Session) -> None:
     assert {i["key"] for i in moto_s3.list_objects().iter_objects()} == set(keys)
 
 
-# --- listings ----------------------------------------------------------------------------------
-
-
-def test_listing_2500_keys_across_pages(s3: S3Session) -> None:
-    keys = [f"many/{i:05d}" for i in range(2500)]
-    with ThreadPoolExecutor(16) as pool:
-        list(pool.map(lambda k: s3.put_object(k, b"x"), keys))
-    s3.put_object("other/a", b"y")
-    listing = s3.list_objects("many/", page_size=1000)
-    pages = list(listing.pages())
-    assert [len(p.items) for p in pages] == [1000, 1000, 500]
-    items = list(listing.iter_objects())
-    assert [i["key"] for i in items] == keys
-    assert all(i["content_length"] == 1 and i["etag"] for i in items)
-    assert items[0]["upload_timestamp"].tzinfo is not None
-    assert len(list(s3.list_objects("many/", max_keys=1234).iter_objects())) == 1234
-    after = list(s3.list_objects("many/", start_after="many/02490").iter_objects())
-    assert [i["key"] for i in after] == keys[2491:]
-    assert list(s3.list_objects(delimiter="/").iter_prefixes()) == ["many/", "other/"]
-    # a whole prefix deleted in batches of 1000
-    result = s3.delete_objects(prefix="many/")
-    assert result.ok and len(result.deleted) == 2500
-    assert [i["key"] for i in s3.list_objects().iter_objects()] == ["other/a"]
-
-
-def test_list_objects_empty_and_iter(any_s3: S3Session) -> None:
-    assert list(any_s3.list_objects()) == []
-    any_s3.put_object("a/b/c", b"1")
-    any_s3.put_object("a/d", b"22")
-    assert [i["key"] for i in any_s3.list_objects("a/")] == ["a/b/c", "a/d"]
-    listing = any_s3.list_objects("a/", delimiter="/")
-    assert list(listing.iter_prefixes()) == ["a/b/"]
-    assert [i["key"] for i in listing.iter_objects()] == ["a/d"]
-
-
-def test_list_object_versions(any_s3: S3Session) -> None:
-    any_s3.set_bucket_versioning(True)
-    v1 = any_s3.put_object("doc", b"one")
-    v2 = any_s3.put_object("doc", b"two")
-    assert v1.version_id and v2.version_id and v1.version_id != v2.version_id
-    any_s3.delete_object("doc")  # adds a delete marker
-    versions = list(any_s3.list_object_versions("doc").iter_objects())
-    markers = [v for v in versions if v["delete_marker"]]
-    real = [v for v in versions if not v["delete_marker"]]
-    assert len(markers) == 1 and markers[0]["is_latest"]
-    assert {v["version_id"] for v in real} == {v1.version_id, v2.version_id}
-    assert all(not v["is_latest"] for v in real)
-    old = any_s3.get_object("doc", version_id=v1.version_id)
-    assert old.data == b"one" and old.version_id == v1.version_id
-    copied = any_s3.copy_object("doc", "restored", source_version_id=v1.version_id)
-    assert copied.status == 200
-    assert any_s3.get_object("restored").data == b"one"
-    deleted = any_s3.delete_objects([(v["key"], v["version_id"]) for v in versions])
-    assert deleted.ok
-    assert list(any_s3.list_object_versions("doc").iter_objects()) == []
+# --- deleting ------------------------------------------------------------------------------------
 
 
 def test_delete_objects_reports_per_key_errors(any_s3: S3Session) -> None:
@@ -370,59 +141,7 @@ def test_delete_objects_reports_per_key_errors(any_s3: S3Session) -> None:
     assert any_s3.get_object("held", bucket=bucket, version_id=held.version_id).data == b"held"
 
 
-# --- copy ----------------------------------------------------------------------------------------
-
-
-def test_copy_metadata_copy_and_replace(any_s3: S3Session) -> None:
-    any_s3.put_object("src.txt", b"payload", metadata={"a": "1"})
-    copied = any_s3.copy_object("src.txt", "dst.txt")
-    assert copied.etag == hashlib.md5(b"payload").hexdigest()  # noqa: S324
-    assert copied.last_modified is not None
-    assert any_s3.head_object("dst.txt").metadata == {"a": "1"}
-    any_s3.copy_object("src.txt", "dst2.txt", metadata={"b": "2"}, content_type="text/csv")
-    head = any_s3.head_object("dst2.txt")
-    assert head.metadata == {"b": "2"} and head.content_type == "text/csv"
-    # metadata updated in place (copy onto itself with REPLACE)
-    any_s3.copy_object("src.txt", "src.txt", metadata={"a": "updated"})
-    assert any_s3.head_object("src.txt").metadata == {"a": "updated"}
-    assert any_s3.get_object("src.txt").data == b"payload"
-    with pytest.raises(s3lite.NoSuchKey):
-        any_s3.copy_object("missing", "x")
-
-
-def test_copy_between_buckets(any_s3: S3Session) -> None:
-    other = new_bucket_name()
-    any_s3.create_bucket(other)
-    try:
-        any_s3.put_object("k", b"v")
-        any_s3.copy_object("k", "k2", dest_bucket=other)
-        assert any_s3.get_object("k2", bucket=other).data == b"v"
-        any_s3.copy_object("k2", "back", source_bucket=other)
-        assert any_s3.get_object("back").data == b"v"
-    finally:
-        any_s3.delete_objects(prefix="", bucket=other)
-        any_s3.delete_bucket(other)
-
-
 # --- buckets --------------------------------------------------------------------------------------
-
-
-def test_bucket_lifecycle(any_s3: S3Session) -> None:
-    name = new_bucket_name("life")
-    assert any_s3.create_bucket(name).status == 200
-    assert name in {b["name"] for b in any_s3.list_buckets()}
-    assert any_s3.head_bucket(name).status == 200
-    try:
-        any_s3.create_bucket(name)  # us-east-1 (moto) answers 200 to its owner, as AWS does
-    except s3lite.BucketAlreadyOwnedByYou as exc:  # SeaweedFS
-        assert exc.status == 409
-    assert any_s3.delete_bucket(name).status == 204
-    with pytest.raises(s3lite.NoSuchBucket):
-        any_s3.head_bucket(name)
-    with pytest.raises(s3lite.NoSuchBucket):
-        any_s3.put_object("k", b"v", bucket=name)
-    with pytest.raises(s3lite.NoSuchBucket):
-        list(any_s3.list_objects(bucket=name))
 
 
 def test_delete_non_empty_bucket_on_moto(moto_s3: S3Session) -> None:
@@ -468,7 +187,7 @@ def test_presign_limits(s3: S3Session) -> None:
     assert "X-Amz-Expires=604800" in s3.presign("GET", "k", 7 * 24 * 3600)
 
 
-# --- addressing and signature versions -------------------------------------------------------------
+# --- addressing and signature versions ---------------------------------------------------------
 
 
 def test_virtual_host_addressing(seaweed: LocalSeaweedFS) -> None:
@@ -550,7 +269,7 @@ def test_session_token_is_sent_and_signed(moto: object, moto_s3: S3Session) -> N
     assert session.get_object("tok").data == b"t"
 
 
-# --- retries and transport errors -------------------------------------------------------------------
+# --- retries and transport errors ---------------------------------------------------------------
 
 
 def test_connection_refused_is_retried_then_transport_error() -> None:
@@ -586,45 +305,26 @@ def test_non_replayable_body_is_not_retried(s3: S3Session) -> None:
 
 
 def test_bad_arguments_fail_before_any_request() -> None:
+    # The checks both backends make are in test_backends.py; these are S3Session's own.
     # Nothing listens on this port: any request would be a TransportError, not a ValueError.
     session = S3Session(
         "AKID", "secret", endpoint_url=f"http://127.0.0.1:{free_port()}", bucket="bucket-ok"
     )
-    with pytest.raises(ValueError, match="empty"):
-        session.get_object("")
-    with pytest.raises(ValueError, match="1025 bytes"):
-        session.put_object("k" * 1025, b"x")
-    with pytest.raises(ValueError, match="1026 bytes"):
-        session.put_object("é" * 513, b"x")
-    with pytest.raises(TypeError):
-        session.get_object(b"bytes-key")  # type: ignore[arg-type]
-    for bad in ("ab", "Bad..name", "-leading", "trailing-", "a" * 64, "192.168.1.1", "sp ace"):
+    for bad in ("-leading", "trailing-"):  # valid B2 bucket names, not S3 ones
         with pytest.raises(ValueError, match="invalid bucket name"):
             session.get_object("k", bucket=bad)
-    with pytest.raises(ValueError, match="must not be negative"):
-        session.get_object("k", range_start=-1)
-    with pytest.raises(ValueError, match="before range_start"):
-        session.get_object("k", range_start=5, range_end=2)
     with pytest.raises(ValueError, match="checksum"):
         session.put_object("k", b"x", checksum="crc64")
-    with pytest.raises(ValueError, match="metadata name"):
-        session.put_object("k", b"x", metadata={"bad name": "v"})
     with pytest.raises(ValueError, match="line break"):
         session.put_object("k", b"x", metadata={"m": "a\r\nInjected: 1"})
     with pytest.raises(ValueError, match="addressing_style"):
         S3Session("AKID", "secret", addressing_style="sideways")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="retry_mode"):
-        S3Session("AKID", "secret", retry_mode="eager")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="signature_version"):
         S3Session("AKID", "secret", signature_version="v3")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="both"):
-        S3Session("AKID")
     with pytest.raises(ValueError, match="endpoint_url"):
         S3Session("AKID", "secret", endpoint_url="ftp://example.com")
     with pytest.raises(ValueError, match="no bucket"):
         S3Session("AKID", "secret").get_object("k")
-    with pytest.raises(TypeError, match="body"):
-        session.put_object("k", 12345)  # type: ignore[arg-type]
 
 
 def test_anonymous_access_to_a_public_object(moto_s3: S3Session) -> None:

@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 #: public name -> module that defines it
 _EXPORTS: dict[str, str] = {
     "S3Session": "s3",
+    "B2Session": "b2",
     "DeleteResult": "s3",
     "Response": "response",
     "Listing": "listing",
@@ -78,6 +79,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from .b2 import B2Session
     from .credentials import Credentials
     from .devserver import LocalSeaweedFS
     from .errors import (

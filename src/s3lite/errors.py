@@ -370,6 +370,8 @@ _BY_CODE: dict[str, type[ClientError]] = {
     "missing_part": InvalidPart,
     "part_sha1_mismatch": InvalidPart,
     "cannot_delete_non_empty_bucket": BucketNotEmpty,
+    "bad_json": InvalidRequest,
+    "source_too_large": EntityTooLarge,
 }
 
 _BY_STATUS: dict[int, type[ClientError]] = {

@@ -149,7 +149,8 @@ class Response:
         return self.headers.get("content-type")
 
     def _override(self, name: str, value: Any) -> None:
-        """Set a field from the response body (e.g. CopyObject's ETag) over the header's."""
+        """Set a field (etag, last_modified, version_id) from the response body over the
+        header's (e.g. CopyObject's ETag, or the file a B2 JSON response describes)."""
         self._overrides[name] = value
 
     @property
@@ -179,6 +180,8 @@ class Response:
 
     @property
     def version_id(self) -> str | None:
+        if "version_id" in self._overrides:
+            return self._overrides["version_id"]  # type: ignore[no-any-return]
         return self.headers.get(self._dialect.version_header)
 
     @property

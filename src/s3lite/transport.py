@@ -251,7 +251,11 @@ class Auth(Protocol):
     """Signs attempts; may refresh itself after an auth error."""
 
     def sign(self, attempt: Attempt) -> None:
-        """Add authentication to `attempt.headers` (and wrap `attempt.body` if it frames it)."""
+        """Add authentication to `attempt.headers` (and wrap `attempt.body` if it frames it).
+
+        It may also re-target `attempt.request` (scheme, host, path): the connection is
+        chosen after signing, so each attempt can go elsewhere (B2 sends a retried upload to
+        a fresh upload URL)."""
 
     def refresh(self, error: ClientError) -> bool:
         """After an auth error: renew credentials and return True to retry once."""
