@@ -436,7 +436,10 @@ def test_upload_and_download_file_in_parts(backend: Session, tmp_path) -> None:
 def test_multipart_upload_aborts_on_error(backend: Session) -> None:
     from s3lite.multipart import MultipartUpload
 
-    with pytest.raises(RuntimeError), MultipartUpload(backend, key="broken", part_size=5 * MiB) as up:
+    with (
+        pytest.raises(RuntimeError),
+        MultipartUpload(backend, key="broken", part_size=5 * MiB) as up,
+    ):
         up.upload_part(1, _pattern(5 * MiB, 2))
         raise RuntimeError("stop")
     assert list(backend.list_multipart_uploads()) == []

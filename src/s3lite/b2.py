@@ -55,13 +55,13 @@ from .errors import (
     TransportError,
 )
 from .listing import Listing
-from .multipart import PartResult
+from .multipart import PartData, PartResult
 from .response import Dialect, Response
 from .retries import RetryMode, RetryPolicy
 from .s3 import DeleteResult
 from .s3xml import ListPage
-from .transport import Attempt, Body, BodyLike, Request, Transport, _remaining_length, _tell
 from .transfer import TransferMixin
+from .transport import Attempt, Body, BodyLike, Request, Transport, _remaining_length, _tell
 
 if TYPE_CHECKING:
     import urllib3
@@ -1759,28 +1759,41 @@ class B2Session(TransferMixin):
         return _str(obj, "fileId")
 
     def _mp_upload_part(
-        self, bucket: str, key: str, upload_id: str, number: int, data: bytes | memoryview
+        self, bucket: str, key: str, upload_id: str, number: int, data: PartData
     ) -> PartResult:
         """b2_upload_part on a part URL pooled for this large file; the SHA-1 is sent and
-        returned for b2_finish_large_file."""
+        returned for b2_finish_large_file. A file section is read once, as it is sent, with
+        its SHA-1 appended (`hex_digits_at_end`)."""
+        from .multipart import FileSection
+
         if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= 10000:
             raise ValueError(f"part number must be 1..10000, got {number!r}")
-        size = len(data) if isinstance(data, bytes) else memoryview(data).nbytes
+        size = len(data) if not isinstance(data, memoryview) else data.nbytes
         if size > MAX_UPLOAD_BYTES:
             raise ValueError(f"a B2 part holds at most {MAX_UPLOAD_BYTES} bytes")
-        sha1 = hashlib.sha1(data).hexdigest()  # noqa: S324
+        sha1: str | None
+        if isinstance(data, FileSection):
+            reader = cast("IO[bytes]", _Sha1Trailer(cast("IO[bytes]", data), size, 0))
+            body, sha1, sent = Body(reader, size + _SHA1_TRAILER), None, "hex_digits_at_end"
+        else:
+            sha1 = hashlib.sha1(data).hexdigest()  # noqa: S324
+            body, sent = Body(data), sha1
         hdrs = {
-            "Content-Length": str(size),
+            "Content-Length": str(body.length),
             "X-Bz-Part-Number": str(number),
-            "X-Bz-Content-Sha1": sha1,
+            "X-Bz-Content-Sha1": sent,
         }
-        request = Request("POST", "https", "", "", headers=hdrs, body=Body(data))
+        request = Request("POST", "https", "", "", headers=hdrs, body=body)
         try:
             _, obj = self._send_upload(request, "p:" + upload_id, lambda: self._part_url(upload_id))
         except InvalidRequest as exc:
             raise _no_such_upload(exc, upload_id) from None
         stored = obj.get("contentSha1")
-        if stored is not None and stored != sha1:
+        if sha1 is None:
+            if not isinstance(stored, str) or len(stored) != 40:
+                raise ChecksumMismatch(f"B2 did not return the SHA-1 of part {number}")
+            sha1 = stored
+        elif stored is not None and stored != sha1:
             raise ChecksumMismatch(f"B2 stored part {number} with SHA-1 {stored}, sent {sha1}")
         return PartResult(number, size, sha1=sha1)
 

@@ -22,7 +22,14 @@ from .progress import ProgressCallback, ProgressReporter
 if TYPE_CHECKING:
     from .response import Response
 
-__all__ = ["MultipartBackend", "MultipartUpload", "PartResult", "plan_part_size"]
+__all__ = [
+    "FileSection",
+    "MultipartBackend",
+    "MultipartUpload",
+    "PartData",
+    "PartResult",
+    "plan_part_size",
+]
 
 MiB = 1024 * 1024
 DEFAULT_PART_SIZE = 8 * MiB
@@ -40,6 +47,55 @@ class PartResult(NamedTuple):
     etag: str | None = None
     sha1: str | None = None
     checksum: str | None = None  # base64 CRC32 the server verified (S3)
+
+
+class FileSection:
+    """A window of an open file, read with pread: seekable, so a retried part is re-read
+    from disk rather than held in memory; safe to use from many threads at once."""
+
+    def __init__(self, fd: int, offset: int, length: int) -> None:
+        self._fd = fd
+        self._offset = offset
+        self._length = length
+        self._pos = 0
+
+    def __len__(self) -> int:
+        return self._length
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self._pos, 2: self._length}[whence]
+        self._pos = min(max(0, base + offset), self._length)
+        return self._pos
+
+    def read(self, n: int = -1) -> bytes:
+        left = self._length - self._pos
+        n = left if n is None or n < 0 else min(n, left)
+        if n <= 0:
+            return b""
+        data = os.pread(self._fd, n, self._offset + self._pos)
+        if not data:
+            raise ValueError("file shrank while it was being uploaded")
+        self._pos += len(data)
+        return data
+
+    def chunks(self, size: int = MiB) -> Iterator[bytes]:
+        """The section from its start, in chunks (leaves the position at the end)."""
+        self.seek(0)
+        while chunk := self.read(size):
+            yield chunk
+
+
+#: What a part's bytes may be: in memory, or a section of a file read as it is sent.
+PartData = bytes | bytearray | memoryview | FileSection
 
 
 class MultipartBackend(Protocol):
@@ -66,7 +122,7 @@ class MultipartBackend(Protocol):
     ) -> str: ...
 
     def _mp_upload_part(
-        self, bucket: str, key: str, upload_id: str, number: int, data: bytes | memoryview
+        self, bucket: str, key: str, upload_id: str, number: int, data: PartData
     ) -> PartResult: ...
 
     def _mp_complete(
@@ -126,7 +182,7 @@ class _Part(NamedTuple):
     number: int
     offset: int
     length: int
-    data: bytes | memoryview | None  # None: the worker reads it (path sources)
+    data: PartData | None  # None: the worker opens it (path sources)
     buffer: bytearray | None = None  # pooled buffer holding `data`, returned when sent
 
 
@@ -207,26 +263,18 @@ class _Source:
             return data
         return None
 
-    def read_part(self, part: _Part, buffers: _Buffers | None = None) -> _Part:
-        """The part with its bytes (path sources are read here: in the worker, in parallel,
-        into a pooled buffer when one is given)."""
+    def read_part(self, part: _Part, *, in_memory: bool = False) -> _Part:
+        """The part with its data. Path sources give a `FileSection` read as it is sent
+        (or, with `in_memory`, the bytes)."""
         if part.data is not None:
             return part
         assert self.fd is not None
-        if buffers is not None and hasattr(os, "preadv"):
-            buf = buffers.get(part.length)
-            view = memoryview(buf)
-            got = os.preadv(self.fd, [view], part.offset)
-            data: bytes | memoryview = view
-        else:
-            buf = None
-            data = os.pread(self.fd, part.length, part.offset)
-            got = len(data)
-        if got != part.length:
-            if buffers is not None:
-                buffers.put(buf)
+        if not in_memory:
+            return part._replace(data=FileSection(self.fd, part.offset, part.length))
+        data = os.pread(self.fd, part.length, part.offset)
+        if len(data) != part.length:
             raise ValueError(f"{self.path} changed while uploading: short read at {part.offset}")
-        return part._replace(data=data, buffer=buf)
+        return part._replace(data=data)
 
     def parts(
         self, part_size: int, grow: bool, skip: set[int], buffers: _Buffers | None = None
@@ -341,7 +389,7 @@ def _read_exactly(f: IO[bytes], size: int) -> bytes:
     return b"".join(pieces)
 
 
-def _digest_matches(part: PartResult, data: bytes | memoryview) -> bool:
+def _digest_matches(part: PartResult, data: bytes | bytearray | memoryview) -> bool:
     """Whether a part already on the server holds exactly `data` (resume check)."""
     if part.size != len(data):
         return False
@@ -425,7 +473,7 @@ class MultipartUpload:
             )
         return self.upload_id
 
-    def upload_part(self, number: int, data: bytes | memoryview) -> PartResult:
+    def upload_part(self, number: int, data: PartData) -> PartResult:
         """Upload one part (1-based `number`); thread-safe."""
         if self.upload_id is None:
             raise RuntimeError("call start() before upload_part()")
@@ -513,7 +561,7 @@ class MultipartUpload:
             try:
                 if failed.is_set():
                     raise _Cancelled
-                part = source.read_part(part, buffers)
+                part = source.read_part(part)
                 assert part.data is not None
                 return self.upload_part(part.number, part.data)
             except BaseException:
@@ -606,9 +654,11 @@ class MultipartUpload:
             length = min(upload.part_size, size - offset)
             if length <= 0 or part.size != length:
                 continue  # not a part of this source as we cut it: send it again
-            probe = src.read_part(_Part(part.number, offset, length, src.slice(offset, length)))
+            probe = src.read_part(
+                _Part(part.number, offset, length, src.slice(offset, length)), in_memory=True
+            )
             data = probe.data
-            assert data is not None
+            assert data is not None and not isinstance(data, FileSection)
             if verify_existing and not _digest_matches(part, data):
                 continue
             adopted = adopt(part, data) if adopt is not None else part  # e.g. fill in the CRC

@@ -47,7 +47,7 @@ from .transport import Body, BodyLike, Request, Transport
 if TYPE_CHECKING:
     import urllib3
 
-    from .multipart import PartResult
+    from .multipart import PartData, PartResult
 
 __all__ = ["DeleteResult", "S3Session"]
 
@@ -947,23 +947,32 @@ class S3Session(TransferMixin):
         return s3xml.parse_initiate_multipart(response.data)
 
     def _mp_upload_part(
-        self, bucket: str, key: str, upload_id: str, number: int, data: bytes | memoryview
+        self, bucket: str, key: str, upload_id: str, number: int, data: PartData
     ) -> PartResult:
         import base64
         import zlib
 
-        from .multipart import PartResult
+        from .multipart import FileSection, PartResult
 
-        crc = base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+        if isinstance(data, FileSection):
+            crc_value = 0
+            for chunk in data.chunks():  # a first pass for the checksum; the bytes stay on disk
+                crc_value = zlib.crc32(chunk, crc_value)
+            data.seek(0)
+        else:
+            crc_value = zlib.crc32(data)
+        size = len(data)
+        crc = base64.b64encode(crc_value.to_bytes(4, "big")).decode()
         # The signed CRC32 header protects the body; hashing it again for SigV4 is not needed.
         hdrs = {"x-amz-checksum-crc32": crc}
         params = [("partNumber", str(number)), ("uploadId", upload_id)]
-        request = self._build("PUT", bucket, key, params, hdrs, data, payload_hash=UNSIGNED_PAYLOAD)
+        body = Body(data, size)  # type: ignore[arg-type]
+        request = self._build("PUT", bucket, key, params, hdrs, body, payload_hash=UNSIGNED_PAYLOAD)
         response = self._send(request)
         echoed = response.headers.get("x-amz-checksum-crc32")
         if echoed is not None and echoed != crc:
             raise ChecksumMismatch(f"part {number}: server stored CRC32 {echoed}, sent {crc}")
-        return PartResult(number, len(data), etag=response.etag, checksum=crc)
+        return PartResult(number, size, etag=response.etag, checksum=crc)
 
     def _mp_complete(
         self, bucket: str, key: str, upload_id: str, parts: list[PartResult]
@@ -1005,7 +1014,7 @@ class S3Session(TransferMixin):
                 return parts
 
     @staticmethod
-    def _mp_adopt_part(part: PartResult, data: bytes | memoryview) -> PartResult:
+    def _mp_adopt_part(part: PartResult, data: bytes | bytearray | memoryview) -> PartResult:
         """A part found on the server during a resume, with the CRC32 that completing needs
         (ListParts does not always return it)."""
         import base64

@@ -1,0 +1,222 @@
+"""Large transfers: a file uploaded and downloaded by each client, each in its own process
+(so peak memory is the client's own), same concurrency (8) and part size (8 MiB).
+
+Used by run.py (`--sections large`); also runnable alone:
+    uv run python benchmarks/large.py --mib 1024 --rounds 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+MiB = 1024 * 1024
+CONCURRENCY = 8
+PART = 8 * MiB
+BUCKET = "bench-large"
+
+PEAK = """
+def peak_mib():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+"""
+
+# Each snippet gets AK, SK, URL, SRC (local file), DST (local file), KEY, and must do OP.
+CLIENTS: dict[str, dict[str, str]] = {
+    "s3lite": {
+        "setup": (
+            "from s3lite import S3Session\n"
+            "s = S3Session(AK, SK, endpoint_url=URL, bucket=BUCKET, max_pool_connections=8)\n"
+        ),
+        "upload": "s.upload_file(SRC, KEY, part_size=PART, concurrency=C)",
+        "download": "s.download_file(KEY, DST, part_size=PART, concurrency=C)",
+    },
+    "boto3": {
+        "setup": (
+            "import boto3\nfrom boto3.s3.transfer import TransferConfig\n"
+            "c = boto3.client('s3', endpoint_url=URL, aws_access_key_id=AK,"
+            " aws_secret_access_key=SK, region_name='us-east-1')\n"
+            "cfg = TransferConfig(multipart_threshold=PART, multipart_chunksize=PART,"
+            " max_concurrency=C)\n"
+        ),
+        "upload": "c.upload_file(SRC, BUCKET, KEY, Config=cfg)",
+        "download": "c.download_file(BUCKET, KEY, DST, Config=cfg)",
+    },
+    "obstore": {
+        "setup": (
+            "import obstore\nfrom obstore.store import S3Store\n"
+            "st = S3Store(BUCKET, endpoint=URL, access_key_id=AK, secret_access_key=SK,"
+            " region='us-east-1', virtual_hosted_style_request=False,"
+            " client_options={'allow_http': True})\n"
+        ),
+        "upload": (
+            "from pathlib import Path\n"
+            "obstore.put(st, KEY, Path(SRC), chunk_size=PART, max_concurrency=C)"
+        ),
+        "download": (
+            "r = obstore.get(st, KEY)\n"
+            "with open(DST, 'wb') as f:\n"
+            "    for chunk in r.stream(min_chunk_size=PART):\n"
+            "        f.write(chunk)"
+        ),
+    },
+    "minio-py": {
+        "setup": (
+            "from minio import Minio\n"
+            "m = Minio(URL.split('//')[1], AK, SK, secure=False, region='us-east-1')\n"
+        ),
+        "upload": "m.fput_object(BUCKET, KEY, SRC, part_size=PART, num_parallel_uploads=C)",
+        "download": "m.fget_object(BUCKET, KEY, DST)",
+    },
+    # The ceiling: presigned URLs (no signing in the loop), no checksums, same parallelism.
+    "urllib3 (presigned)": {
+        "setup": (
+            "import urllib3\nfrom concurrent.futures import ThreadPoolExecutor\n"
+            "from s3lite import S3Session\n"
+            "s = S3Session(AK, SK, endpoint_url=URL, bucket=BUCKET)\n"
+            "pm = urllib3.PoolManager(maxsize=C)\n"
+            "size = os.path.getsize(SRC) if OP == 'upload' else s.head_object(KEY).content_length\n"
+            "n = -(-size // PART)\n"
+        ),
+        "upload": (
+            "uid = s._mp_start(BUCKET, KEY, metadata=None, content_type=None, headers=None,"
+            " checksum=False)\n"
+            "fd = os.open(SRC, os.O_RDONLY)\n"
+            "def put(i):\n"
+            "    url = s.presign('PUT', KEY, params={'partNumber': str(i + 1), 'uploadId': uid})\n"
+            "    r = pm.request('PUT', url, body=os.pread(fd, PART, i * PART))\n"
+            "    return r.headers['ETag'].strip(chr(34))\n"
+            "with ThreadPoolExecutor(C) as ex:\n"
+            "    etags = list(ex.map(put, range(n)))\n"
+            "from s3lite.multipart import PartResult\n"
+            "parts = [PartResult(i + 1, 0, e) for i, e in enumerate(etags)]\n"
+            "s._mp_complete(BUCKET, KEY, uid, parts)"
+        ),
+        "download": (
+            "url = s.presign('GET', KEY)\n"
+            "fd = os.open(DST, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)\n"
+            "def get(i):\n"
+            "    end = min((i + 1) * PART, size) - 1\n"
+            "    r = pm.request('GET', url, headers={'Range': f'bytes={i * PART}-{end}'},"
+            " preload_content=False)\n"
+            "    off = i * PART\n"
+            "    for chunk in r.stream(1 << 20):\n"
+            "        os.pwrite(fd, chunk, off)\n"
+            "        off += len(chunk)\n"
+            "    r.release_conn()\n"
+            "with ThreadPoolExecutor(C) as ex:\n"
+            "    list(ex.map(get, range(n)))"
+        ),
+    },
+}
+
+
+def child_code(client: str, op: str) -> str:
+    spec = CLIENTS[client]
+    return (
+        PEAK
+        + "import json, os, sys, time\n"
+        + "AK, SK, URL = os.environ['B_AK'], os.environ['B_SK'], os.environ['B_URL']\n"
+        + "SRC, DST, KEY, OP = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]\n"
+        + f"BUCKET, PART, C = {BUCKET!r}, {PART}, {CONCURRENCY}\n"
+        + spec["setup"]
+        + "t = time.perf_counter()\n"
+        + spec[op]
+        + "\nprint(json.dumps({'seconds': time.perf_counter() - t, 'peak_mib': peak_mib()}))\n"
+    )
+
+
+def run_child(server: Any, client: str, op: str, src: Path, dst: Path, key: str) -> dict[str, Any]:
+    env = dict(
+        os.environ, B_AK=server.access_key, B_SK=server.secret_key, B_URL=server.endpoint_url
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", child_code(client, op), str(src), str(dst), key, op],
+        capture_output=True, text=True, env=env, check=False, timeout=1800,
+    )  # fmt: skip
+    if out.returncode != 0:
+        raise RuntimeError(f"{client} {op} failed:\n{out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def bench_large(server: Any, mib: int, rounds: int) -> list[Any]:
+    from run import Table
+    from s3lite import S3Session
+
+    setup = S3Session(server.access_key, server.secret_key, endpoint_url=server.endpoint_url)
+    setup.create_bucket(BUCKET)
+    work = Path(os.environ.get("BENCH_TMP", "/tmp")) / f"s3lite-bench-{os.getpid()}"
+    work.mkdir(parents=True, exist_ok=True)
+    src, dst = work / "src.bin", work / "dst.bin"
+    block = os.urandom(MiB)
+    with open(src, "wb") as f:
+        for i in range(mib):
+            f.write(block[i % 251 :] + block[: i % 251])
+    size = mib * MiB
+    results: dict[str, dict[str, list[float]]] = {
+        c: {"up": [], "down": [], "up_rss": [], "down_rss": []} for c in CLIENTS
+    }
+    try:
+        for _ in range(rounds):
+            for client in CLIENTS:
+                key = f"large-{client}"
+                up = run_child(server, client, "upload", src, dst, key)
+                dst.unlink(missing_ok=True)
+                down = run_child(server, client, "download", src, dst, key)
+                if dst.stat().st_size != size:
+                    raise RuntimeError(f"{client} downloaded {dst.stat().st_size} bytes")
+                dst.unlink()
+                setup.delete_object(key, bucket=BUCKET)
+                results[client]["up"].append(size / MiB / up["seconds"])
+                results[client]["down"].append(size / MiB / down["seconds"])
+                results[client]["up_rss"].append(up["peak_mib"])
+                results[client]["down_rss"].append(down["peak_mib"])
+    finally:
+        src.unlink(missing_ok=True)
+        dst.unlink(missing_ok=True)
+        work.rmdir()
+    med = {c: {k: statistics.median(v) for k, v in r.items()} for c, r in results.items()}
+    boto, obst = med["boto3"], med["obstore"]
+    table = Table(
+        f"Large transfer: {mib} MiB file up and down, concurrency {CONCURRENCY}, "
+        f"{PART // MiB} MiB parts, {rounds} rounds (median)",
+        ["client", "up MiB/s", "× boto3", "× obstore", "down MiB/s", "× boto3", "× obstore",
+         "peak RSS up/down MiB", "RSS × boto3"],
+    )  # fmt: skip
+    for client, m in med.items():
+        rss = max(m["up_rss"], m["down_rss"])
+        table.rows.append(
+            [client, f"{m['up']:,.0f}", f"{m['up'] / boto['up']:.2f}",
+             f"{m['up'] / obst['up']:.2f}",
+             f"{m['down']:,.0f}", f"{m['down'] / boto['down']:.2f}",
+             f"{m['down'] / obst['down']:.2f}", f"{m['up_rss']:.0f}/{m['down_rss']:.0f}",
+             f"{rss / max(boto['up_rss'], boto['down_rss']):.2f}"]
+        )  # fmt: skip
+    return [table]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--mib", type=int, default=1024)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    sys.path.insert(0, str(Path(__file__).parent))
+    from s3lite.devserver import LocalSeaweedFS
+
+    with LocalSeaweedFS() as server:
+        for table in bench_large(server, args.mib, args.rounds):
+            print(table.render(), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
