@@ -300,13 +300,15 @@ def _proxy_for(scheme: str, host: str) -> str | None:
     no_proxy = env.get("no_proxy") or env.get("NO_PROXY") or ""
     hostname = host.rsplit(":", 1)[0] if not host.endswith("]") else host
     hostname = hostname.strip("[]").lower()
+    if hostname.startswith(("169.254.", "fe80:")):
+        return None  # link-local (instance/container metadata): no proxy can reach it
     for entry in (e.strip().lower() for e in no_proxy.split(",")):
         if not entry:
             continue
         if entry == "*":
             return None
         entry_host = entry.rsplit(":", 1)[0] if entry.count(":") == 1 else entry
-        entry_host = entry_host.lstrip(".")
+        entry_host = entry_host.lstrip("*").lstrip(".")  # ".corp" and "*.corp" alike
         if hostname == entry_host or hostname.endswith("." + entry_host):
             return None
     return proxy
