@@ -136,9 +136,8 @@ def child_code(client: str, op: str) -> str:
 
 
 def run_child(server: Any, client: str, op: str, src: Path, dst: Path, key: str) -> dict[str, Any]:
-    env = dict(
-        os.environ, B_AK=server.access_key, B_SK=server.secret_key, B_URL=server.endpoint_url
-    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env.update(B_AK=server.access_key, B_SK=server.secret_key, B_URL=server.endpoint_url)
     out = subprocess.run(
         [sys.executable, "-c", child_code(client, op), str(src), str(dst), key, op],
         capture_output=True, text=True, env=env, check=False, timeout=1800,

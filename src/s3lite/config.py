@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .errors import S3LiteError
@@ -94,18 +93,28 @@ def profile_name(profile: str | None = None) -> str:
     )
 
 
-@dataclass(frozen=True)
 class SharedConfig:
     """The parsed shared credentials and config files."""
 
-    credentials_path: str
-    config_path: str
-    #: profile name -> settings, from the credentials file
-    credentials_profiles: Mapping[str, Section] = field(default_factory=dict)
-    #: profile name -> settings, from the config file
-    config_profiles: Mapping[str, Section] = field(default_factory=dict)
-    #: `[services NAME]` sections of the config file: NAME -> service id -> settings
-    services: Mapping[str, Mapping[str, Section]] = field(default_factory=dict)
+    __slots__ = ("config_path", "config_profiles", "credentials_path", "credentials_profiles",
+                 "services")  # fmt: skip
+
+    def __init__(
+        self,
+        credentials_path: str,
+        config_path: str,
+        credentials_profiles: Mapping[str, Section] | None = None,
+        config_profiles: Mapping[str, Section] | None = None,
+        services: Mapping[str, Mapping[str, Section]] | None = None,
+    ) -> None:
+        self.credentials_path = credentials_path
+        self.config_path = config_path
+        #: profile name -> settings, from the credentials file
+        self.credentials_profiles: Mapping[str, Section] = credentials_profiles or {}
+        #: profile name -> settings, from the config file
+        self.config_profiles: Mapping[str, Section] = config_profiles or {}
+        #: `[services NAME]` sections of the config file: NAME -> service id -> settings
+        self.services: Mapping[str, Mapping[str, Section]] = services or {}
 
     def has_profile(self, name: str) -> bool:
         return name in self.credentials_profiles or name in self.config_profiles

@@ -18,7 +18,6 @@ import logging
 import os
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from .errors import NoCredentialsError
@@ -59,21 +58,52 @@ class CredentialSourceError(NoCredentialsError):
     """
 
 
-@dataclass(frozen=True)
 class Credentials:
-    """An access key id, its secret, and a session token for temporary credentials."""
+    """An access key id, its secret, and a session token for temporary credentials.
+
+    Immutable; the secret and the token never appear in its repr or str.
+    """
+
+    __slots__ = ("access_key", "expires_at", "secret_key", "token")
 
     access_key: str
-    secret_key: str = field(repr=False)
-    token: str | None = field(default=None, repr=False)
+    secret_key: str
+    token: str | None
     #: Unix time after which these credentials no longer work (None: long-term keys).
-    expires_at: float | None = None
+    expires_at: float | None
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.access_key, str) or not self.access_key:
+    def __init__(
+        self,
+        access_key: str,
+        secret_key: str,
+        token: str | None = None,
+        expires_at: float | None = None,
+    ) -> None:
+        if not isinstance(access_key, str) or not access_key:
             raise ValueError("access key id must be a non-empty string")
-        if not isinstance(self.secret_key, str) or not self.secret_key:
+        if not isinstance(secret_key, str) or not secret_key:
             raise ValueError("secret access key must be a non-empty string")
+        set_ = object.__setattr__
+        set_(self, "access_key", access_key)
+        set_(self, "secret_key", secret_key)
+        set_(self, "token", token)
+        set_(self, "expires_at", expires_at)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Credentials are immutable")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Credentials):
+            return NotImplemented
+        return (self.access_key, self.secret_key, self.token, self.expires_at) == (
+            other.access_key, other.secret_key, other.token, other.expires_at,
+        )  # fmt: skip
+
+    def __hash__(self) -> int:
+        return hash((self.access_key, self.secret_key, self.token, self.expires_at))
+
+    def __repr__(self) -> str:
+        return f"Credentials(access_key={self.access_key!r}, expires_at={self.expires_at!r})"
 
     def __str__(self) -> str:
         return repr(self)

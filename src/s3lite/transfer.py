@@ -14,7 +14,6 @@ import re
 import threading
 import zlib
 from collections.abc import Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import IO, TYPE_CHECKING, Any
 
 from .checksums import b64, crc32_combine, new_checksum
@@ -22,6 +21,8 @@ from .errors import ChecksumMismatch
 from .progress import ProgressCallback, ProgressReporter
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from .response import Response
 
 __all__ = ["TransferMixin"]
@@ -425,6 +426,8 @@ def _download_ranges(
 ) -> int:
     """Fetch ranges in parallel. Whole-object digests and in-order sinks need the bytes in
     order: then at most `concurrency` ranges are held in memory at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
     in_order = verifier.in_order or not sink.seekable
     whole = verifier.whole_hasher() if verifier.in_order else None
     slots = threading.Semaphore(concurrency)
