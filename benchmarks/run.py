@@ -216,9 +216,7 @@ COLD = {
 
 
 def bench_cold(server: LocalSeaweedFS, runs: int) -> Table:
-    env = dict(
-        os.environ, B_AK=server.access_key, B_SK=server.secret_key, B_URL=server.endpoint_url
-    )
+    env = _env({"B_AK": server.access_key, "B_SK": server.secret_key, "B_URL": server.endpoint_url})
     samples: dict[str, list[float]] = {name: [] for name in COLD}
     for _ in range(runs):
         for name, body in COLD.items():
