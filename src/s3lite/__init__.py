@@ -21,6 +21,10 @@ _EXPORTS: dict[str, str] = {
     "RetryPolicy": "retries",
     "Credentials": "credentials",
     "LocalSeaweedFS": "devserver",
+    "MultipartUpload": "multipart",
+    # tinys3 / minis3 compatibility
+    "Connection": "compat",
+    "Pool": "compat",
     # errors
     "S3LiteError": "errors",
     "ClientError": "errors",
@@ -80,6 +84,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from .b2 import B2Session
+    from .compat import Connection, Pool
     from .credentials import Credentials
     from .devserver import LocalSeaweedFS
     from .errors import (
@@ -123,6 +128,7 @@ if TYPE_CHECKING:
         Unauthorized,
     )
     from .listing import Listing
+    from .multipart import MultipartUpload
     from .response import Response
     from .retries import RetryPolicy
     from .s3 import DeleteResult, S3Session

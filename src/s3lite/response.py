@@ -121,6 +121,8 @@ class Response:
         self._expected = expected_length if expected_length is not None else self.content_length
         self._metadata: dict[str, str] | None = None
         self._overrides: dict[str, Any] = {}
+        #: The URL the request went to (set by the session that sent it; no credentials).
+        self.url: str | None = None
         if preload:
             self._data = self._read_all()
 
@@ -340,6 +342,31 @@ class Response:
         if "charset=" in ctype:
             charset = ctype.split("charset=", 1)[1].split(";")[0].strip() or charset
         return self.data.decode(charset, errors="replace")
+
+    # --- requests-style names, for code written against requests.Response --------------------
+    @property
+    def status_code(self) -> int:
+        """The HTTP status (`status`)."""
+        return self.status
+
+    @property
+    def ok(self) -> bool:
+        """True for a status below 400 (always, since error statuses raise typed errors)."""
+        return self.status < 400
+
+    @property
+    def content(self) -> bytes:
+        """The body (`data`)."""
+        return self.data
+
+    def raise_for_status(self) -> None:
+        """Raise the typed error for a 4xx/5xx status. Error responses already raise when the
+        request is made, so this returns quietly for every response a request returned."""
+        if self.status >= 400:
+            from .errors import error_class_for
+
+            cls = error_class_for(self.status, None)
+            raise cls(self.status, f"HTTP{self.status}", resource=self.url)
 
     def __repr__(self) -> str:
         return f"<Response [{self.status}]>"

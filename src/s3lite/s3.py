@@ -352,7 +352,7 @@ class S3Session(TransferMixin):
         ok: Any = None,
         resume: Any = None,
     ) -> Response:
-        return self.transport.send(
+        response = self.transport.send(
             request,
             self._auth,
             stream=stream,
@@ -361,6 +361,8 @@ class S3Session(TransferMixin):
             ok=ok,
             resume=resume,
         )
+        response.url = request.url
+        return response
 
     # --- objects -----------------------------------------------------------------------------
     def put_object(
@@ -532,9 +534,11 @@ class S3Session(TransferMixin):
             request, self._auth, error_parser=s3xml.parse_error, ok=_ok_get
         )
         resumer = self._resumer(request, raw, range_start or 0, range_end)
-        return Response(
+        response = Response(
             raw, S3_DIALECT, resume=resumer, max_resumes=self.transport.retry.max_attempts
         )
+        response.url = request.url
+        return response
 
     def _resumer(self, request: Request, first: Any, start: int, end: int | None) -> Any:
         """A function that re-requests the rest of a broken GET, pinned to the same ETag."""

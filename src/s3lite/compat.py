@@ -1,0 +1,580 @@
+"""`Connection` and `Pool`: drop-in replacements for tinys3 and minis3.
+
+    import s3lite as tinys3                      # or: import s3lite as minis3
+    conn = tinys3.Connection(ACCESS_KEY, SECRET_KEY, default_bucket="my-bucket")
+    with open("photo.jpg", "rb") as f:
+        conn.upload("photo.jpg", f, public=True, expires="max")
+
+Both sit on one `S3Session` (one transport, one connection pool, typed errors). Methods
+return s3lite `Response`s, which also answer the `requests.Response` names those libraries'
+users read (`status_code`, `headers`, `content`, `text`, `json()`, `ok`, `url`,
+`raise_for_status()`); a failed request raises an `s3lite.ClientError` subclass.
+"""
+
+from __future__ import annotations
+
+import builtins
+import datetime as _dt
+import logging
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent import futures as _futures
+from email.utils import formatdate
+from typing import IO, Any, Concatenate, Literal, ParamSpec, TypeVar
+from urllib.parse import urlsplit
+
+from .errors import ClientError, NoSuchBucket, NoSuchKey
+from .response import Response
+from .s3 import S3Session
+from .transport import BodyLike
+
+__all__ = ["CompletedResponse", "Connection", "Pool"]
+
+log = logging.getLogger("s3lite")
+
+DEFAULT_ENDPOINT = "s3.amazonaws.com"
+#: `expires='max'`: cacheable for a year.
+ONE_YEAR = 365 * 24 * 3600
+_ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
+#: Headers of an object (besides Content-Type) that a metadata update keeps unless given.
+_ENTITY_HEADERS = (
+    "cache-control", "content-disposition", "content-encoding", "content-language", "expires",
+)  # fmt: skip
+#: s3.REGION.amazonaws.com, s3-REGION.amazonaws.com, s3.dualstack.REGION.amazonaws.com
+_AWS_REGION_HOST = re.compile(r"^s3[.-](?:dualstack\.)?([a-z]{2}(?:-[a-z]+)+-\d+)\.amazonaws\.com$")
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _either(name: str, value: Any, alias: str, alias_value: Any) -> Any:
+    """One setting spelled two ways (tinys3 `ssl`/`default`, minis3 `tls`/`default_bucket`)."""
+    if value is not None and alias_value is not None and value != alias_value:
+        raise ValueError(f"{name}={value!r} and {alias}={alias_value!r} disagree; pass one")
+    return value if value is not None else alias_value
+
+
+def _endpoint_url(endpoint: str, tls: bool | None, region: str | None) -> tuple[str, str | None]:
+    """(endpoint URL, signing region) from a bare `host[:port]` (scheme from `tls`) or a URL."""
+    if not isinstance(endpoint, str) or not endpoint:
+        raise TypeError(f"endpoint must be a host[:port] or a URL, got {endpoint!r}")
+    if "://" in endpoint:
+        https = endpoint.split("://", 1)[0].lower() == "https"
+        if tls is not None and bool(tls) != https:
+            raise ValueError(f"endpoint {endpoint!r} contradicts tls={tls!r}")
+        url = endpoint
+    else:
+        if endpoint == DEFAULT_ENDPOINT and region:
+            endpoint = f"s3.{region}.amazonaws.com"
+        url = f"{'http' if tls is False else 'https'}://{endpoint}"
+    if region is None:
+        match = _AWS_REGION_HOST.match(urlsplit(url).hostname or "")
+        region = match.group(1) if match else None
+    return url, region
+
+
+def _max_age(expires: int | str | _dt.timedelta) -> int:
+    """Seconds of caching for tinys3's `expires`: seconds, 'max' (a year) or a timedelta."""
+    if expires == "max":
+        return ONE_YEAR
+    if isinstance(expires, _dt.timedelta):
+        seconds = int(expires.total_seconds())
+    elif isinstance(expires, int) and not isinstance(expires, bool):
+        seconds = expires
+    else:
+        raise TypeError(f"expires must be seconds, 'max' or a timedelta, not {expires!r}")
+    if seconds < 0:
+        raise ValueError(f"expires must not be negative, got {expires!r}")
+    return seconds
+
+
+def _lower_headers(headers: Mapping[str, Any] | None) -> dict[str, str]:
+    """Headers keyed by lower-case name, so a caller's spelling never doubles a header."""
+    out: dict[str, str] = {}
+    for name, value in (headers or {}).items():
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise TypeError(f"header {name!r}: names and values must be str, got {value!r}")
+        out[name.lower()] = value
+    return out
+
+
+def _split_metadata(metadata: Mapping[str, Any] | None) -> tuple[dict[str, str], dict[str, str]]:
+    """tinys3's `metadata` dict as (user metadata, headers).
+
+    `x-amz-meta-NAME` and plain names are user metadata; `Content-Type`, the other standard
+    object headers and any other `x-amz-*` header (storage class, ACL, encryption) are headers.
+    """
+    user: dict[str, str] = {}
+    headers: dict[str, str] = {}
+    for name, value in _lower_headers(metadata).items():
+        if name.startswith("x-amz-meta-"):
+            user[name[len("x-amz-meta-") :]] = value
+        elif name == "content-type" or name in _ENTITY_HEADERS or name.startswith("x-amz-"):
+            headers[name] = value
+        else:
+            user[name] = value
+    return user, headers
+
+
+def _list_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A listing entry as tinys3/minis3 gave it (last_modified naive UTC, as they parsed it)."""
+    modified = item.get("upload_timestamp")
+    if modified is not None:
+        modified = modified.astimezone(_dt.timezone.utc).replace(tzinfo=None)
+    return {
+        "key": item["key"],
+        "size": item["content_length"],
+        "last_modified": modified,
+        "etag": item["etag"],
+        "storage_class": item.get("storage_class") or "STANDARD",
+    }
+
+
+def _seekable(f: Any) -> bool:
+    try:
+        return bool(f.seekable())
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+class Connection:
+    """An S3 connection with tinys3's and minis3's API, on an `S3Session`.
+
+    Positional arguments follow both libraries: `(access_key, secret_key, default_bucket,
+    tls, endpoint, verify, signature_version, path_style)`; everything else by keyword.
+    tinys3's spellings `ssl=` (for `tls`) and `default=` (for `default_bucket`) work too.
+
+    - `endpoint`: a host[:port] (`https` unless `tls=False`) or a URL. On AWS the signing
+      region is read from a regional endpoint, or pass `region=`.
+    - `tls`: HTTPS (default True, as in minis3; tinys3 defaulted to plain HTTP).
+    - `path_style`: True forces `endpoint/bucket/key`; False (default) picks the style
+      S3Session's `'auto'` does: virtual host (`bucket.endpoint`) on AWS, path style on
+      custom endpoints such as MinIO or SeaweedFS, so these work without `path_style=True`.
+    - `signature_version`: `'s3v4'` (default) or `'s3'` (SigV2, legacy servers).
+    - No keys: credentials come from the environment / AWS profile, as in S3Session.
+    - Other keyword arguments go to `S3Session` (`max_attempts`, `read_timeout`, ...).
+
+    Secrets are never kept on the connection (nor shown in its repr).
+    """
+
+    def __init__(
+        self,
+        access_key: str | None = None,
+        secret_key: str | None = None,
+        default_bucket: str | None = None,
+        tls: bool | None = None,
+        endpoint: str = DEFAULT_ENDPOINT,
+        verify: bool | str = True,
+        signature_version: Literal["s3v4", "s3"] = "s3v4",
+        path_style: bool = False,
+        *,
+        ssl: bool | None = None,
+        default: str | None = None,
+        region: str | None = None,
+        session_token: str | None = None,
+        **session_options: Any,
+    ) -> None:
+        bucket = _either("default_bucket", default_bucket, "default", default)
+        secure = _either("tls", tls, "ssl", ssl)
+        if isinstance(bucket, str) and ("/" in bucket or ":" in bucket):
+            raise ValueError(
+                f"default_bucket {bucket!r} looks like an endpoint: the third positional "
+                "argument is the default bucket (as in tinys3 and minis3); pass endpoint=..."
+            )
+        url, region = _endpoint_url(endpoint, secure, region)
+        self.session = S3Session(
+            access_key,
+            secret_key,
+            bucket=bucket,
+            region=region,
+            endpoint_url=url,
+            session_token=session_token,
+            addressing_style="path" if path_style else "auto",
+            signature_version=signature_version,
+            verify=verify,
+            **session_options,
+        )
+
+    # --- settings ------------------------------------------------------------------------------
+    @property
+    def default_bucket(self) -> str | None:
+        """The bucket used when a call names none (the session's default bucket)."""
+        return self.session.bucket
+
+    @default_bucket.setter
+    def default_bucket(self, bucket: str | None) -> None:
+        if bucket is not None:
+            from .s3 import validate_bucket
+
+            validate_bucket(bucket)
+        self.session.bucket = bucket
+
+    @property
+    def endpoint(self) -> str:
+        """The endpoint URL."""
+        return self.session.endpoint_url
+
+    @property
+    def tls(self) -> bool:
+        return self.session.endpoint_url.startswith("https://")
+
+    @property
+    def multipart_backend(self) -> S3Session:
+        """The session `MultipartUpload(conn, path, key, bucket=...)` uploads with."""
+        return self.session
+
+    # --- objects -------------------------------------------------------------------------------
+    def upload(
+        self,
+        key: str,
+        fp_or_bytes: BodyLike,
+        bucket: str | None = None,
+        expires: int | str | _dt.timedelta | None = None,
+        content_type: str | None = None,
+        public: bool = False,
+        headers: Mapping[str, str] | None = None,
+        close: bool = False,
+        rewind: bool = True,
+    ) -> Response:
+        """Upload a file object (streamed, never read whole into memory) or bytes to `key`.
+
+        `expires` (seconds, `'max'` for a year, or a timedelta) sets `Cache-Control: max-age`
+        (`, public` for public objects) and an `Expires` date; the content type is guessed
+        from the key unless given; `public=True` makes the object readable by anyone
+        (`x-amz-acl: public-read`); `headers` are sent as given and win over all of these.
+        A file is uploaded from its start (`rewind`) and closed afterwards with `close=True`.
+        Files over 5 GiB (or streams of unknown length over 8 MiB) go up in parts.
+        """
+        hdrs = _lower_headers(headers)
+        content_type = hdrs.pop("content-type", None) or content_type
+        if expires is not None:
+            seconds = _max_age(expires)
+            hdrs.setdefault("cache-control", f"max-age={seconds}" + (", public" if public else ""))
+            hdrs.setdefault("expires", formatdate(time.time() + seconds, usegmt=True))
+        if public:
+            hdrs.setdefault("x-amz-acl", "public-read")
+        session = self.session
+        try:
+            if not hasattr(fp_or_bytes, "read"):
+                return session.put_object(
+                    key, fp_or_bytes, bucket=bucket, content_type=content_type, headers=hdrs
+                )
+            f: IO[bytes] = fp_or_bytes  # type: ignore[assignment]
+            seekable = _seekable(f)
+            if rewind and seekable:
+                f.seek(0)
+            options: dict[str, Any] = {}
+            if seekable:  # one streamed PUT up to S3's single-PUT limit, as tinys3 did
+                options["threshold"] = session.multipart_max_part_size
+            return session.upload_file(
+                f, key, bucket=bucket, content_type=content_type, headers=hdrs,
+                concurrency=min(8, session.transport.max_pool_connections), **options,
+            )  # fmt: skip
+        finally:
+            closer = getattr(fp_or_bytes, "close", None)
+            if close and callable(closer):
+                closer()
+
+    def get(
+        self, key: str, bucket: str | None = None, headers: Mapping[str, str] | None = None
+    ) -> Response:
+        """Download an object; the body is read in (`content`, `text`, `json()`)."""
+        return self.session.get_object(key, bucket=bucket, headers=headers, stream=False)
+
+    def head_object(self, key: str, bucket: str | None = None) -> Response:
+        """The object's headers (size, type, ETag, `x-amz-meta-*`) without its body."""
+        return self.session.head_object(key, bucket=bucket)
+
+    def delete(self, key: str, bucket: str | None = None) -> Response:
+        """Delete a key (deleting a missing key succeeds)."""
+        return self.session.delete_object(key, bucket=bucket)
+
+    def list(self, prefix: str = "", bucket: str | None = None) -> Iterator[dict[str, Any]]:
+        """Iterate over the objects under `prefix`, page by page, as dicts with `key`, `size`,
+        `last_modified` (naive UTC datetime, as tinys3 gave it), `etag` and `storage_class`."""
+        listing = self.session.list_objects(prefix, bucket=bucket)
+        return (_list_item(item) for item in listing)
+
+    def copy(
+        self,
+        from_key: str,
+        from_bucket: str | None,
+        to_key: str,
+        to_bucket: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        public: bool | None = None,
+    ) -> Response:
+        """Copy a key server-side, inside a bucket (`to_bucket` defaults to `from_bucket`; a
+        None `from_bucket` is the default bucket) or between buckets.
+
+        Without `metadata` everything is copied. With it, what it names replaces the source's
+        and the rest is kept: `x-amz-meta-*` (or plain) names replace the user metadata as a
+        whole; `Content-Type`, `Cache-Control`, `Expires`, ... and `x-amz-*` headers such as
+        `x-amz-storage-class` are set. `public`: True makes the copy readable by anyone,
+        False private, None (default) like the source.
+        """
+        source_bucket = self.session._bucket(from_bucket)
+        dest_bucket = self.session._bucket(to_bucket) if to_bucket else source_bucket
+        user, headers = _split_metadata(metadata)
+        return self._copy(
+            from_key, source_bucket, to_key, dest_bucket, user, headers, public, in_place=False
+        )
+
+    def update_metadata(
+        self,
+        key: str,
+        metadata: Mapping[str, str] | None = None,
+        bucket: str | None = None,
+        public: bool | None = None,
+    ) -> Response:
+        """Change an object's metadata in place (a copy onto itself with REPLACE).
+
+        `metadata` as for `copy`: user metadata given replaces the object's, headers given are
+        set, and everything not given is kept (content type, cache headers, storage class,
+        user metadata). `public`: True makes the object readable by anyone, False private,
+        None (default) leaves that as it is; `update_metadata(key, {}, public=False)` only
+        makes it private.
+        """
+        bucket = self.session._bucket(bucket)
+        user, headers = _split_metadata(metadata)
+        return self._copy(key, bucket, key, bucket, user, headers, public, in_place=True)
+
+    def _copy(
+        self,
+        source_key: str,
+        source_bucket: str,
+        dest_key: str,
+        dest_bucket: str,
+        user: dict[str, str],
+        headers: dict[str, str],
+        public: bool | None,
+        *,
+        in_place: bool,
+    ) -> Response:
+        session = self.session
+        if public:
+            headers["x-amz-acl"] = "public-read"
+        elif (
+            public is None
+            and "x-amz-acl" not in headers
+            and self._is_public(source_key, source_bucket)
+        ):  # S3 does not copy ACLs: carry "public" over from the source
+            headers["x-amz-acl"] = "public-read"
+        replace = (
+            in_place
+            or bool(user)
+            or any(name == "content-type" or name in _ENTITY_HEADERS for name in headers)
+        )
+        if not replace:  # only x-amz-* settings (storage class, ACL): COPY keeps all else
+            return session.copy_object(
+                source_key, dest_key, source_bucket=source_bucket, dest_bucket=dest_bucket,
+                metadata_directive="COPY", headers=headers,
+            )  # fmt: skip
+        head = session.head_object(source_key, bucket=source_bucket)
+        content_type = headers.pop("content-type", None) or head.content_type
+        for name in _ENTITY_HEADERS:
+            value = head.headers.get(name)
+            if value and name not in headers:
+                headers[name] = value
+        storage_class = head.headers.get("x-amz-storage-class")
+        if in_place and storage_class and "x-amz-storage-class" not in headers:
+            headers["x-amz-storage-class"] = storage_class
+        return session.copy_object(
+            source_key, dest_key, source_bucket=source_bucket, dest_bucket=dest_bucket,
+            metadata=user or head.metadata, metadata_directive="REPLACE",
+            content_type=content_type, headers=headers,
+        )  # fmt: skip
+
+    def _is_public(self, key: str, bucket: str) -> bool:
+        """Whether the object's ACL lets anyone read it (False if the ACL cannot be read)."""
+        from . import s3xml
+
+        session = self.session
+        try:
+            response = session._send(session._build("GET", bucket, key, [("acl", "")]))
+            root = s3xml._root(response.data)
+        except (NoSuchKey, NoSuchBucket):
+            raise
+        except ClientError as exc:  # ACLs disabled or not implemented: nothing to carry over
+            log.debug("could not read the ACL of %s/%s: %s", bucket, key, exc)
+            return False
+        for grant in root.iter("Grant"):
+            grantee = grant.find("Grantee")
+            uri = s3xml._text(grantee, "URI")
+            if uri == _ALL_USERS and s3xml._text(grant, "Permission") in ("READ", "FULL_CONTROL"):
+                return True
+        return False
+
+    # --- buckets -------------------------------------------------------------------------------
+    def create_bucket(self, bucket: str | None = None) -> Response:
+        """Create a bucket (in the connection's region)."""
+        return self.session.create_bucket(bucket)
+
+    def delete_bucket(self, bucket: str | None = None) -> Response:
+        """Delete an (empty) bucket."""
+        return self.session.delete_bucket(bucket)
+
+    # --- lifecycle -----------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self.session.close()
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"Connection(endpoint={self.endpoint!r}, default_bucket={self.default_bucket!r}, "
+            f"signature_version={self.session.signature_version!r})"
+        )
+
+
+class CompletedResponse(Response):
+    """A response that is also its own finished future: `Pool.as_completed` yields these, so
+    tinys3 code (`for r in pool.as_completed(fs): r.status_code`) and minis3 code
+    (`for f in pool.as_completed(fs): f.result().status_code`) both work."""
+
+    def result(self, timeout: float | None = None) -> CompletedResponse:
+        return self
+
+    def exception(self, timeout: float | None = None) -> BaseException | None:
+        return None
+
+    def done(self) -> bool:
+        return True
+
+    def cancelled(self) -> bool:
+        return False
+
+
+def _completed(response: Response) -> CompletedResponse:
+    if isinstance(response, Response) and not isinstance(response, CompletedResponse):
+        response.__class__ = CompletedResponse
+    return response  # type: ignore[return-value]
+
+
+def _in_worker(
+    method: Callable[Concatenate[Connection, P], R],
+) -> Callable[Concatenate[Pool, P], _futures.Future[R]]:
+    """A Pool method that runs the Connection method in a worker and returns its Future."""
+
+    def submit(self: Pool, /, *args: P.args, **kwargs: P.kwargs) -> _futures.Future[R]:
+        return self._executor.submit(method, self.connection, *args, **kwargs)
+
+    submit.__name__ = submit.__qualname__ = method.__name__
+    submit.__doc__ = (
+        f"`Connection.{method.__name__}` in a worker thread; returns a Future of its result.\n\n"
+        + (method.__doc__ or "")
+    )
+    return submit
+
+
+class Pool:
+    """tinys3's / minis3's Pool: the Connection methods run on `size` worker threads and
+    return `concurrent.futures.Future`s.
+
+    Takes Connection's arguments plus `size` (positionally after `endpoint`, as in tinys3).
+    The workers share one connection pool of `size` connections. Use it as a context manager
+    or call `close()`.
+    """
+
+    def __init__(
+        self,
+        access_key: str | None = None,
+        secret_key: str | None = None,
+        default_bucket: str | None = None,
+        tls: bool | None = None,
+        endpoint: str = DEFAULT_ENDPOINT,
+        size: int = 5,
+        *,
+        verify: bool | str = True,
+        signature_version: Literal["s3v4", "s3"] = "s3v4",
+        path_style: bool = False,
+        ssl: bool | None = None,
+        default: str | None = None,
+        region: str | None = None,
+        session_token: str | None = None,
+        **session_options: Any,
+    ) -> None:
+        if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+            raise ValueError(f"size must be an int >= 1, got {size!r}")
+        session_options.setdefault("max_pool_connections", size)
+        self.connection = Connection(
+            access_key, secret_key, default_bucket, tls, endpoint, verify, signature_version,
+            path_style, ssl=ssl, default=default, region=region, session_token=session_token,
+            **session_options,
+        )  # fmt: skip
+        self.size = size
+        self._executor = _futures.ThreadPoolExecutor(size, thread_name_prefix="s3lite-pool")
+
+    upload = _in_worker(Connection.upload)
+    get = _in_worker(Connection.get)
+    head_object = _in_worker(Connection.head_object)
+    delete = _in_worker(Connection.delete)
+    copy = _in_worker(Connection.copy)
+    update_metadata = _in_worker(Connection.update_metadata)
+    create_bucket = _in_worker(Connection.create_bucket)
+    delete_bucket = _in_worker(Connection.delete_bucket)
+
+    def list(
+        self, prefix: str = "", bucket: str | None = None
+    ) -> _futures.Future[Iterator[dict[str, Any]]]:
+        """`Connection.list`, fetched whole in a worker; the Future gives an iterator."""
+
+        def fetch() -> Iterator[dict[str, Any]]:
+            return iter([*self.connection.list(prefix, bucket)])
+
+        return self._executor.submit(fetch)
+
+    @property
+    def default_bucket(self) -> str | None:
+        return self.connection.default_bucket
+
+    @property
+    def multipart_backend(self) -> S3Session:
+        return self.connection.session
+
+    @staticmethod
+    def as_completed(
+        futures: Iterable[_futures.Future[Any]], timeout: float | None = None
+    ) -> Iterator[Any]:
+        """Yield each result (the response itself) as its request completes; a failed
+        request raises its error here. `TimeoutError` if `timeout` seconds pass first."""
+        for future in _futures.as_completed(futures, timeout):
+            result = future.result()
+            yield _completed(result) if isinstance(result, Response) else result
+
+    @staticmethod
+    def all_completed(
+        futures: Iterable[_futures.Future[Any]], timeout: float | None = None
+    ) -> builtins.list[Any]:
+        """Wait for every request; their results in the order given (the first failure
+        raises). `TimeoutError` if they are not all done within `timeout` seconds."""
+        pending = list(futures)
+        _, not_done = _futures.wait(pending, timeout)
+        if not_done:
+            raise _futures.TimeoutError(
+                f"{len(not_done)} of {len(pending)} requests not completed in {timeout} s"
+            )
+        results = [future.result() for future in pending]
+        return [_completed(r) if isinstance(r, Response) else r for r in results]
+
+    def close(self, wait: bool = True) -> None:
+        """Stop the workers (after the queued requests, with `wait`) and close the
+        connections."""
+        self._executor.shutdown(wait)
+        if wait:
+            self.connection.close()
+
+    def __enter__(self) -> Pool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Pool(size={self.size}, connection={self.connection!r})"
