@@ -21,6 +21,12 @@ _EXPORTS: dict[str, str] = {
     "RetryPolicy": "retries",
     "Credentials": "credentials",
     "LocalSeaweedFS": "devserver",
+    # pathlib for buckets
+    "S3Path": "path",
+    "PureS3Path": "path",
+    "B2Path": "path",
+    "PureB2Path": "path",
+    "register_configuration_parameter": "path",
     "MultipartUpload": "multipart",
     # tinys3 / minis3 compatibility
     "Connection": "compat",
@@ -129,6 +135,7 @@ if TYPE_CHECKING:
     )
     from .listing import Listing
     from .multipart import MultipartUpload
+    from .path import B2Path, PureB2Path, PureS3Path, S3Path, register_configuration_parameter
     from .response import Response
     from .retries import RetryPolicy
     from .s3 import DeleteResult, S3Session
