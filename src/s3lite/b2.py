@@ -27,6 +27,7 @@ B2-specific stays in this module:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import hashlib
 import json
@@ -142,10 +143,13 @@ def _etag_of(sha1: object, info: object = None) -> str | None:
 
 
 def _ms(value: object) -> _dt.datetime | None:
-    """Milliseconds since the epoch as an aware UTC datetime."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+    """Milliseconds since the epoch as an aware UTC datetime (None if it is not one)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        return None  # `not > 0` also turns away NaN
+    try:
+        return _dt.datetime.fromtimestamp(value / 1000, tz=_dt.timezone.utc)
+    except (OverflowError, OSError, ValueError):  # beyond the years datetime can hold
         return None
-    return _dt.datetime.fromtimestamp(value / 1000, tz=_dt.timezone.utc)
 
 
 B2_DIALECT = Dialect(
@@ -239,6 +243,25 @@ def _str(obj: Mapping[str, Any], name: str) -> str:
     value = obj.get(name)
     if not isinstance(value, str):
         raise MalformedResponse(f"B2 response field {name!r} is missing or not a string")
+    return value
+
+
+def _token(obj: Mapping[str, Any], name: str) -> str:
+    """A token that goes into an Authorization header: printable ASCII only (a line break
+    would be refused by http.client, or split the header on a laxer stack)."""
+    value = _str(obj, name)
+    if not value or not value.isascii() or not value.isprintable():
+        raise MalformedResponse(f"B2 response field {name!r} is not a usable token")
+    return value
+
+
+def _list(obj: Mapping[str, Any], name: str) -> list[Any]:
+    """A list field (missing or null: empty); anything else is a malformed response."""
+    value = obj.get(name)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise MalformedResponse(f"B2 response field {name!r} is not a list")
     return value
 
 
@@ -401,6 +424,10 @@ def _split_url(url: object, what: str) -> tuple[str, str, str]:
     if not isinstance(url, str):
         raise MalformedResponse(f"b2_authorize_account gave no {what}")
     parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port that is not one
+    except ValueError:
+        parts = parts._replace(netloc="")
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise MalformedResponse(f"b2_authorize_account gave a bad {what}: {url[:100]!r}")
     return parts.scheme, parts.netloc, quote(parts.path.rstrip("/"), safe="/%")
@@ -430,7 +457,7 @@ def _parse_authorization(obj: Mapping[str, Any]) -> tuple[_Account, float]:
     minimum = _int(storage, "absoluteMinimumPartSize", 5_000_000)
     account = _Account(
         account_id=_str(obj, "accountId"),
-        token=_str(obj, "authorizationToken"),
+        token=_token(obj, "authorizationToken"),
         api_scheme=api[0],
         api_host=api[1],
         api_prefix=f"{api[2]}/b2api/{API_VERSION}/",
@@ -452,7 +479,8 @@ def _parse_authorization(obj: Mapping[str, Any]) -> tuple[_Account, float]:
     lifetime = MAX_AUTH_AGE
     key_expires = obj.get("applicationKeyExpirationTimestamp")
     if isinstance(key_expires, (int, float)) and not isinstance(key_expires, bool):
-        lifetime = max(0.0, min(lifetime, key_expires / 1000 - time.time() - 60))
+        with contextlib.suppress(OverflowError):  # an int beyond any float: no earlier expiry
+            lifetime = max(0.0, min(lifetime, key_expires / 1000 - time.time() - 60))
     return account, lifetime
 
 
@@ -949,7 +977,7 @@ class B2Session(TransferMixin):
         response, obj = self._call(
             "b2_list_buckets", {"accountId": account.account_id, "bucketName": bucket}
         )
-        for entry in obj.get("buckets") or []:
+        for entry in _list(obj, "buckets"):
             if (
                 isinstance(entry, dict)
                 and entry.get("bucketName") == bucket
@@ -1020,7 +1048,7 @@ class B2Session(TransferMixin):
     def _target(obj: Mapping[str, Any]) -> _UploadTarget:
         scheme, host, path = _split_url(obj.get("uploadUrl"), "uploadUrl")
         return _UploadTarget(
-            scheme, host, path, _str(obj, "authorizationToken"),
+            scheme, host, path, _token(obj, "authorizationToken"),
             time.monotonic() + UPLOAD_URL_AGE,
         )  # fmt: skip
 
@@ -1240,7 +1268,7 @@ class B2Session(TransferMixin):
             if start_id:
                 params["startFileId"] = start_id
             _, obj = self._call("b2_list_file_versions", params)
-            for entry in obj.get("files") or []:
+            for entry in _list(obj, "files"):
                 if not isinstance(entry, dict) or entry.get("fileName") != key:
                     continue
                 if entry.get("action") in ("upload", "hide", "copy"):
@@ -1369,7 +1397,7 @@ class B2Session(TransferMixin):
             _, obj = self._call("b2_list_file_names", params)
             items: list[dict[str, Any]] = []
             prefixes: list[str] = []
-            for entry in obj.get("files") or []:
+            for entry in _list(obj, "files"):
                 if not isinstance(entry, dict):
                     continue
                 action = entry.get("action")
@@ -1431,7 +1459,7 @@ class B2Session(TransferMixin):
             _, obj = self._call("b2_list_file_versions", params)
             items: list[dict[str, Any]] = []
             prefixes: list[str] = []
-            for entry in obj.get("files") or []:
+            for entry in _list(obj, "files"):
                 if not isinstance(entry, dict):
                     continue
                 action = entry.get("action")
@@ -1477,7 +1505,7 @@ class B2Session(TransferMixin):
                     "initiated": _ms(entry.get("uploadTimestamp")),
                     "storage_class": None,
                 }
-                for entry in obj.get("files") or []
+                for entry in _list(obj, "files")
                 if isinstance(entry, dict)
             ]
             next_id = obj.get("nextFileId")
@@ -1630,7 +1658,7 @@ class B2Session(TransferMixin):
             params["bucketId"] = account.allowed_bucket_id
         _, obj = self._call("b2_list_buckets", params)
         buckets = []
-        for entry in obj.get("buckets") or []:
+        for entry in _list(obj, "buckets"):
             if isinstance(entry, dict) and entry.get("accountId", account.account_id) == (
                 account.account_id
             ):
@@ -1751,12 +1779,23 @@ class B2Session(TransferMixin):
         validate_key(key)
         bucket_id = self._bucket_id(self._bucket(bucket))
         info = _file_info(metadata, headers=headers)
-        _, obj = self._call(
-            "b2_start_large_file",
-            {"bucketId": bucket_id, "fileName": key, "contentType": _content_type(content_type),
-             "fileInfo": info},
-        )  # fmt: skip
-        return _str(obj, "fileId")
+        from .multipart import abort_strays, start_was_ambiguous
+
+        started, clock = self.transport.now(), time.monotonic()
+        try:
+            response, obj = self._call(
+                "b2_start_large_file",
+                {"bucketId": bucket_id, "fileName": key, "contentType": _content_type(content_type),
+                 "fileInfo": info},
+            )  # fmt: skip
+            upload_id = _str(obj, "fileId")
+        except BaseException as exc:
+            if start_was_ambiguous(exc):
+                abort_strays(self, bucket, key, None, started, time.monotonic() - clock)
+            raise
+        if response.attempts > 1:  # an earlier attempt may have started a large file too
+            abort_strays(self, bucket, key, upload_id, started, time.monotonic() - clock)
+        return upload_id
 
     def _mp_upload_part(
         self, bucket: str, key: str, upload_id: str, number: int, data: PartData
@@ -1849,7 +1888,7 @@ class B2Session(TransferMixin):
                 _, obj = self._call("b2_list_parts", params)
             except InvalidRequest as exc:
                 raise _no_such_upload(exc, upload_id) from None
-            for entry in obj.get("parts") or []:
+            for entry in _list(obj, "parts"):
                 if isinstance(entry, dict):
                     parts.append(
                         PartResult(

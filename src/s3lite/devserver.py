@@ -125,7 +125,7 @@ class LocalSeaweedFS:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         (self.data_dir / "s3.json").write_text(json.dumps(config))
         env = dict(os.environ, WEED_MASTER_VOLUME_GROWTH_COPY_1="1")
-        self._log = open(self.data_dir / "weed.log", "wb")  # noqa: SIM115
+        self._log = open(self.data_dir / "weed.log", "ab")  # noqa: SIM115 - kept after restarts
         self.process = subprocess.Popen(
             self.command(),
             cwd=self.data_dir,
@@ -202,6 +202,9 @@ class LocalSeaweedFS:
                 os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=30)
             self.process = None
+        log = getattr(self, "_log", None)
+        if log is not None:  # restart() opens it again
+            log.close()
 
     def restart(self) -> None:
         """Start again on the same ports and data after `kill()`."""

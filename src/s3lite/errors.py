@@ -68,6 +68,8 @@ class ClientError(S3LiteError):
     retryable: bool = False
     #: Whether the error means "slow down" (feeds the adaptive rate limiter).
     throttling: bool = False
+    #: How many times the request was sent before this answer (set by the transport).
+    attempts: int = 1
 
     def __init__(
         self,

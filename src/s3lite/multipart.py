@@ -16,7 +16,7 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from .errors import NoSuchUpload
+from .errors import ClientError, NoSuchUpload, S3LiteError
 from .progress import ProgressCallback, ProgressReporter
 
 if TYPE_CHECKING:
@@ -399,6 +399,66 @@ def _digest_matches(part: PartResult, data: bytes | bytearray | memoryview) -> b
     if len(etag) == 32 and all(c in "0123456789abcdef" for c in etag):
         return hashlib.md5(data).hexdigest() == etag  # noqa: S324 - S3's ETag is an MD5
     return True  # nothing to compare with (e.g. SSE-KMS ETags): trust the size
+
+
+# --- uploads left behind by a retried start ----------------------------------------------------
+
+#: Seconds of slack around the window in which strays are looked for (`Initiated` is stamped
+#: to the second; without our own upload to compare with, the local clock is used).
+STRAY_SLACK = 2.0
+
+
+def start_was_ambiguous(exc: BaseException) -> bool:
+    """Whether a failed start (CreateMultipartUpload, b2_start_large_file) may still have
+    created an upload on the server: anything but a refusal on the first and only attempt."""
+    if isinstance(exc, ClientError):
+        return exc.attempts > 1
+    return isinstance(exc, S3LiteError)
+
+
+def abort_strays(
+    backend: Any,
+    bucket: str,
+    key: str,
+    keep: str | None,
+    started: float,
+    elapsed: float,
+) -> int:
+    """Abort the uploads of exactly `key` that an earlier attempt of a retried start created
+    (its answer was lost, so nobody knows their ids); returns how many.
+
+    A start that took `elapsed` seconds, begun at `started` (the transport's clock), can only
+    have created uploads in that window: measured back from our own upload `keep` by the
+    server's `Initiated` stamps when it is listed, else by the clock. Best effort: a failure
+    to list or abort is logged, never raised (the caller's own outcome stands). A concurrent
+    upload of the same key started within the same seconds would be aborted too; its writer
+    then fails with `NoSuchUpload`, it never stores a wrong object.
+    """
+    import logging
+
+    log = logging.getLogger("s3lite")
+    try:
+        uploads = [u for u in backend.list_multipart_uploads(key, bucket=bucket) if u["key"] == key]
+        ours = next((u["initiated"] for u in uploads if u["upload_id"] == keep), None)
+        if ours is not None:
+            low, high = ours.timestamp() - elapsed - 1.0, ours.timestamp() + 1.0
+        else:
+            low, high = started - STRAY_SLACK, started + elapsed + STRAY_SLACK
+        strays = [
+            u["upload_id"]
+            for u in uploads
+            if u["upload_id"] != keep
+            and u["initiated"] is not None
+            and low <= u["initiated"].timestamp() <= high
+        ]
+        for upload_id in strays:
+            backend._mp_abort(bucket, key, upload_id)
+    except S3LiteError as exc:
+        log.warning("could not look for uploads of %s left by a retried start: %s", key, exc)
+        return 0
+    if strays:
+        log.debug("aborted %d upload(s) of %s left by a retried start", len(strays), key)
+    return len(strays)
 
 
 # --- the engine -------------------------------------------------------------------------------

@@ -25,6 +25,10 @@ log = logging.getLogger("s3lite")
 
 #: Below this many unread bytes, close() drains the body to keep the connection alive.
 _DRAIN_LIMIT = 64 * 1024
+#: A resumed body that delivers at least this much before breaking again earns back its
+#: resume budget; one that breaks sooner counts against it (else a server that cuts every
+#: answer after a few bytes would be asked again without end).
+_RESUME_PROGRESS = 64 * 1024
 DEFAULT_CHUNK = 1024 * 1024
 
 
@@ -45,8 +49,16 @@ def decode_rfc2047(value: str) -> str:
 
 
 def encode_rfc2047(value: str) -> str:
-    """Encode a non-ASCII metadata value so it survives an HTTP header (S3's convention)."""
-    if value.isascii():
+    """Encode a metadata value that an HTTP header would not carry back verbatim: non-ASCII,
+    control characters, leading or trailing whitespace (trimmed by every HTTP stack), or text
+    that reads as an encoded word itself (it would be decoded on the way back). S3's
+    convention; plain values are sent as they are."""
+    if (
+        value.isascii()
+        and value == value.strip(" \t")
+        and all(" " <= ch < "\x7f" or ch == "\t" for ch in value)
+        and not (value.startswith("=?") and value.endswith("?="))
+    ):
         return value
     return "=?UTF-8?B?" + base64.b64encode(value.encode()).decode() + "?="
 
@@ -118,11 +130,15 @@ class Response:
         self._closed = False
         self._resume = resume
         self._max_resumes = max_resumes
+        self._failures = 0  # breaks since the body last made real progress
+        self._progress = 0  # bytes received since the last resume
         self._expected = expected_length if expected_length is not None else self.content_length
         self._metadata: dict[str, str] | None = None
         self._overrides: dict[str, Any] = {}
         #: The URL the request went to (set by the session that sent it; no credentials).
         self.url: str | None = None
+        #: How many times the request was sent to get this response (set by the transport).
+        self.attempts = 1
         if preload:
             self._data = self._read_all()
 
@@ -144,7 +160,8 @@ class Response:
     @property
     def content_length(self) -> int | None:
         value = self.headers.get("content-length")
-        return int(value) if value is not None and value.isdigit() else None
+        # isdigit() alone accepts '²' (a Latin-1 byte on the wire), which int() refuses.
+        return int(value) if value is not None and value.isascii() and value.isdigit() else None
 
     @property
     def content_type(self) -> str | None:
@@ -171,8 +188,11 @@ class Response:
         value = self.headers.get(self._dialect.mtime_header)
         if not value:
             return None
-        if value.isdigit():  # B2 upload timestamps are milliseconds since the epoch
-            return _dt.datetime.fromtimestamp(int(value) / 1000, tz=_dt.timezone.utc)
+        if value.isascii() and value.isdigit():  # B2: milliseconds since the epoch
+            try:
+                return _dt.datetime.fromtimestamp(int(value) / 1000, tz=_dt.timezone.utc)
+            except (OverflowError, OSError, ValueError):  # beyond the years datetime holds
+                return None
         from email.utils import parsedate_to_datetime
 
         try:
@@ -246,13 +266,12 @@ class Response:
     def _read_raw(self, amt: int) -> bytes:
         if self._closed:
             return b""
-        failures = 0
         while True:
             try:
                 chunk = self._raw.read(amt, decode_content=False)
             except _read_errors() as exc:
-                failures += 1
-                if self._resume is None or failures > self._max_resumes:
+                self._failures += 1
+                if self._resume is None or self._failures > self._max_resumes:
                     self._abandon()
                     if isinstance(exc, S3LiteError):
                         raise
@@ -264,11 +283,14 @@ class Response:
                 continue
             if chunk:
                 self._pos += len(chunk)
+                self._progress += len(chunk)
+                if self._progress >= _RESUME_PROGRESS:
+                    self._failures = 0
                 return chunk
             # End of body: make sure it was all there.
             if self._expected is not None and self._pos != self._expected:
-                if self._resume is not None and failures < self._max_resumes:
-                    failures += 1
+                if self._resume is not None and self._failures < self._max_resumes:
+                    self._failures += 1
                     self._reconnect(None)
                     continue
                 self._abandon()
@@ -281,6 +303,7 @@ class Response:
         assert self._resume is not None
         log.debug("resuming body at byte %d after %r", self._pos, exc)
         self._abandon(keep_open=True)
+        self._progress = 0
         self._raw = self._resume(self._pos)
 
     def _finish(self) -> None:

@@ -947,8 +947,19 @@ class S3Session(TransferMixin):
             hdrs.update(headers)
         if checksum:  # every part then carries a CRC32 the server verifies
             hdrs["x-amz-checksum-algorithm"] = "CRC32"
-        response = self._send(self._build("POST", bucket, key, [("uploads", "")], hdrs, b""))
-        return s3xml.parse_initiate_multipart(response.data)
+        from .multipart import abort_strays, start_was_ambiguous
+
+        request = self._build("POST", bucket, key, [("uploads", "")], hdrs, b"")
+        started, clock = self.transport.now(), time.monotonic()
+        try:
+            upload_id = s3xml.parse_initiate_multipart(self._send(request).data)
+        except BaseException as exc:
+            if request.attempts and start_was_ambiguous(exc):
+                abort_strays(self, bucket, key, None, started, time.monotonic() - clock)
+            raise
+        if request.attempts > 1:  # an earlier attempt may have created an upload too
+            abort_strays(self, bucket, key, upload_id, started, time.monotonic() - clock)
+        return upload_id
 
     def _mp_upload_part(
         self, bucket: str, key: str, upload_id: str, number: int, data: PartData

@@ -37,16 +37,54 @@ MAX_XML_BYTES = 32 * 1024 * 1024
 Item = dict[str, Any]
 
 
+class _PrologRead(Exception):
+    """The scan reached the root element: no DTD can come after it."""
+
+
+class _DtdFound(Exception):
+    """The scan met a document type declaration."""
+
+
+def _prolog_read(*_args: object) -> None:
+    raise _PrologRead
+
+
+def _dtd_found(*_args: object) -> None:
+    raise _DtdFound
+
+
+def _refuse_dtd(data: bytes) -> None:
+    """Refuse a DTD, in whatever encoding the document is in (UTF-16 or a declared
+    single-byte encoding would hide `<!DOCTYPE` from a byte search). Expat reads the prolog
+    exactly as the tree parser will, and the scan stops at the root element."""
+    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+        raise MalformedResponse("XML response with a DTD or entity declaration refused")
+    import pyexpat
+
+    scanner = pyexpat.ParserCreate()
+    scanner.SetParamEntityParsing(pyexpat.XML_PARAM_ENTITY_PARSING_NEVER)
+    scanner.StartDoctypeDeclHandler = _dtd_found
+    scanner.EntityDeclHandler = _dtd_found
+    scanner.StartElementHandler = _prolog_read
+    try:
+        scanner.Parse(data, True)
+    except _DtdFound:
+        raise MalformedResponse("XML response with a DTD or entity declaration refused") from None
+    except (_PrologRead, pyexpat.ExpatError):
+        pass  # malformed XML is reported by the tree parser
+    except (ValueError, LookupError) as exc:  # e.g. a declared multi-byte codec expat lacks
+        raise MalformedResponse(f"XML response in an unsupported encoding: {exc}") from None
+
+
 def _root(data: bytes) -> Element:
     if len(data) > MAX_XML_BYTES:
         raise MalformedResponse(f"XML response too large ({len(data)} bytes)")
-    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
-        raise MalformedResponse("XML response with a DTD or entity declaration refused")
+    _refuse_dtd(data)
     from xml.etree.ElementTree import ParseError, fromstring
 
     try:
         root = fromstring(data)  # noqa: S314 - DTDs and entities were refused above
-    except ParseError as exc:
+    except (ParseError, ValueError, LookupError) as exc:
         raise MalformedResponse(f"malformed XML response: {exc}") from None
     _strip_ns(root)
     return root

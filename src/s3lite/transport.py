@@ -195,8 +195,8 @@ class Request:
     """
 
     __slots__ = (
-        "body", "headers", "host", "method", "params", "path", "payload_hash", "query",
-        "resource", "scheme",
+        "attempts", "body", "headers", "host", "method", "params", "path", "payload_hash",
+        "query", "resource", "scheme",
     )  # fmt: skip
 
     def __init__(
@@ -222,6 +222,9 @@ class Request:
         self.payload_hash = payload_hash
         self.resource = resource
         self.params = params if params is not None else []
+        #: How many times the transport has sent this request so far (retries included):
+        #: above 1, an earlier attempt may have taken effect although its answer was lost.
+        self.attempts = 0
 
     @property
     def target(self) -> str:
@@ -468,7 +471,7 @@ class Transport:
             attempt += 1
             raw = self.send_raw(request, auth, error_parser=error_parser, ok=ok)
             try:
-                return Response(
+                response = Response(
                     raw,
                     dialect,
                     preload=preload,
@@ -476,13 +479,17 @@ class Transport:
                     max_resumes=self.retry.max_attempts,
                     expected_length=0 if head or raw.status in (204, 304) else None,
                 )
-            except TransportError:
+            except TransportError as exc:
                 # The response broke while its body was being read in: send it again.
+                exc.attempts = request.attempts
                 if not preload or attempt >= self.retry.max_attempts:
                     raise
                 if not request.body.replayable:
                     raise
                 log.debug("response body broke; resending %s %s", request.method, request.path)
+                continue
+            response.attempts = request.attempts
+            return response
 
     def send_raw(
         self,
@@ -503,6 +510,7 @@ class Transport:
         refreshed = False
         while True:
             attempt += 1
+            request.attempts += 1
             if limiter is not None:
                 limiter.acquire()
             headers = dict(request.headers)
@@ -598,6 +606,7 @@ class Transport:
                     log.debug("retrying after %s in %.3f s", error.code, delay)
                     time.sleep(delay)
                     continue
+            error.attempts = request.attempts
             raise error
 
     def _error(
@@ -640,11 +649,19 @@ class Transport:
         )
 
     def close(self) -> None:
-        """Close every pooled connection."""
-        if self._pool_manager is not None:
-            self._pool_manager.clear()
-        for manager in self._proxy_managers.values():
+        """Close every pooled connection (a connection in use is closed when it is released).
+
+        urllib3 2's `PoolManager.clear()` only forgets its pools, leaving their idle
+        connections open until garbage collection: each pool is closed here."""
+        managers = [self._pool_manager, *self._proxy_managers.values()]
+        for manager in managers:
+            if manager is None:
+                continue
+            pools = [manager.pools.get(key) for key in manager.pools.keys()]  # noqa: SIM118
             manager.clear()
+            for pool in pools:
+                if pool is not None:
+                    pool.close()
 
     def __repr__(self) -> str:
         return (
