@@ -21,6 +21,7 @@ _EXPORTS: dict[str, str] = {
     "RetryPolicy": "retries",
     "Credentials": "credentials",
     "LocalSeaweedFS": "devserver",
+    "DistributedLock": "lock",
     # pathlib for buckets
     "S3Path": "path",
     "PureS3Path": "path",
@@ -134,6 +135,7 @@ if TYPE_CHECKING:
         Unauthorized,
     )
     from .listing import Listing
+    from .lock import DistributedLock
     from .multipart import MultipartUpload
     from .path import B2Path, PureB2Path, PureS3Path, S3Path, register_configuration_parameter
     from .response import Response

@@ -67,6 +67,8 @@ from .transport import Attempt, Body, BodyLike, Request, Transport, _remaining_l
 if TYPE_CHECKING:
     import urllib3
 
+    from .lock import DistributedLock, LockProtocol
+
 __all__ = ["B2AppKey", "B2Session", "clear_auth_cache", "parse_error"]
 
 DEFAULT_API_URL = "https://api.backblazeb2.com"
@@ -1901,6 +1903,29 @@ class B2Session(TransferMixin):
             if isinstance(following, bool) or not isinstance(following, int) or following == start:
                 return parts
             start = following
+
+    # --- locks ---------------------------------------------------------------------------------
+    def lock(
+        self,
+        key: str,
+        *,
+        ttl: float = 60.0,
+        prefix: str | None = None,
+        protocol: LockProtocol = "auto",
+        exclusive: bool = True,
+        bucket: str | None = None,
+        heartbeat: float | None = None,
+        clock_skew: float = 5.0,
+    ) -> DistributedLock:
+        """A distributed lock named `key`, kept in files under `prefix` (default
+        ``"<key>.lock/"``), with `threading.Lock`'s methods; see `s3lite.lock`. B2 has no
+        conditional writes: 'auto' means the two-object sequential protocol."""
+        from .lock import DistributedLock
+
+        return DistributedLock(
+            self, key, ttl=ttl, prefix=prefix, protocol=protocol, exclusive=exclusive,
+            bucket=bucket, heartbeat=heartbeat, clock_skew=clock_skew,
+        )  # fmt: skip
 
     # --- lifecycle -----------------------------------------------------------------------------
     def close(self) -> None:

@@ -47,6 +47,7 @@ from .transport import Body, BodyLike, Request, Transport
 if TYPE_CHECKING:
     import urllib3
 
+    from .lock import DistributedLock, LockProtocol
     from .multipart import PartData, PartResult
 
 __all__ = ["DeleteResult", "S3Session"]
@@ -622,13 +623,24 @@ class S3Session(TransferMixin):
         return response.content_length
 
     def delete_object(
-        self, key: str, *, bucket: str | None = None, version_id: str | None = None
+        self,
+        key: str,
+        *,
+        bucket: str | None = None,
+        version_id: str | None = None,
+        if_match: str | None = None,
     ) -> Response:
-        """Delete an object (or one version of it). Deleting a missing key succeeds."""
+        """Delete an object (or one version of it). Deleting a missing key succeeds.
+
+        `if_match=etag` deletes only if the object still has that ETag (`PreconditionFailed`
+        otherwise; servers without conditional deletes may ignore it)."""
         validate_key(key)
         bucket = self._bucket(bucket)
         params = [("versionId", version_id)] if version_id else []
-        return self._send(self._build("DELETE", bucket, key, params, payload_hash=EMPTY_SHA256))
+        hdrs = {"If-Match": _quoted_etag(if_match)} if if_match is not None else None
+        return self._send(
+            self._build("DELETE", bucket, key, params, hdrs, payload_hash=EMPTY_SHA256)
+        )
 
     def delete_objects(
         self,
@@ -1194,6 +1206,32 @@ class S3Session(TransferMixin):
             ctx, method, self._scheme, host, path, query, expires_in, headers=headers
         )
         return url
+
+    # --- locks ---------------------------------------------------------------------------------
+    def lock(
+        self,
+        key: str,
+        *,
+        ttl: float = 60.0,
+        prefix: str | None = None,
+        protocol: LockProtocol = "auto",
+        exclusive: bool = True,
+        bucket: str | None = None,
+        heartbeat: float | None = None,
+        clock_skew: float = 5.0,
+    ) -> DistributedLock:
+        """A distributed lock named `key`, kept in objects under `prefix` (default
+        ``"<key>.lock/"``), with `threading.Lock`'s methods; see `s3lite.lock`.
+
+        `protocol`: 'auto' (conditional writes where the server proves to honour them under
+        concurrency, else the two-object sequential protocol), 'conditional' or 'sequential'.
+        """
+        from .lock import DistributedLock
+
+        return DistributedLock(
+            self, key, ttl=ttl, prefix=prefix, protocol=protocol, exclusive=exclusive,
+            bucket=bucket, heartbeat=heartbeat, clock_skew=clock_skew,
+        )  # fmt: skip
 
     # --- lifecycle -----------------------------------------------------------------------------
     def close(self) -> None:
