@@ -6,7 +6,9 @@
 from __future__ import annotations
 
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
+
+# `typing` is not imported at run time: it alone would cost more than the rest of this module.
+TYPE_CHECKING = False
 
 __version__ = "0.1.0"
 
@@ -90,6 +92,8 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from .b2 import B2Session
     from .compat import Connection, Pool
     from .credentials import Credentials

@@ -49,6 +49,9 @@ class PartResult(NamedTuple):
     checksum: str | None = None  # base64 CRC32 the server verified (S3)
 
 
+_HAS_PREADV = hasattr(os, "preadv")
+
+
 class FileSection:
     """A window of an open file, read with pread: seekable, so a retried part is re-read
     from disk rather than held in memory; safe to use from many threads at once."""
@@ -87,11 +90,29 @@ class FileSection:
         self._pos += len(data)
         return data
 
-    def chunks(self, size: int = MiB) -> Iterator[bytes]:
-        """The section from its start, in chunks (leaves the position at the end)."""
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        view = memoryview(buffer)
+        n = min(len(view), self._length - self._pos)
+        if n <= 0:
+            return 0
+        if _HAS_PREADV:
+            got = os.preadv(self._fd, [view[:n]], self._offset + self._pos)
+        else:
+            data = os.pread(self._fd, n, self._offset + self._pos)
+            got = len(data)
+            view[:got] = data
+        if not got:
+            raise ValueError("file shrank while it was being uploaded")
+        self._pos += got
+        return got
+
+    def chunks(self, size: int = MiB) -> Iterator[memoryview]:
+        """The section from its start, in chunks that share one buffer: each chunk is valid
+        until the next is read (leaves the position at the end)."""
         self.seek(0)
-        while chunk := self.read(size):
-            yield chunk
+        buffer = memoryview(bytearray(size))
+        while got := self.readinto(buffer):
+            yield buffer[:got]
 
 
 #: What a part's bytes may be: in memory, or a section of a file read as it is sent.
@@ -219,6 +240,10 @@ class _Source:
         self.size = size
         self.seekable = True
         self._start = 0
+        self._opened: IO[bytes] | None = None
+        if isinstance(source, (str, os.PathLike)) and not hasattr(os, "pread"):
+            source = open(source, "rb")  # noqa: SIM115 - no pread here (Windows): read in order
+            self._opened = source
         if isinstance(source, (str, os.PathLike)):
             self.path = os.fspath(source)
             self.fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
@@ -250,6 +275,9 @@ class _Source:
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
+        if self._opened is not None:
+            self._opened.close()
+            self._opened = None
 
     def slice(self, offset: int, length: int) -> bytes | memoryview | None:
         """The bytes at offset..offset+length for in-memory and file sources (None: read

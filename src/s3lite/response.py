@@ -267,8 +267,13 @@ class Response:
         if self._closed:
             return b""
         while True:
+            want = amt
+            if self._expected is not None and 0 < self._expected - self._pos < amt:
+                # Ask for no more than is left: http.client allocates the whole request size
+                # up front, which for a small object would be a megabyte per read.
+                want = self._expected - self._pos
             try:
-                chunk = self._raw.read(amt, decode_content=False)
+                chunk = self._raw.read(want, decode_content=False)
             except _read_errors() as exc:
                 self._failures += 1
                 if self._resume is None or self._failures > self._max_resumes:

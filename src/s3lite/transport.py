@@ -126,10 +126,19 @@ class Body:
         return self._stream
 
     def _file_chunks(self, f: IO[bytes]) -> Iterator[bytes]:
+        """The file in chunks. With `readinto`, one buffer is reused for every chunk (each is
+        sent before the next is read), so a large upload allocates nothing per chunk."""
         remaining = self.length
+        readinto = getattr(f, "readinto", None)
+        buffer = bytearray(SEND_CHUNK) if readinto is not None else None
+        view = memoryview(buffer) if buffer is not None else None
         while remaining is None or remaining > 0:
             n = SEND_CHUNK if remaining is None else min(SEND_CHUNK, remaining)
-            chunk = f.read(n)
+            if view is not None:
+                got = readinto(view[:n])  # type: ignore[misc]
+                chunk: bytes = view[:got] if got else b""  # type: ignore[assignment]
+            else:
+                chunk = f.read(n)
             if not chunk:
                 if remaining:
                     raise ValueError(
