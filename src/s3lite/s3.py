@@ -59,10 +59,12 @@ PayloadSigning = Literal["auto", "signed", "unsigned", "streaming"]
 MAX_KEY_BYTES = 1024
 #: Bodies of unknown length are spooled to find their length; this much stays in memory.
 SPOOL_MEMORY = 8 * 1024 * 1024
-_BUCKET_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,61}[a-zA-Z0-9]$")
-_DNS_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$|^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-_IP_RE = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
-_TOKEN_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+# Patterns, compiled on first use by `re`'s own cache (compiling them here would cost import
+# time that a session may never need).
+_BUCKET_RE = r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,61}[a-zA-Z0-9]$"
+_DNS_BUCKET_RE = r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$|^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+_IP_RE = r"^\d+\.\d+\.\d+\.\d+$"
+_TOKEN_RE = r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"  # noqa: S105 - an HTTP token pattern
 
 
 def _ok_get(status: int) -> bool:
@@ -102,7 +104,7 @@ def validate_bucket(bucket: object) -> str:
     """A bucket name S3 can address (3-63 characters: letters, digits, '.', '-', '_')."""
     if not isinstance(bucket, str):
         raise TypeError(f"bucket must be a str, not {type(bucket).__name__}")
-    if not _BUCKET_RE.match(bucket) or ".." in bucket or _IP_RE.match(bucket):
+    if not re.match(_BUCKET_RE, bucket) or ".." in bucket or re.match(_IP_RE, bucket):
         raise ValueError(
             f"invalid bucket name {bucket!r}: use 3-63 characters, letters, digits, '.', '-' "
             "(and '_' on some servers), starting and ending with a letter or digit"
@@ -112,7 +114,7 @@ def validate_bucket(bucket: object) -> str:
 
 def _metadata_headers(metadata: Mapping[str, str] | None, headers: dict[str, str]) -> None:
     for name, value in (metadata or {}).items():
-        if not isinstance(name, str) or not _TOKEN_RE.match(name):
+        if not isinstance(name, str) or not re.match(_TOKEN_RE, name):
             raise ValueError(f"metadata name {name!r} is not a valid HTTP header token")
         if not isinstance(value, str):
             raise TypeError(
@@ -270,7 +272,7 @@ class S3Session(TransferMixin):
     def _virtual(self, bucket: str) -> bool:
         if self.addressing_style == "path":
             return False
-        dns_ok = bool(_DNS_BUCKET_RE.match(bucket)) and not (
+        dns_ok = bool(re.match(_DNS_BUCKET_RE, bucket)) and not (
             self._scheme == "https" and "." in bucket
         )
         if self.addressing_style == "virtual":

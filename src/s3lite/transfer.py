@@ -16,13 +16,13 @@ import zlib
 from collections.abc import Iterator, Mapping
 from typing import IO, TYPE_CHECKING, Any
 
-from .checksums import b64, crc32_combine, new_checksum
 from .errors import ChecksumMismatch
-from .progress import ProgressCallback, ProgressReporter
+from .progress import ProgressReporter
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
+    from .progress import ProgressCallback
     from .response import Response
 
 __all__ = ["TransferMixin"]
@@ -31,9 +31,9 @@ MiB = 1024 * 1024
 DEFAULT_THRESHOLD = 8 * MiB
 DEFAULT_PART_SIZE = 8 * MiB
 CHUNK = MiB
-_MD5 = re.compile(r"^[0-9a-f]{32}$")
-_MULTIPART = re.compile(r"^[0-9a-f]{32}-(\d+)$")
-_COMPOSITE = re.compile(r"^[A-Za-z0-9+/=]+-(\d+)$")
+_MD5 = r"^[0-9a-f]{32}$"
+_MULTIPART = r"^[0-9a-f]{32}-(\d+)$"
+_COMPOSITE = r"^[A-Za-z0-9+/=]+-(\d+)$"
 
 
 class _Verifier:
@@ -58,7 +58,7 @@ class _Verifier:
             return cls("size", None)
         crc = head.headers.get("x-amz-checksum-crc32")
         if crc:
-            match = _COMPOSITE.match(crc)
+            match = re.match(_COMPOSITE, crc)
             if match:
                 return cls("crc32-parts", crc, int(match.group(1)))
             return cls("crc32", crc)
@@ -69,9 +69,10 @@ class _Verifier:
         if large_sha1:
             return cls("sha1", large_sha1.lower())
         etag = (head.etag or "").lower()
-        if _MD5.match(etag) and "x-amz-server-side-encryption-aws-kms-key-id" not in head.headers:
+        kms = "x-amz-server-side-encryption-aws-kms-key-id" in head.headers
+        if re.match(_MD5, etag) and not kms:
             return cls("md5", etag)
-        match = _MULTIPART.match(etag)
+        match = re.match(_MULTIPART, etag)
         if match:
             return cls("md5-parts", etag, int(match.group(1)))
         return cls("size", None)
@@ -88,6 +89,8 @@ class _Verifier:
 
     def range_hasher(self) -> Any:
         """A hash for one range, or None when ranges are not hashed on their own."""
+        from .checksums import new_checksum
+
         if self.kind in ("crc32", "crc32-parts"):
             return new_checksum("crc32")
         if self.kind == "md5-parts":
@@ -97,6 +100,8 @@ class _Verifier:
     def finish(self, ranges: list[tuple[int, bytes]], whole: str | None) -> None:
         """Compare what was downloaded (per-range digests, or the whole digest) with the
         object's; raise ChecksumMismatch on a difference."""
+        from .checksums import b64, crc32_combine
+
         if self.kind == "size":
             return
         if self.in_order:
@@ -333,6 +338,8 @@ def _remaining(f: Any) -> int | None:
 
 def _crc32_of(f: Any, size: int) -> str:
     """Base64 CRC32 of the next `size` bytes of a seekable file, which is left where it was."""
+    from .checksums import b64
+
     here = f.tell()
     crc, left = 0, size
     while left > 0:
