@@ -349,9 +349,15 @@ def _nonce_of(body: bytes) -> str | None:
 class _Store:
     kind = ""
     endpoint = ""
+    session: S3Session | B2Session
+
+    def __init__(self, session: S3Session | B2Session, bucket: str | None) -> None:
+        self.session = session
+        self.bucket = session._bucket(bucket)
 
     def now(self) -> float:
-        raise NotImplementedError
+        """The server's clock, as the transport last saw it."""
+        return self.session.transport.now()
 
     def put(
         self, key: str, body: bytes, *, if_none_match: bool = False, if_match: str | None = None
@@ -359,7 +365,20 @@ class _Store:
         raise NotImplementedError
 
     def get(self, key: str) -> _Fetched | None:
-        raise NotImplementedError
+        """The object and when the server served it; None if there is none."""
+        try:
+            response = self.session.get_object(key, bucket=self.bucket, stream=False)
+        except NoSuchKey:
+            return None
+        modified = response.last_modified
+        return _Fetched(
+            key,
+            response.data,
+            response.etag,
+            _real_version(response.version_id),
+            modified.timestamp() if modified else None,
+            _http_date(response.headers.get("date")) or self.now(),
+        )
 
     def listing(self, prefix: str) -> _Snapshot:
         raise NotImplementedError
@@ -386,17 +405,14 @@ class _Store:
 
 class _S3Store(_Store):
     kind = "s3"
+    session: S3Session
 
     def __init__(self, session: S3Session, bucket: str | None) -> None:
-        self.session = session
-        self.bucket = session._bucket(bucket)
+        super().__init__(session, bucket)
         self.endpoint = session.endpoint_url
         self.if_match_ok = True  # flips off if the server rejects If-Match on PUT
         self.delete_if_match_ok = True  # ... or on DELETE
         self.versioned = False  # set once a PUT returns a real version id
-
-    def now(self) -> float:
-        return self.session.transport.now()
 
     def put(
         self, key: str, body: bytes, *, if_none_match: bool = False, if_match: str | None = None
@@ -415,21 +431,6 @@ class _S3Store(_Store):
             self.versioned = True
         retried = not _sent_once(response)
         return _Written(key, response.etag, version, sent, _mono(), retried)
-
-    def get(self, key: str) -> _Fetched | None:
-        try:
-            response = self.session.get_object(key, bucket=self.bucket, stream=False)
-        except NoSuchKey:
-            return None
-        modified = response.last_modified
-        return _Fetched(
-            key,
-            response.data,
-            response.etag,
-            _real_version(response.version_id),
-            modified.timestamp() if modified else None,
-            _http_date(response.headers.get("date")) or self.now(),
-        )
 
     def listing(self, prefix: str) -> _Snapshot:
         from . import s3xml
@@ -533,14 +534,11 @@ class _S3Store(_Store):
 
 class _B2Store(_Store):
     kind = "b2"
+    session: B2Session
 
     def __init__(self, session: B2Session, bucket: str | None) -> None:
-        self.session = session
-        self.bucket = session._bucket(bucket)
+        super().__init__(session, bucket)
         self.endpoint = f"{session.api_url}#{session.access_key_id}"
-
-    def now(self) -> float:
-        return self.session.transport.now()
 
     def put(
         self, key: str, body: bytes, *, if_none_match: bool = False, if_match: str | None = None
@@ -553,21 +551,6 @@ class _B2Store(_Store):
         )
         retried = not _sent_once(response)
         return _Written(key, response.etag, response.version_id, sent, _mono(), retried)
-
-    def get(self, key: str) -> _Fetched | None:
-        try:
-            response = self.session.get_object(key, bucket=self.bucket, stream=False)
-        except NoSuchKey:
-            return None
-        modified = response.last_modified
-        return _Fetched(
-            key,
-            response.data,
-            response.etag,
-            response.version_id,
-            modified.timestamp() if modified else None,
-            _http_date(response.headers.get("date")) or self.now(),
-        )
 
     def _pages(self, op: str, prefix: str) -> Iterator[tuple[list[dict[str, Any]], float]]:
         """Each page of b2_list_file_names / b2_list_file_versions, with its Date."""
