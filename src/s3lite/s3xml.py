@@ -125,19 +125,24 @@ def parse_timestamp(value: str | None) -> _dt.datetime | None:
     try:
         parsed = _dt.datetime.fromisoformat(text)
     except ValueError:
-        # Python 3.10 accepts only 0, 3 or 6 fractional digits.
-        head, dot, rest = text.partition(".")
-        if not dot:
-            raise MalformedResponse(f"bad timestamp {value[:40]!r}") from None
-        digits = "".join(c for c in rest if c.isdigit())
-        tz = rest[len(digits) :]
+        # Python 3.10 accepts only 0, 3 or 6 fractional digits (SeaweedFS writes 1 to 9).
         try:
-            parsed = _dt.datetime.fromisoformat(f"{head}.{digits[:6].ljust(6, '0')}{tz}")
+            parsed = _dt.datetime.fromisoformat(six_digit_fraction(text))
         except ValueError:
             raise MalformedResponse(f"bad timestamp {value[:40]!r}") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=_dt.timezone.utc)
     return parsed
+
+
+def six_digit_fraction(text: str) -> str:
+    """`text` with its fraction of a second cut or padded to six digits (`.55+00:00` ->
+    `.550000+00:00`), the only length every supported Python's `fromisoformat` reads."""
+    head, _, rest = text.partition(".")
+    count = len(rest) - len(rest.lstrip("0123456789"))
+    if not count:
+        return text
+    return f"{head}.{rest[:count][:6].ljust(6, '0')}{rest[count:]}"
 
 
 def _etag(value: str | None) -> str | None:
