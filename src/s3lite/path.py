@@ -2016,6 +2016,11 @@ class S3ObjectWriter(io.BufferedIOBase):
         self._fill = 0
         self._free: list[bytearray] = []
         self._lock = threading.Lock()
+        self._constructed = True
+
+    #: False until `__init__` has finished: a writer whose arguments were refused has
+    #: started nothing, and its finalizer's `close()` must not try to commit or abort.
+    _constructed = False
 
     @property
     def mode(self) -> str:
@@ -2190,6 +2195,9 @@ class S3ObjectWriter(io.BufferedIOBase):
         """Discard what was written: no object is created, the upload (if any) is aborted."""
         if self.closed:
             return
+        if not self._constructed:
+            super().close()
+            return
         try:
             self._abort()
         finally:
@@ -2198,6 +2206,9 @@ class S3ObjectWriter(io.BufferedIOBase):
     def close(self) -> None:
         """Commit the object (or abort, after a failed write)."""
         if self.closed:
+            return
+        if not self._constructed:
+            super().close()
             return
         try:
             if self._failed:
