@@ -328,7 +328,8 @@ def test_minis3_quick_start_get_list_head(
     assert set(obj) == {"key", "size", "last_modified", "etag", "storage_class"}
     assert obj["size"] == 6 and obj["etag"] == _md5(b"\xff\xd8jpeg")
     assert isinstance(obj["last_modified"], dt.datetime) and obj["last_modified"].tzinfo is None
-    assert abs(obj["last_modified"] - dt.datetime.utcnow()) < timedelta(minutes=5)
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    assert abs(obj["last_modified"] - now) < timedelta(minutes=5)
     assert obj["storage_class"] == "STANDARD_IA" and listed[0]["storage_class"] == "STANDARD"
     assert len(list(conn.list(bucket=bucket))) == 4
 
