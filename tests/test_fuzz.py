@@ -319,9 +319,10 @@ JSON_SCALARS = st.one_of(
     st.integers(min_value=-(10**400), max_value=10**400),
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=30),
-    st.sampled_from(["http://b2.fuzz", "https://b2.fuzz:443/x", "ftp://x", "http://", "none",
-                     "unverified:abc", "upload", "hide", "start", "folder", "tok\r\nX: y",
-                     "http://b2.fuzz/\r\nX: y", "da39a3ee5e6b4b0d3255bfef95601890afd80709"]),
+    st.sampled_from(["http://b2.example.com", "https://b2.example.com:443/x", "ftp://x",
+                     "http://", "none", "unverified:abc", "upload", "hide", "start", "folder",
+                     "tok\r\nX: y",
+                     "http://b2.example.com/\r\nX: y", "da39a3ee5e6b4b0d3255bfef95601890afd80709"]),
 )  # fmt: skip
 JSON_VALUES = st.recursive(
     JSON_SCALARS,
@@ -450,7 +451,7 @@ def _typed_only(call: Callable[[], Any]) -> None:
 def test_s3_session_over_a_server_that_answers_anything(data: st.DataObject, tmp_path_factory):
     server = AnythingServer(_answers(data, st.one_of(xml_documents(), st.binary(max_size=64))))
     session = S3Session(
-        "AKIDFUZZ", "secret", endpoint_url="http://s3.fuzz", bucket="fuzz", max_attempts=2,
+        "AKIDFUZZ", "secret", endpoint_url="http://s3.example.com", bucket="fuzz", max_attempts=2,
         backoff_base=0, max_backoff=0, pool_manager=server,
     )  # fmt: skip
     session.transport.retry.max_retry_after = 0
@@ -483,8 +484,9 @@ def _fields(response: Response) -> None:
 
 
 B2_AUTH = {
-    "accountId": "acc", "authorizationToken": "tok", "apiUrl": "http://b2.fuzz",
-    "downloadUrl": "http://b2.fuzz", "recommendedPartSize": 100, "absoluteMinimumPartSize": 5,
+    "accountId": "acc", "authorizationToken": "tok", "apiUrl": "http://b2.example.com",
+    "downloadUrl": "http://b2.example.com", "recommendedPartSize": 100,
+    "absoluteMinimumPartSize": 5,
 }  # fmt: skip
 
 
@@ -505,7 +507,7 @@ def test_b2_session_over_a_server_that_answers_anything(data: st.DataObject, fuz
     clear_auth_cache()
     server = AnythingServer(answer)
     session = B2Session(
-        "keyid", "key", bucket="fuzz-bucket", api_url="http://b2.fuzz", max_attempts=2,
+        "keyid", "key", bucket="fuzz-bucket", api_url="http://b2.example.com", max_attempts=2,
         backoff_base=0, max_backoff=0, pool_manager=server,
     )  # fmt: skip
     session.transport.retry.max_retry_after = 0
@@ -668,8 +670,8 @@ def test_b2_values_out_of_range_are_typed_or_ignored() -> None:
     for bad in (
         {"authorizationToken": "tok\r\nX-Injected: 1"},
         {"authorizationToken": ""},
-        {"apiUrl": "http://b2.fuzz:port"},
-        {"downloadUrl": "http://b2.fuzz:99999"},
+        {"apiUrl": "http://b2.example.com:port"},
+        {"downloadUrl": "http://b2.example.com:99999"},
     ):
         with pytest.raises(MalformedResponse):  # was a ValueError from http.client, later
             b2._parse_authorization({**auth, **bad})
