@@ -37,6 +37,7 @@ import hashlib
 import logging
 import os
 import random
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -819,3 +820,14 @@ def test_server_restart_mid_transfer(tmp_path: Path) -> None:
         assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
         patient.close()
         impatient.close()
+    # Stopped, the server leaves nothing behind: no data directory, no unix sockets of its own
+    # (one per service and per gRPC port, which is the service's port + 10000).
+    assert not server.data_dir.exists()
+    ports = {server.master_port, server.volume_port, server.filer_port, server.s3_port}
+    numbers = {str(n) for port in ports for n in (port, port + 10000)}
+    left = [
+        sock.name
+        for sock in Path(tempfile.gettempdir()).glob("seaweedfs-*.sock")
+        if sock.stem.rsplit("-", 1)[-1] in numbers
+    ]
+    assert left == []

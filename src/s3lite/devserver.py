@@ -189,9 +189,11 @@ class LocalSeaweedFS:
         log = getattr(self, "_log", None)
         if log is not None:
             log.close()
+        # SeaweedFS leaves a unix socket per service and per gRPC port (port + 10000) behind.
         for port in (self.master_port, self.volume_port, self.filer_port, self.s3_port):
-            for sock in Path(tempfile.gettempdir()).glob(f"seaweedfs-*-{port}.sock"):
-                sock.unlink(missing_ok=True)
+            for number in (port, port + 10000):
+                for sock in Path(tempfile.gettempdir()).glob(f"seaweedfs-*-{number}.sock"):
+                    sock.unlink(missing_ok=True)
         if self._own_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
 
