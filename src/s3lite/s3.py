@@ -394,8 +394,8 @@ class S3Session(TransferMixin):
         `body` is bytes, str, a binary file object or an iterable of bytes; streams are not
         read into memory (a stream of unknown length is spooled to a temporary file first).
         `if_none_match='*'` writes only if the key is absent, `if_match=etag` only if it is
-        unchanged (else `PreconditionFailed`). `checksum` ('crc32', 'crc32c', 'sha1',
-        'sha256', 'md5') is sent for the server to verify the bytes.
+        unchanged (else `PreconditionFailed`). `checksum` ('crc32', 'crc32c', 'crc64nvme',
+        'sha1', 'sha256', 'md5') is sent for the server to verify the bytes.
         """
         validate_key(key)
         bucket = self._bucket(bucket)
@@ -430,6 +430,10 @@ class S3Session(TransferMixin):
         prepared, payload_hash, sums = self._prepare_body(body, content_length, checksum)
         if sums is not None:
             hdrs[checksums.header_name(sums.name)] = checksums.b64(sums.digest())
+            if sums.name != "md5" and not any(
+                k.lower() == "x-amz-sdk-checksum-algorithm" for k in hdrs
+            ):  # as AWS SDKs send it: some servers store the checksum only when named here
+                hdrs["x-amz-sdk-checksum-algorithm"] = sums.name.upper()
         request = self._build("PUT", bucket, key, (), hdrs, prepared, payload_hash=payload_hash)
         response = self._send(request)
         if sums is not None:

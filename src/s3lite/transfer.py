@@ -40,17 +40,22 @@ class _Verifier:
     """What a download is checked against, decided from the object's headers.
 
     Cheapest first: the CRC32 the server keeps (per part, or for the whole object: ranges
-    hashed in parallel and combined), then the ETag (MD5 of the object or MD5 of its parts'
-    MD5s) or B2's SHA-1, else the size alone.
+    hashed in parallel and combined), a full-object CRC64NVME when it runs in C, then the
+    ETag (MD5 of the object or MD5 of its parts' MD5s) or B2's SHA-1, then a CRC64NVME in
+    pure Python (slow: used only when nothing cheaper proves the bytes), else the size alone.
     """
 
     #: kinds whose ranges must be the object's own parts
     ALIGNED = ("crc32-parts", "md5-parts")
 
-    def __init__(self, kind: str, expected: str | None, parts: int = 0) -> None:
+    def __init__(
+        self, kind: str, expected: str | None, parts: int = 0, fallback: str | None = None
+    ) -> None:
         self.kind = kind
         self.expected = expected
         self.parts = parts
+        #: a full-object CRC64NVME to check if the parts' boundaries turn out unknown
+        self.fallback = fallback
 
     @classmethod
     def for_head(cls, head: Response, enabled: bool) -> _Verifier:
@@ -62,6 +67,12 @@ class _Verifier:
             if match:
                 return cls("crc32-parts", crc, int(match.group(1)))
             return cls("crc32", crc)
+        from .checksums import crc64nvme_is_fast
+
+        crc64 = head.headers.get("x-amz-checksum-crc64nvme")
+        crc64 = crc64 if crc64 and "-" not in crc64 else None  # full-object values only
+        if crc64 and crc64nvme_is_fast():
+            return cls("crc64nvme", crc64)
         sha1 = head.headers.get("x-bz-content-sha1")
         if sha1 and sha1 != "none":
             return cls("sha1", sha1.removeprefix("unverified:").lower())
@@ -74,7 +85,9 @@ class _Verifier:
             return cls("md5", etag)
         match = re.match(_MULTIPART, etag)
         if match:
-            return cls("md5-parts", etag, int(match.group(1)))
+            return cls("md5-parts", etag, int(match.group(1)), fallback=crc64)
+        if crc64:
+            return cls("crc64nvme", crc64)
         return cls("size", None)
 
     @property
@@ -93,6 +106,8 @@ class _Verifier:
 
         if self.kind in ("crc32", "crc32-parts"):
             return new_checksum("crc32")
+        if self.kind == "crc64nvme":
+            return new_checksum("crc64nvme")
         if self.kind == "md5-parts":
             return hashlib.md5()  # noqa: S324
         return None
@@ -111,6 +126,13 @@ class _Verifier:
             for length, digest in ranges:
                 crc = crc32_combine(crc, int.from_bytes(digest, "big"), length)
             got = b64(crc.to_bytes(4, "big"))
+        elif self.kind == "crc64nvme":
+            from .checksums import crc64nvme_combine
+
+            crc = 0
+            for length, digest in ranges:
+                crc = crc64nvme_combine(crc, int.from_bytes(digest, "big"), length)
+            got = b64(crc.to_bytes(8, "big"))
         elif self.kind == "crc32-parts":
             got = b64(zlib.crc32(b"".join(d for _, d in ranges)).to_bytes(4, "big"))
             got += f"-{len(ranges)}"
@@ -319,6 +341,8 @@ class TransferMixin:
             first = session.part_size_of(key, 1, **pin) if hasattr(session, "part_size_of") else 0
             if first and -(-size // first) == v.parts:
                 part_size = first
+            elif v.fallback:  # the parts' boundaries are unknown: the CRC64NVME instead
+                v.kind, v.expected = "crc64nvme", v.fallback
             else:
                 v.kind = "size"  # the parts' boundaries are unknown: check the size only
         return [(start, min(start + part_size, size) - 1) for start in range(0, size, part_size)]
