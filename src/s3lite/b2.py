@@ -1944,6 +1944,37 @@ class B2Session(TransferMixin):
             f"access_key_id={self.access_key_id!r})"
         )
 
+    # --- any native API call ---------------------------------------------------------------------
+    def request(
+        self,
+        api_name: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        bucket: str | None = None,
+    ) -> dict[str, Any]:
+        """Call any B2 native API operation that s3lite does not wrap and return its JSON
+        reply as a dict; errors are typed as for every other call.
+
+        `api_name`: the operation, e.g. ``"b2_get_bucket_notification_rules"`` (sent to the
+        API URL of this account's authorization, with its token). `params`: the JSON
+        parameters. `bucket`: a bucket name whose id is added as ``bucketId`` (the one
+        most operations need); `session.account_id` gives ``accountId``.
+        """
+        if not isinstance(api_name, str) or not re.match(r"^b2_[a-z0-9_]+$", api_name):
+            raise ValueError(
+                f"api_name must be a B2 operation such as 'b2_list_buckets', got {api_name!r}"
+            )
+        payload = dict(params or {})
+        if bucket is not None:
+            payload.setdefault("bucketId", self._bucket_id(self._bucket(bucket)))
+        _, obj = self._call(api_name, payload)
+        return obj
+
+    @property
+    def account_id(self) -> str:
+        """The account id of this session's key (from b2_authorize_account)."""
+        return self._account().account_id
+
 
 def _list_item(entry: Mapping[str, Any]) -> dict[str, Any]:
     size = entry.get("contentLength")

@@ -19,6 +19,7 @@ from . import checksums, s3xml
 from .credentials import Credentials, CredentialsProvider, StaticCredentials
 from .errors import (
     ChecksumMismatch,
+    ClientError,
     EntityTooLarge,
     InvalidRequest,
     NoSuchBucket,
@@ -1255,6 +1256,290 @@ class S3Session(TransferMixin):
             f"S3Session(endpoint_url={self.endpoint_url!r}, bucket={self.bucket!r}, "
             f"region={self.region!r}, signature_version={self.signature_version!r})"
         )
+
+    # --- any request, and the common sub-resources -------------------------------------------
+    def request(
+        self,
+        method: str,
+        url_or_key: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        fields: Mapping[str, str | int | None] | Iterable[tuple[str, str]] | None = None,
+        body: BodyLike = None,
+        *,
+        bucket: str | None = None,
+        stream: bool = False,
+        preload_content: bool | None = None,
+    ) -> Response:
+        """Send any signed request, for operations s3lite does not wrap; errors are typed as
+        for every other call (a `ClientError` subclass for a non-2xx status).
+
+        `method`: the HTTP method. `url_or_key`: a full URL on this session's endpoint (path
+        or virtual-host style; a URL on any other host is refused, so credentials never go
+        elsewhere), or an object key in `bucket` (default the session's), or None for a
+        bucket-level request. `headers`: extra request headers (not Host). `fields`: query
+        parameters, a mapping or (name, value) pairs; None or "" for a bare sub-resource such
+        as ``{"tagging": ""}``. `body`: bytes, str, a binary file or an iterable of bytes
+        (sent as given: add Content-MD5 where the operation wants one). `stream`: leave the
+        body unread for `read()`/`iter_chunks()` (then close the response);
+        `preload_content=False` means the same, as in s3func.
+        """
+        if not isinstance(method, str) or not re.match(_TOKEN_RE, method):
+            raise ValueError(f"method must be an HTTP method name, got {method!r}")
+        method = method.upper()
+        params: list[tuple[str, str]] = []
+        target: str | None
+        if isinstance(url_or_key, str) and re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", url_or_key):
+            if bucket is not None:
+                raise ValueError("pass a full URL or bucket=, not both")
+            target, key, params = self._own_url(url_or_key)
+        else:
+            key = validate_key(url_or_key) if url_or_key is not None else None
+            target = self._bucket(bucket)
+        params.extend(_query_fields(fields))
+        hdrs = dict(headers or {})
+        if any(name.lower() == "host" for name in hdrs):
+            raise ValueError("the Host header comes from the endpoint; do not pass one")
+        if preload_content is not None:
+            stream = not preload_content
+        prepared, payload_hash, _ = self._prepare_body(body, None, None)
+        if method not in ("PUT", "POST") and prepared.length:
+            hdrs["Content-Length"] = str(prepared.length)
+        if payload_hash is None and prepared.is_bytes and not prepared.length:
+            payload_hash = EMPTY_SHA256
+        request = self._build(
+            method, target, key, params, hdrs, prepared, payload_hash=payload_hash
+        )
+        return self._send(request, stream=stream)
+
+    def _own_url(self, url: str) -> tuple[str | None, str | None, list[tuple[str, str]]]:
+        """(bucket, key, query) of a URL on this session's endpoint; ValueError for any
+        other host, scheme or port, so that signed requests never leave the endpoint."""
+        from urllib.parse import parse_qsl, unquote
+
+        parts = urlsplit(url)
+        if parts.fragment or parts.username is not None or parts.password is not None:
+            raise ValueError("the URL must not carry a fragment or user info")
+        host = _netloc_key(parts.scheme.lower(), parts.netloc.lower())
+        own = _netloc_key(self._scheme, self._netloc)
+        base = self._base_path
+        path = parts.path or "/"
+        bucket: str | None
+        if parts.scheme.lower() == self._scheme and host == own:
+            if path != base and not path.startswith(base + "/"):
+                raise ValueError(f"URL path {path!r} is outside the endpoint {self.endpoint_url}")
+            name, _, rest = path[len(base) :].lstrip("/").partition("/")
+            bucket = validate_bucket(unquote(name)) if name else None
+        elif parts.scheme.lower() == self._scheme and host.endswith("." + own):
+            bucket = validate_bucket(host[: -len(own) - 1])
+            if not path.startswith(base + "/"):
+                raise ValueError(f"URL path {path!r} is outside the endpoint {self.endpoint_url}")
+            rest = path[len(base) + 1 :]
+        else:
+            raise ValueError(
+                f"refusing to sign a request for {parts.scheme}://{parts.hostname}: it is not "
+                f"this session's endpoint ({self.endpoint_url}), and credentials go nowhere else"
+            )
+        key = validate_key(unquote(rest)) if rest and bucket is not None else None
+        return bucket, key, parse_qsl(parts.query, keep_blank_values=True)
+
+    def _subresource(
+        self,
+        method: str,
+        name: str,
+        bucket: str | None,
+        key: str | None = None,
+        body: bytes | None = None,
+        version_id: str | None = None,
+        content_type: str = "application/xml",
+    ) -> Response:
+        """One request on a sub-resource (`?tagging`, `?policy`, ...), with Content-MD5 on
+        bodies (S3 requires it for several of them)."""
+        import base64
+
+        if key is not None:
+            validate_key(key)
+        params = [(name, "")]
+        if version_id:
+            params.append(("versionId", version_id))
+        hdrs: dict[str, str] = {}
+        if body is not None:
+            hdrs["Content-Type"] = content_type
+            hdrs["Content-MD5"] = base64.b64encode(hashlib.md5(body).digest()).decode()  # noqa: S324
+        request = self._build(
+            method, self._bucket(bucket), key, params, hdrs, body,
+            payload_hash=None if body else EMPTY_SHA256,
+        )  # fmt: skip
+        return self._send(request)
+
+    def put_object_tagging(
+        self,
+        key: str,
+        tags: Mapping[str, str],
+        *,
+        bucket: str | None = None,
+        version_id: str | None = None,
+    ) -> Response:
+        """Replace the tags of object `key` (or of one version, `version_id`) in `bucket`
+        with `tags`, a dict of str to str (S3 allows up to 10)."""
+        if not isinstance(tags, Mapping):
+            raise TypeError(f"tags must be a dict of str to str, not {type(tags).__name__}")
+        body = s3xml.tagging_body(dict(tags))
+        return self._subresource("PUT", "tagging", bucket, key, body, version_id)
+
+    def get_object_tagging(
+        self, key: str, *, bucket: str | None = None, version_id: str | None = None
+    ) -> dict[str, str]:
+        """The tags of object `key` (or of one version, `version_id`) in `bucket`, as a
+        dict ({} when it has none)."""
+        response = self._subresource("GET", "tagging", bucket, key, version_id=version_id)
+        return s3xml.parse_tagging(response.data)
+
+    def delete_object_tagging(
+        self, key: str, *, bucket: str | None = None, version_id: str | None = None
+    ) -> Response:
+        """Remove every tag from object `key` (or from one version, `version_id`)."""
+        return self._subresource("DELETE", "tagging", bucket, key, version_id=version_id)
+
+    def put_bucket_policy(
+        self, policy: str | Mapping[str, Any], *, bucket: str | None = None
+    ) -> Response:
+        """Set the bucket policy of `bucket`: `policy` is the JSON text or a dict."""
+        import json
+
+        text = policy if isinstance(policy, str) else json.dumps(policy)
+        return self._subresource(
+            "PUT", "policy", bucket, body=text.encode("utf-8"), content_type="application/json"
+        )
+
+    def get_bucket_policy(self, bucket: str | None = None) -> str | None:
+        """The bucket policy of `bucket` as JSON text (`json.loads` it), or None when the
+        bucket has none."""
+        try:
+            response = self._subresource("GET", "policy", bucket)
+        except ClientError as exc:
+            if exc.code == "NoSuchBucketPolicy":
+                return None
+            raise
+        return response.data.decode("utf-8")
+
+    def delete_bucket_policy(self, bucket: str | None = None) -> Response:
+        """Remove the bucket policy of `bucket` (succeeds when there is none)."""
+        return self._subresource("DELETE", "policy", bucket)
+
+    def put_bucket_lifecycle_configuration(
+        self,
+        rules: Iterable[Mapping[str, Any]] | Mapping[str, Any],
+        *,
+        bucket: str | None = None,
+    ) -> Response:
+        """Replace the lifecycle rules of `bucket`. `rules` is a list of rule dicts in
+        boto3's shape, e.g. ``{"ID": "tmp", "Status": "Enabled", "Filter": {"Prefix":
+        "tmp/"}, "Expiration": {"Days": 7}}``, or boto3's ``{"Rules": [...]}``."""
+        given: Any = rules
+        if isinstance(given, Mapping):
+            if set(given) != {"Rules"}:
+                raise ValueError("pass a list of rules, or a dict with the single key 'Rules'")
+            given = given["Rules"]
+        if isinstance(given, (str, bytes)):
+            raise TypeError("rules must be a list of dicts")
+        given = list(given)
+        if not all(isinstance(rule, Mapping) for rule in given):
+            raise TypeError("rules must be a list of dicts")
+        listed = [dict(rule) for rule in given]
+        if not listed:
+            raise ValueError("pass at least one rule (delete_bucket_lifecycle removes them all)")
+        body = s3xml.config_body("LifecycleConfiguration", {"Rules": listed})
+        return self._subresource("PUT", "lifecycle", bucket, body=body)
+
+    def get_bucket_lifecycle_configuration(self, bucket: str | None = None) -> list[dict[str, Any]]:
+        """The lifecycle rules of `bucket`, as dicts in boto3's shape ([] when none):
+        element names as keys, repeated elements as lists (Rules, Transitions, Tags), days
+        and sizes as ints, dates as S3's text."""
+        try:
+            response = self._subresource("GET", "lifecycle", bucket)
+        except ClientError as exc:
+            if exc.code == "NoSuchLifecycleConfiguration":
+                return []
+            raise
+        config = s3xml.parse_config(response.data, "LifecycleConfiguration")
+        rules: list[dict[str, Any]] = config.get("Rules", [])
+        return rules
+
+    def delete_bucket_lifecycle(self, bucket: str | None = None) -> Response:
+        """Remove every lifecycle rule of `bucket`."""
+        return self._subresource("DELETE", "lifecycle", bucket)
+
+    def get_object_lock_config(self, bucket: str | None = None) -> dict[str, Any]:
+        """The Object Lock configuration of `bucket` in boto3's shape, e.g.
+        ``{"ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode":
+        "GOVERNANCE", "Days": 1}}}``; {} when Object Lock is not enabled on it."""
+        try:
+            response = self._subresource("GET", "object-lock", bucket)
+        except ClientError as exc:
+            if exc.code == "ObjectLockConfigurationNotFoundError":
+                return {}
+            raise
+        return s3xml.parse_config(response.data, "ObjectLockConfiguration")
+
+    def put_object_lock_config(
+        self,
+        lock: bool = False,
+        *,
+        mode: Literal["GOVERNANCE", "COMPLIANCE"] | None = None,
+        days: int | None = None,
+        years: int | None = None,
+        bucket: str | None = None,
+    ) -> Response:
+        """Enable Object Lock on `bucket` (`lock=True`; S3 cannot turn it off again, so
+        False is refused) and set or clear its default retention: `mode` ('GOVERNANCE' or
+        'COMPLIANCE') with `days` or `years`, or none of them for no default retention.
+        S3 requires versioning on the bucket (`set_bucket_versioning(True)`)."""
+        if not lock:
+            raise ValueError(
+                "S3 cannot disable Object Lock once enabled; pass lock=True to enable it"
+            )
+        config: dict[str, Any] = {"ObjectLockEnabled": "Enabled"}
+        if mode is not None or days is not None or years is not None:
+            if mode not in ("GOVERNANCE", "COMPLIANCE"):
+                raise ValueError(f"mode must be 'GOVERNANCE' or 'COMPLIANCE', got {mode!r}")
+            if (days is None) == (years is None):
+                raise ValueError("give a default retention as days or years (one of them)")
+            period = days if days is not None else years
+            if not isinstance(period, int) or isinstance(period, bool) or period < 1:
+                raise ValueError(f"the retention period must be a positive int, got {period!r}")
+            unit = "Days" if days is not None else "Years"
+            config["Rule"] = {"DefaultRetention": {"Mode": mode, unit: period}}
+        body = s3xml.config_body("ObjectLockConfiguration", config)
+        return self._subresource("PUT", "object-lock", bucket, body=body)
+
+
+def _netloc_key(scheme: str, netloc: str) -> str:
+    """host[:port] without the scheme's default port, for comparing endpoints."""
+    default = ":443" if scheme == "https" else ":80"
+    return netloc[: -len(default)] if netloc.endswith(default) else netloc
+
+
+def _query_fields(
+    fields: Mapping[str, str | int | None] | Iterable[tuple[str, str]] | None,
+) -> list[tuple[str, str]]:
+    """Query parameters from a mapping or pairs; None or "" is a bare name (`?tagging`)."""
+    if fields is None:
+        return []
+    pairs = fields.items() if isinstance(fields, Mapping) else fields
+    out: list[tuple[str, str]] = []
+    for name, raw in pairs:
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"query parameter names must be non-empty str, got {name!r}")
+        if raw is None:
+            value = ""
+        elif isinstance(raw, int) and not isinstance(raw, bool):
+            value = str(raw)
+        elif isinstance(raw, str):
+            value = raw
+        else:
+            raise TypeError(f"query parameter {name!r} must be a str, int or None")
+        out.append((name, value))
+    return out
 
 
 def _range_header(start: int | None, end: int | None) -> str | None:

@@ -445,3 +445,126 @@ def versioning_body(state: str) -> bytes:
     return (
         f"<VersioningConfiguration {_NS}><Status>{escape(state)}</Status></VersioningConfiguration>"
     ).encode()
+
+
+# --- sub-resources: tagging, lifecycle, object lock -------------------------------------------
+# Configurations are plain dicts in boto3's shape (element names as keys; repeated elements as
+# lists under boto3's plural names; counts as ints, flags as bools, dates as the text S3 sent).
+
+#: (parent element, repeated child) -> the list's key, as boto3 names it
+_PLURALS = {
+    ("LifecycleConfiguration", "Rule"): "Rules",
+    ("Rule", "Transition"): "Transitions",
+    ("Rule", "NoncurrentVersionTransition"): "NoncurrentVersionTransitions",
+    ("And", "Tag"): "Tags",
+}
+_SINGULARS = {(parent, plural): child for (parent, child), plural in _PLURALS.items()}
+_INT_FIELDS = frozenset(
+    {
+        "Days", "Years", "NoncurrentDays", "NewerNoncurrentVersions", "DaysAfterInitiation",
+        "ObjectSizeGreaterThan", "ObjectSizeLessThan",
+    }
+)  # fmt: skip
+_BOOL_FIELDS = frozenset({"ExpiredObjectDeleteMarker"})
+_NAME = r"^[A-Za-z][A-Za-z0-9]*$"
+
+
+def _to_python(el: Element) -> Any:
+    children = list(el)
+    if not children:
+        text = (el.text or "").strip()
+        if el.tag in _INT_FIELDS:
+            return _int(text)
+        if el.tag in _BOOL_FIELDS:
+            return text.lower() == "true"
+        return text
+    out: dict[str, Any] = {}
+    for child in children:
+        plural = _PLURALS.get((el.tag, child.tag))
+        if plural is not None:
+            out.setdefault(plural, []).append(_to_python(child))
+        else:
+            out[child.tag] = _to_python(child)
+    return out
+
+
+def parse_config(data: bytes, root_name: str) -> dict[str, Any]:
+    """A configuration document (e.g. `LifecycleConfiguration`) as a dict in boto3's shape."""
+    root = _root(data)
+    if root.tag != root_name:
+        raise MalformedResponse(f"expected a {root_name} document, got {root.tag[:60]!r}")
+    value = _to_python(root)
+    return value if isinstance(value, dict) else {}
+
+
+def _checked_text(value: str, what: str) -> str:
+    for ch in value:
+        if ord(ch) < 0x20 and ch not in "\t\n\r":
+            raise ValueError(f"{what} contains control character U+{ord(ch):04X}")
+    return escape(value)
+
+
+def _element(name: str, value: Any, parent: str, out: list[str]) -> None:
+    import re
+
+    if not isinstance(name, str) or not re.match(_NAME, name):
+        raise ValueError(f"{name!r} is not a valid element name in a {parent} configuration")
+    if isinstance(value, (list, tuple)):
+        child = _SINGULARS.get((parent, name), name)
+        for item in value:
+            _element(child, item, parent, out)
+        return
+    out.append(f"<{name}>")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _element(key, item, name, out)
+    elif isinstance(value, bool):
+        out.append("true" if value else "false")
+    elif isinstance(value, int):
+        out.append(str(value))
+    elif isinstance(value, str):
+        out.append(_checked_text(value, name))
+    else:
+        raise TypeError(
+            f"{name} must be a dict, list, str, int or bool, not {type(value).__name__}"
+        )
+    out.append(f"</{name}>")
+
+
+def config_body(root_name: str, config: dict[str, Any]) -> bytes:
+    """The XML document for a configuration given as a dict in boto3's shape."""
+    if not isinstance(config, dict):
+        raise TypeError(f"the {root_name} must be a dict, not {type(config).__name__}")
+    out = [f"<{root_name} {_NS}>"]
+    for key, value in config.items():
+        _element(key, value, root_name, out)
+    out.append(f"</{root_name}>")
+    return "".join(out).encode("utf-8")
+
+
+def parse_tagging(data: bytes) -> dict[str, str]:
+    """A GetObjectTagging response as {key: value}."""
+    root = _root(data)
+    tags: dict[str, str] = {}
+    for tag in root.iter("Tag"):
+        key = _text(tag, "Key")
+        if key is None:
+            raise MalformedResponse("a Tag without a Key")
+        tags[key] = _text(tag, "Value", "") or ""
+    return tags
+
+
+def tagging_body(tags: dict[str, str]) -> bytes:
+    """The Tagging document for {key: value}."""
+    if not isinstance(tags, dict):
+        raise TypeError(f"tags must be a dict of str to str, not {type(tags).__name__}")
+    out = [f"<Tagging {_NS}><TagSet>"]
+    for key, value in tags.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise TypeError(f"tag {key!r}: tag keys and values must be str")
+        if not key:
+            raise ValueError("a tag key must not be empty")
+        key_xml, value_xml = _checked_text(key, "a tag key"), _checked_text(value, "a tag value")
+        out.append(f"<Tag><Key>{key_xml}</Key><Value>{value_xml}</Value></Tag>")
+    out.append("</TagSet></Tagging>")
+    return "".join(out).encode("utf-8")
