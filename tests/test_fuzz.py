@@ -82,6 +82,9 @@ PARSERS: dict[str, tuple[Callable[[bytes], Any], tuple[type[Exception], ...]]] =
     "complete_multipart": (s3xml.parse_complete_multipart, (ClientError,)),
     "list_parts": (s3xml.parse_list_parts, ()),
     "list_multipart_uploads": (s3xml.parse_list_multipart_uploads, ()),
+    "tagging": (s3xml.parse_tagging, ()),
+    "lifecycle": (lambda d: s3xml.parse_config(d, "LifecycleConfiguration"), ()),
+    "object_lock": (lambda d: s3xml.parse_config(d, "ObjectLockConfiguration"), ()),
 }
 
 TAGS = [

@@ -260,3 +260,22 @@ def test_b2_request(b2: B2Session) -> None:
         b2.request("b2_get_file_info", {"fileId": "no-such-file"})
     with pytest.raises(ValueError, match="operation"):
         b2.request("../b2_list_buckets")
+
+
+def test_configuration_parser_is_bounded() -> None:
+    from s3lite import s3xml
+    from s3lite.errors import MalformedResponse
+
+    deep = "<LifecycleConfiguration>" + "<Rule>" * 200 + "x" + "</Rule>" * 200
+    with pytest.raises(MalformedResponse, match="nested"):
+        s3xml.parse_config((deep + "</LifecycleConfiguration>").encode(), "LifecycleConfiguration")
+    with pytest.raises(MalformedResponse, match="expected"):
+        s3xml.parse_config(b"<Other/>", "LifecycleConfiguration")
+    with pytest.raises(MalformedResponse, match="integer"):
+        s3xml.parse_config(
+            b"<LifecycleConfiguration><Rule><Expiration><Days>soon</Days></Expiration></Rule>"
+            b"</LifecycleConfiguration>",
+            "LifecycleConfiguration",
+        )
+    with pytest.raises(MalformedResponse, match="DTD"):
+        s3xml.parse_tagging(b'<!DOCTYPE x [<!ENTITY a "b">]><Tagging/>')

@@ -1304,8 +1304,6 @@ class S3Session(TransferMixin):
         prepared, payload_hash, _ = self._prepare_body(body, None, None)
         if method not in ("PUT", "POST") and prepared.length:
             hdrs["Content-Length"] = str(prepared.length)
-        if payload_hash is None and prepared.is_bytes and not prepared.length:
-            payload_hash = EMPTY_SHA256
         request = self._build(
             method, target, key, params, hdrs, prepared, payload_hash=payload_hash
         )

@@ -469,7 +469,13 @@ _BOOL_FIELDS = frozenset({"ExpiredObjectDeleteMarker"})
 _NAME = r"^[A-Za-z][A-Za-z0-9]*$"
 
 
-def _to_python(el: Element) -> Any:
+#: Deepest configuration accepted (S3's own are about 6 levels deep).
+_MAX_DEPTH = 32
+
+
+def _to_python(el: Element, depth: int = 0) -> Any:
+    if depth > _MAX_DEPTH:
+        raise MalformedResponse(f"configuration nested deeper than {_MAX_DEPTH} levels")
     children = list(el)
     if not children:
         text = (el.text or "").strip()
@@ -482,9 +488,9 @@ def _to_python(el: Element) -> Any:
     for child in children:
         plural = _PLURALS.get((el.tag, child.tag))
         if plural is not None:
-            out.setdefault(plural, []).append(_to_python(child))
+            out.setdefault(plural, []).append(_to_python(child, depth + 1))
         else:
-            out[child.tag] = _to_python(child)
+            out[child.tag] = _to_python(child, depth + 1)
     return out
 
 
