@@ -189,3 +189,35 @@ def test_download_falls_back_to_crc64nvme(one_object, tmp_path, implementation, 
             session.download_file("k", tmp_path / "bad", threshold=threshold, part_size=25_000)
         assert not (tmp_path / "bad").exists()
         handler.data = data
+
+
+def test_objects_written_by_an_aws_sdk(moto_s3: S3Session, tmp_path) -> None:
+    """boto3 writes a single-PUT and a multipart object with only a full-object CRC64NVME;
+    the stored value is the pure-Python CRC of the bytes, and download_file brings them back
+    verified. (The pure-Python download path is covered by the tests above: moto refuses the
+    If-Match that pins the part-size probe a multipart MD5-of-parts check needs.)"""
+    import io
+
+    import boto3
+    from boto3.s3.transfer import TransferConfig
+
+    client = boto3.client(
+        "s3", endpoint_url=moto_s3.endpoint_url, region_name="us-east-1",
+        aws_access_key_id="AKIDMOTO", aws_secret_access_key="moto-secret",
+    )  # fmt: skip
+    data = os.urandom(11 * 1024 * 1024 + 5)
+    client.put_object(
+        Bucket=moto_s3.bucket, Key="single", Body=data[:300_000], ChecksumAlgorithm="CRC64NVME"
+    )
+    part = 5 * 1024 * 1024
+    client.upload_fileobj(
+        io.BytesIO(data), moto_s3.bucket, "multi", ExtraArgs={"ChecksumAlgorithm": "CRC64NVME"},
+        Config=TransferConfig(multipart_threshold=part, multipart_chunksize=part),
+    )  # fmt: skip
+    client.close()
+    for key, body in (("single", data[:300_000]), ("multi", data)):
+        head = moto_s3.head_object(key, checksum_mode=True)
+        stored = head.headers.get("x-amz-checksum-crc64nvme")
+        assert stored == checksums.b64(checksums._crc64nvme_python(body).to_bytes(8, "big"))
+        moto_s3.download_file(key, tmp_path / key, threshold=4 * 1024 * 1024)
+        assert (tmp_path / key).read_bytes() == body
