@@ -294,7 +294,8 @@ class S3Session(TransferMixin):
         if self._virtual(bucket):
             return f"{bucket}.{self._netloc}", f"{self._base_path}/{encoded_key}", resource
         path = f"{self._base_path}/{bucket}" + (f"/{encoded_key}" if key is not None else "")
-        return self._netloc, path, resource
+        # SigV2 signs the path as sent: a path-style bucket request has no trailing slash.
+        return self._netloc, path, resource if key is not None else f"/{bucket}"
 
     def _build(
         self,
