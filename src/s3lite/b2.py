@@ -1079,6 +1079,12 @@ class B2Session(TransferMixin):
         type is `b2/x-auto` (B2 picks it from the name) unless given; `cache_control` & co.
         are stored as B2's `b2-*` file info and come back as headers on download. Retries
         (each on a fresh upload URL) need a replayable body: bytes or a seekable file.
+
+        `key`: the file name. `bucket`: the bucket (default the session's). `metadata`: file info
+        (`x-bz-info-*`). `content_type`: default `b2/x-auto`. `cache_control`,
+        `content_disposition`, `content_encoding`, `content_language`, `expires` (a datetime or HTTP
+        date): stored as `b2-*` file info. `headers`: extra upload headers. `content_length`: the
+        size of a stream of unknown length, so it is not spooled.
         """
         validate_key(key)
         bucket = self._bucket(bucket)
@@ -1135,6 +1141,10 @@ class B2Session(TransferMixin):
         Streamed by default (see the session's `stream`); close it or use `with`. If the
         connection breaks mid-body, the stream resumes where it stopped with a ranged download
         of the same file id, so two versions are never spliced.
+
+        `key`: the file name. `bucket`: the bucket (default the session's). `stream`: leave the body
+        unread (default: the session's `stream`). `headers`: extra request headers. `resume`:
+        resume a broken stream (True) or raise `TransportError`.
         """
         validate_key(key)
         bucket = self._bucket(bucket)
@@ -1200,7 +1210,11 @@ class B2Session(TransferMixin):
     def head_object(
         self, key: str, *, bucket: str | None = None, version_id: str | None = None
     ) -> Response:
-        """The file's headers (size, type, SHA-1, file id, file info) without its body."""
+        """The file's headers (size, type, SHA-1, file id, file info) without its body.
+
+        `key`: the file name. `bucket`: the bucket (default the session's). `version_id`: one
+        version (its file id).
+        """
         validate_key(key)
         bucket = self._bucket(bucket)
         request = self._download_request("HEAD", bucket, key, version_id, {})
@@ -1211,7 +1225,10 @@ class B2Session(TransferMixin):
 
     def hide_object(self, key: str, *, bucket: str | None = None) -> Response:
         """Hide a file name (b2_hide_file): B2's delete marker. The versions stay; the name
-        drops out of `list_objects` and downloads by name. `NoSuchKey` if nothing is visible."""
+        drops out of `list_objects` and downloads by name. `NoSuchKey` if nothing is visible.
+
+        `key`: the file name. `bucket`: the bucket (default the session's).
+        """
         validate_key(key)
         bucket_id = self._bucket_id(self._bucket(bucket))
         try:
@@ -1427,7 +1444,12 @@ class B2Session(TransferMixin):
         """List every version (b2_list_file_versions), newest first within a name; hide
         markers are items with `delete_marker=True`. Items add version_id (the file id),
         is_latest and delete_marker. `key_marker` (with `version_id_marker`) starts after
-        that key (version), as on S3."""
+        that key (version), as on S3.
+
+        `prefix`: only names starting with it. `bucket`: the bucket (default the session's).
+        `delimiter`: group names into common prefixes (`iter_prefixes()`). `max_keys`: stop after
+        this many items; `page_size`: items per API call (at most 10,000).
+        """
         bucket = self._bucket(bucket)
         if not isinstance(page_size, int) or not 1 <= page_size <= 10000:
             raise ValueError("page_size must be between 1 and 10000")
@@ -1490,7 +1512,10 @@ class B2Session(TransferMixin):
 
     def list_multipart_uploads(self, prefix: str = "", *, bucket: str | None = None) -> Listing:
         """Unfinished large files (b2_list_unfinished_large_files) as dicts with key,
-        upload_id (the large file's id) and initiated."""
+        upload_id (the large file's id) and initiated.
+
+        `prefix`: only names starting with it. `bucket`: the bucket (default the session's).
+        """
         bucket = self._bucket(bucket)
 
         def fetch(_unused: str | None, start_id: str | None) -> ListPage:
@@ -1595,7 +1620,12 @@ class B2Session(TransferMixin):
         bucket_type: str | None = None,
         object_lock: bool = False,
     ) -> Response:
-        """Create a bucket: private unless `bucket_type='allPublic'` (or `acl='public-read'`)."""
+        """Create a bucket: private unless `bucket_type='allPublic'` (or `acl='public-read'`).
+
+        `bucket`: its name (default the session's bucket); `acl`: 'public-read' or 'private';
+        `bucket_type`: B2's 'allPrivate' or 'allPublic'; `object_lock`: enable Object Lock (file
+        retention) on it.
+        """
         bucket = self._bucket(bucket)
         if bucket_type is None:
             if acl in (None, "private"):
@@ -1628,7 +1658,10 @@ class B2Session(TransferMixin):
         return response
 
     def delete_bucket(self, bucket: str | None = None) -> Response:
-        """Delete an empty bucket (`BucketNotEmpty` while it holds any file version)."""
+        """Delete an empty bucket (`BucketNotEmpty` while it holds any file version).
+
+        `bucket`: the bucket (default the session's).
+        """
         bucket = self._bucket(bucket)
         bucket_id = self._bucket_id(bucket)
         account = self._account()
@@ -1641,12 +1674,18 @@ class B2Session(TransferMixin):
         return response
 
     def head_bucket(self, bucket: str | None = None) -> Response:
-        """Check that a bucket exists and the key can see it (`NoSuchBucket` otherwise)."""
+        """Check that a bucket exists and the key can see it (`NoSuchBucket` otherwise).
+
+        `bucket`: the bucket (default the session's).
+        """
         return self._find_bucket(self._bucket(bucket))
 
     def set_bucket_versioning(self, enabled: bool, bucket: str | None = None) -> None:
         """B2 buckets always keep versions: `True` is accepted (nothing to do); turning it off
-        is not possible (use lifecycle rules to expire old versions)."""
+        is not possible (use lifecycle rules to expire old versions).
+
+        `enabled`: must be True on B2. `bucket`: the bucket (default the session's).
+        """
         self._bucket(bucket)
         if not enabled:
             raise ValueError("B2 buckets always keep every version; versioning cannot be suspended")
@@ -1684,7 +1723,12 @@ class B2Session(TransferMixin):
     ) -> B2AppKey:
         """Create an application key (b2_create_key) with these capabilities, optionally
         restricted to one bucket (and a file name prefix in it) and expiring after `duration`
-        seconds."""
+        seconds.
+
+        `capabilities`: B2 capability names such as 'listFiles', 'readFiles'; `key_name`: the key's
+        name; `duration`: seconds until it expires (default never); `bucket`: restrict it to this
+        bucket; `prefix`: and to names starting with this.
+        """
         caps = [capabilities] if isinstance(capabilities, str) else list(capabilities)
         if not caps or not all(isinstance(c, str) and _CAPABILITY_RE.match(c) for c in caps):
             raise ValueError(f"capabilities must be a non-empty list of names, got {caps!r}")
@@ -1722,7 +1766,10 @@ class B2Session(TransferMixin):
         )
 
     def delete_app_key(self, application_key_id: str) -> None:
-        """Delete an application key (b2_delete_key)."""
+        """Delete an application key (b2_delete_key).
+
+        `application_key_id`: the id of the key to delete.
+        """
         if not isinstance(application_key_id, str) or not application_key_id:
             raise ValueError("application_key_id must be a non-empty str")
         self._call("b2_delete_key", {"applicationKeyId": application_key_id})
@@ -1739,7 +1786,10 @@ class B2Session(TransferMixin):
         """A download URL for `key` that works without credentials for `expires_in` seconds
         (1 s .. 7 days): the file's URL with a download-authorization token
         (b2_get_download_authorization) for the name prefix `prefix` (default: the key itself,
-        so it also opens names that start with the key). GET and HEAD only."""
+        so it also opens names that start with the key). GET and HEAD only.
+
+        `method`: 'GET' or 'HEAD'. `bucket`: the bucket (default the session's).
+        """
         method = method.upper()
         if method not in ("GET", "HEAD"):
             raise ValueError(f"B2 presigns downloads only (GET, HEAD), not {method!r}")
@@ -1919,7 +1969,14 @@ class B2Session(TransferMixin):
     ) -> DistributedLock:
         """A distributed lock named `key`, kept in files under `prefix` (default
         ``"<key>.lock/"``), with `threading.Lock`'s methods; see `s3lite.lock`. B2 has no
-        conditional writes: 'auto' means the two-object sequential protocol."""
+        conditional writes: 'auto' means the two-object sequential protocol.
+
+        `protocol`: 'auto' or 'sequential' ('conditional' is refused on B2). `ttl`: seconds a holder
+        keeps the lock without renewing it; `exclusive`: False for a shared (reader) lock; `bucket`:
+        where the lock files live (default the session's); `heartbeat`: seconds between renewals
+        (default `ttl` / 3); `clock_skew`: seconds of clock difference between hosts to
+        tolerate.
+        """
         from .lock import DistributedLock
 
         return DistributedLock(

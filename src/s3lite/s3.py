@@ -155,6 +155,10 @@ class S3Session(TransferMixin):
 
     Thread-safe: share one session between threads. Credentials come from the arguments or,
     when those are omitted, the environment.
+
+    Objects: put_object, get_object, head_object, delete_object(s), copy_object; files:
+    upload_file, download_file; listings: list_objects, list_object_versions; buckets,
+    tags, policies, lifecycle, Object Lock, presign, lock; anything else: request.
     """
 
     multipart_min_part_size = 5 * 1024 * 1024
@@ -398,6 +402,14 @@ class S3Session(TransferMixin):
         `if_none_match='*'` writes only if the key is absent, `if_match=etag` only if it is
         unchanged (else `PreconditionFailed`). `checksum` ('crc32', 'crc32c', 'crc64nvme',
         'sha1', 'sha256', 'md5') is sent for the server to verify the bytes.
+
+        `key`: the object's key. `bucket`: the bucket (default the session's). `metadata`: user
+        metadata (`x-amz-meta-*`, non-ASCII values RFC 2047-encoded). `content_type`: default
+        guessed from the key. `cache_control`, `content_disposition`, `content_encoding`,
+        `content_language`, `expires` (a datetime or HTTP date): stored and returned as those
+        headers on download. `acl`: a canned ACL; `storage_class`: e.g. 'STANDARD_IA'. `headers`:
+        extra request headers (they override those set from the arguments). `content_length`: the
+        size of a stream of unknown length, so it is not spooled.
         """
         validate_key(key)
         bucket = self._bucket(bucket)
@@ -517,6 +529,13 @@ class S3Session(TransferMixin):
         `iter_chunks()` or `data`, and close it (or use `with`). If the connection breaks
         mid-body, the stream resumes where it stopped with a ranged GET that must match the
         same ETag (`ObjectChanged` if the object was replaced meanwhile).
+
+        `key`: the object's key. `bucket`: the bucket (default the session's). `version_id`: one
+        version instead of the latest. `if_match` / `if_none_match`: an ETag the object must (not)
+        have (`PreconditionFailed` / `NotModified` otherwise); `if_modified_since` /
+        `if_unmodified_since`: a timezone-aware datetime or an HTTP date. `stream`: leave the body
+        unread (default: the session's `stream`). `headers`: extra request headers (e.g. SSE-C).
+        `resume`: resume a broken stream (True) or raise `TransportError`.
         """
         validate_key(key)
         bucket = self._bucket(bucket)
@@ -597,7 +616,12 @@ class S3Session(TransferMixin):
         checksum_mode: bool = False,
     ) -> Response:
         """The object's headers (size, type, ETag, metadata) without its body; with
-        `checksum_mode`, also the checksums the server stored (`x-amz-checksum-*`)."""
+        `checksum_mode`, also the checksums the server stored (`x-amz-checksum-*`).
+
+        `key`: the object's key. `bucket`: the bucket (default the session's). `version_id`: one
+        version instead of the latest. `if_match` / `if_none_match`: an ETag the object must (not)
+        have.
+        """
         validate_key(key)
         bucket = self._bucket(bucket)
         hdrs: dict[str, str] = {"x-amz-checksum-mode": "ENABLED"} if checksum_mode else {}
@@ -618,7 +642,11 @@ class S3Session(TransferMixin):
         version_id: str | None = None,
         if_match: str | None = None,
     ) -> int | None:
-        """Size of part `part_number` of a multipart object (None if the server won't say)."""
+        """Size of part `part_number` of a multipart object (None if the server won't say).
+
+        `key`: the object's key. `bucket`: the bucket (default the session's). `version_id`: one
+        version; `if_match`: the ETag it must still have.
+        """
         validate_key(key)
         bucket = self._bucket(bucket)
         params = [("partNumber", str(part_number))]
@@ -753,7 +781,13 @@ class S3Session(TransferMixin):
         max_keys: int | None = None,
     ) -> Listing:
         """List object versions and delete markers (items add version_id, is_latest and
-        delete_marker), following every page lazily."""
+        delete_marker), following every page lazily.
+
+        `prefix`: only keys starting with it. `bucket`: the bucket (default the session's).
+        `delimiter`: group keys into common prefixes (`iter_prefixes()`). `key_marker` /
+        `version_id_marker`: start after that key (and version). `max_keys`: stop after this many
+        items.
+        """
         bucket = self._bucket(bucket)
         base = [("versions", ""), ("encoding-type", "url")]
         if prefix:
@@ -1081,7 +1115,10 @@ class S3Session(TransferMixin):
             )
 
     def list_multipart_uploads(self, prefix: str = "", *, bucket: str | None = None) -> Listing:
-        """Multipart uploads in progress (dicts with key, upload_id, initiated)."""
+        """Multipart uploads in progress (dicts with key, upload_id, initiated).
+
+        `prefix`: only keys starting with it. `bucket`: the bucket (default the session's).
+        """
         bucket = self._bucket(bucket)
         base = [("uploads", ""), ("encoding-type", "url"), ("max-uploads", "1000")]
         if prefix:
@@ -1106,7 +1143,10 @@ class S3Session(TransferMixin):
         older_than: _dt.timedelta | float | None = None,
     ) -> int:
         """Abort the uploads in progress under `prefix` (only those started more than
-        `older_than` ago, a timedelta or seconds, when given); returns how many."""
+        `older_than` ago, a timedelta or seconds, when given); returns how many.
+
+        `bucket`: the bucket (default the session's).
+        """
         bucket = self._bucket(bucket)
         if isinstance(older_than, (int, float)):
             older_than = _dt.timedelta(seconds=older_than)
@@ -1129,7 +1169,11 @@ class S3Session(TransferMixin):
         acl: str | None = None,
         object_lock: bool = False,
     ) -> Response:
-        """Create a bucket (in `region`, default the session's)."""
+        """Create a bucket (in `region`, default the session's).
+
+        `bucket`: its name (default the session's bucket); `acl`: a canned ACL such as 'private' or
+        'public-read'; `object_lock`: enable Object Lock on it (S3 then keeps versions).
+        """
         bucket = self._bucket(bucket)
         hdrs: dict[str, str] = {}
         if acl:
@@ -1143,12 +1187,18 @@ class S3Session(TransferMixin):
         return self._send(self._build("PUT", bucket, None, (), hdrs, body))
 
     def delete_bucket(self, bucket: str | None = None) -> Response:
-        """Delete an (empty) bucket."""
+        """Delete an (empty) bucket.
+
+        `bucket`: the bucket (default the session's).
+        """
         bucket = self._bucket(bucket)
         return self._send(self._build("DELETE", bucket, None, payload_hash=EMPTY_SHA256))
 
     def head_bucket(self, bucket: str | None = None) -> Response:
-        """Check that a bucket exists and is accessible (`NoSuchBucket` otherwise)."""
+        """Check that a bucket exists and is accessible (`NoSuchBucket` otherwise).
+
+        `bucket`: the bucket (default the session's).
+        """
         bucket = self._bucket(bucket)
         try:
             return self._send(self._build("HEAD", bucket, None, payload_hash=EMPTY_SHA256))
@@ -1159,7 +1209,11 @@ class S3Session(TransferMixin):
             ) from None  # fmt: skip
 
     def set_bucket_versioning(self, enabled: bool, bucket: str | None = None) -> Response:
-        """Turn versioning on (or suspend it) for a bucket."""
+        """Turn versioning on (or suspend it) for a bucket.
+
+        `enabled`: True to turn versioning on, False to suspend it. `bucket`: the bucket (default
+        the session's).
+        """
         bucket = self._bucket(bucket)
         state = "Enabled" if enabled else "Suspended"
         body = s3xml.versioning_body(state)
@@ -1184,7 +1238,12 @@ class S3Session(TransferMixin):
         params: Mapping[str, str] | None = None,
     ) -> str:
         """A URL that lets anyone holding it do `method` (GET, PUT, HEAD, DELETE) on the key
-        for `expires_in` seconds (1 s .. 7 days), without credentials."""
+        for `expires_in` seconds (1 s .. 7 days), without credentials.
+
+        `method`: the HTTP method; `key`: the object's key. `bucket`: the bucket (default the
+        session's). `version_id`: one version. `headers`: headers the URL's user must send (signed);
+        `params`: extra query parameters (e.g. `response-content-type`), signed too.
+        """
         method = method.upper()
         if method not in ("GET", "PUT", "HEAD", "DELETE"):
             raise ValueError(f"presign supports GET, PUT, HEAD and DELETE, not {method!r}")
@@ -1233,6 +1292,11 @@ class S3Session(TransferMixin):
 
         `protocol`: 'auto' (conditional writes where the server proves to honour them under
         concurrency, else the two-object sequential protocol), 'conditional' or 'sequential'.
+
+        `ttl`: seconds a holder keeps the lock without renewing it; `exclusive`: False for a shared
+        (reader) lock; `bucket`: where the lock objects live (default the session's); `heartbeat`:
+        seconds between renewals (default `ttl` / 3); `clock_skew`: seconds of clock
+        difference between hosts to tolerate.
         """
         from .lock import DistributedLock
 
@@ -1396,7 +1460,10 @@ class S3Session(TransferMixin):
     def delete_object_tagging(
         self, key: str, *, bucket: str | None = None, version_id: str | None = None
     ) -> Response:
-        """Remove every tag from object `key` (or from one version, `version_id`)."""
+        """Remove every tag from object `key` (or from one version, `version_id`).
+
+        `bucket`: the bucket (default the session's).
+        """
         return self._subresource("DELETE", "tagging", bucket, key, version_id=version_id)
 
     def put_bucket_policy(

@@ -235,7 +235,14 @@ class TransferMixin:
         progress: ProgressCallback | None = None,
     ) -> Response:
         """Upload a file (path or binary file object): one PUT up to `threshold` bytes,
-        a parallel multipart upload above it. `progress(done, total)` is called as it goes."""
+        a parallel multipart upload above it. `progress(done, total)` is called as it goes.
+
+        `source`: a path or a binary file object (read from its position); `key`: the object's key.
+        `bucket`: the bucket (default the session's). `metadata`, `content_type`, `headers`: as for
+        `put_object`. `threshold`: size above which parts are used; `part_size`: bytes per part
+        (default 8 MiB, grown to stay within the part limit); `concurrency`: parts in flight;
+        `progress`: a callable `progress(done, total)`.
+        """
         from .multipart import MultipartUpload
 
         session: Any = self
@@ -301,7 +308,14 @@ class TransferMixin:
         """Download an object to a path (written to a temporary file, renamed into place on
         success) or a binary file object. Above `threshold`, ranges are fetched in parallel;
         every request is pinned to the object first seen, and the result is checked against
-        its size and (with `verify`) its ETag/SHA-1. Returns the object's HEAD response."""
+        its size and (with `verify`) its ETag/SHA-1. Returns the object's HEAD response.
+
+        `key`: the object's key; `dest`: a path or a binary file object. `bucket`: the bucket
+        (default the session's). `version_id`: one version instead of the latest. `threshold`: size
+        above which ranges are fetched in parallel; `part_size`: bytes per range; `concurrency`:
+        ranges in flight; `progress`: a callable `progress(done, total)`; `verify`: check the bytes
+        against the stored checksum, ETag or SHA-1 (the size is always checked).
+        """
         session: Any = self
         if concurrency < 1 or part_size < 1:
             raise ValueError("concurrency and part_size must be positive")
