@@ -848,6 +848,20 @@ class B2Session(TransferMixin):
         max_backoff: float = 20.0,
         user_agent: str | None = None,
     ) -> None:
+        """Open a session (nothing is sent until the first call).
+
+        `access_key_id`, `access_key`: the application key id and key (default
+        `B2_APPLICATION_KEY_ID` / `B2_APPLICATION_KEY`). `bucket`: the default bucket of every
+        call. `api_url`: where b2_authorize_account is (default Backblaze's).
+
+        `max_pool_connections`: connections kept per host; `connect_timeout`, `read_timeout`:
+        seconds; `verify`: False, True or a CA bundle path. `max_attempts`, `retry_mode`
+        ('standard' or 'adaptive'), `backoff_base`, `max_backoff`: retries (full-jitter
+        exponential backoff, in seconds). `stream`: whether `get_object` streams by default.
+        `pool_manager`: a urllib3 PoolManager to share; `transport`: a whole `Transport` to share
+        (then the connection and retry arguments are unused). `user_agent`: the User-Agent header
+        (default `s3lite/<version>`).
+        """
         if (access_key_id is None) != (access_key is None):
             raise ValueError("pass both access_key_id and access_key, or neither")
         if access_key_id is None or access_key is None:
@@ -1249,6 +1263,9 @@ class B2Session(TransferMixin):
 
         The response is the same for both (B2 has no single "delete" call): status 204, with
         `X-Bz-File-Id` of the last version deleted.
+
+        `key`: the file name. `bucket`: the bucket (default the session's). `version_id`: delete
+        only that version (file id).
         """
         validate_key(key)
         bucket = self._bucket(bucket)
@@ -1312,6 +1329,9 @@ class B2Session(TransferMixin):
         `max_pool_connections` at a time. Failures of single keys are reported in
         `DeleteResult.errors`, not raised; `deleted` lists each version deleted (a key that
         had none is reported once, without a version id).
+
+        `keys`: the names to delete (every version of each); `prefix`: instead, every name under it.
+        `bucket`: the bucket (default the session's).
         """
         if (keys is None) == (prefix is None):
             raise ValueError("pass either keys or prefix")
@@ -1395,7 +1415,12 @@ class B2Session(TransferMixin):
         """List file names (b2_list_file_names; hidden ones are left out), following every
         page lazily. Items are dicts with key, content_length, etag (the SHA-1),
         upload_timestamp and storage_class (None on B2); `iter_prefixes()` gives the "folders"
-        when `delimiter` is given. `max_keys` caps the total."""
+        when `delimiter` is given. `max_keys` caps the total.
+
+        `prefix`: only names starting with it. `bucket`: the bucket (default the session's).
+        `delimiter`: group names into common prefixes; `start_after`: begin after this name;
+        `max_keys`: the most items in all; `page_size`: names per API call (at most 10,000).
+        """
         bucket = self._bucket(bucket)
         if not isinstance(page_size, int) or not 1 <= page_size <= 10000:
             raise ValueError("page_size must be between 1 and 10000")
@@ -1566,6 +1591,12 @@ class B2Session(TransferMixin):
         are copied unless `metadata` or `content_type` is given (then they are replaced by
         what is given: `metadata_directive='REPLACE'`). `if_match` is checked against the
         SHA-1 of the very version that is then copied (`PreconditionFailed` otherwise).
+
+        `source_key`, `dest_key`: the names; `source_bucket`, `dest_bucket`: their buckets (default
+        the session's); `source_version_id`: copy that version (file id). `metadata`,
+        `content_type`, `metadata_directive`: see above; `cache_control`, `content_disposition`,
+        `content_encoding`, `content_language`, `expires`: set on the copy (its file info is then
+        replaced).
         """
         validate_key(source_key)
         validate_key(dest_key)

@@ -198,6 +198,30 @@ class S3Session(TransferMixin):
         user_agent: str | None = None,
         profile: str | None = None,
     ) -> None:
+        """Open a session (nothing is sent until the first call).
+
+        `access_key_id`, `access_key`, `session_token`: the credentials (both keys or neither;
+        without them: `credentials`, else the AWS chain, see the README). `credentials`: a
+        provider with `get()` returning `Credentials` (see `s3lite.credentials`); `anonymous`: send
+        unsigned requests (public buckets). `profile`: the ~/.aws profile to read (default
+        `AWS_PROFILE`, then 'default').
+
+        `bucket`: the default bucket of every call. `region`: default `AWS_REGION`, the profile's,
+        then 'us-east-1'. `endpoint_url`: http(s)://host[:port][/path] of an S3-compatible service
+        (default `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL`, the profile's, else AWS).
+        `addressing_style`: 'auto' (virtual-host on AWS, path elsewhere), 'path' or 'virtual'.
+        `signature_version`: 's3v4' or 's3' (SigV2, for old servers). `payload_signing`: how
+        bodies are signed: 'auto' (hash bytes; stream files unsigned over HTTPS, aws-chunked over
+        HTTP), 'signed', 'unsigned' or 'streaming'.
+
+        `max_pool_connections`: connections kept per host; `connect_timeout`, `read_timeout`:
+        seconds; `verify`: False, True or a CA bundle path (default `AWS_CA_BUNDLE`).
+        `max_attempts`, `retry_mode` ('standard' or 'adaptive'), `backoff_base`,
+        `max_backoff`: retries (full-jitter exponential backoff, in seconds). `stream`: whether
+        `get_object` streams by default. `pool_manager`: a urllib3 PoolManager to share;
+        `transport`: a whole `Transport` to share (then the connection and retry arguments are
+        unused). `user_agent`: the User-Agent header (default `s3lite/<version>`).
+        """
         if addressing_style not in ("auto", "path", "virtual"):
             raise ValueError(
                 f"addressing_style must be 'auto', 'path' or 'virtual', got {addressing_style!r}"
@@ -669,7 +693,11 @@ class S3Session(TransferMixin):
         """Delete an object (or one version of it). Deleting a missing key succeeds.
 
         `if_match=etag` deletes only if the object still has that ETag (`PreconditionFailed`
-        otherwise; servers without conditional deletes may ignore it)."""
+        otherwise; servers without conditional deletes may ignore it).
+
+        `key`: the object's key. `bucket`: the bucket (default the session's). `version_id`: delete
+        that version for good (without it, a versioned bucket gets a delete marker).
+        """
         validate_key(key)
         bucket = self._bucket(bucket)
         params = [("versionId", version_id)] if version_id else []
@@ -689,6 +717,9 @@ class S3Session(TransferMixin):
 
         Keys may be strings, `(key, version_id)` pairs, or listing dicts. Failures of single
         keys are reported in `DeleteResult.errors`, not raised.
+
+        `keys`: the keys to delete; `prefix`: instead, every key under it. `bucket`: the bucket
+        (default the session's).
         """
         if (keys is None) == (prefix is None):
             raise ValueError("pass either keys or prefix")
@@ -748,6 +779,10 @@ class S3Session(TransferMixin):
         Iterate `.iter_objects()` for dicts with key, content_length, etag,
         upload_timestamp and storage_class, or `.iter_prefixes()` for the common prefixes
         when `delimiter` is given. `max_keys` caps the total.
+
+        `prefix`: only keys starting with it. `bucket`: the bucket (default the session's).
+        `delimiter`: group keys into common prefixes; `start_after`: begin after this key;
+        `max_keys`: the most items in all; `page_size`: keys per request (1..1000).
         """
         bucket = self._bucket(bucket)
         if not 1 <= page_size <= 1000:
@@ -836,6 +871,12 @@ class S3Session(TransferMixin):
         by what is given: `metadata_directive='REPLACE'`). `if_match` applies to the source.
         Objects over 5 GiB (or over `multipart_threshold`, when given) are copied in parallel
         parts with UploadPartCopy.
+
+        `source_key`, `dest_key`: the keys; `source_bucket`, `dest_bucket`: their buckets (default
+        the session's); `source_version_id`: copy that version. `metadata`, `content_type`,
+        `metadata_directive`: see above; `cache_control`, `acl`, `storage_class`: set on the copy;
+        `headers`: extra request headers. `if_match`: the ETag the source must have.
+        `multipart_threshold`, `part_size`, `concurrency`: when and how a copy goes in parts.
         """
         validate_key(source_key)
         validate_key(dest_key)
