@@ -1,4 +1,4 @@
-"""The signer against the published AWS vectors in ../shared/conformance, byte for byte."""
+"""The signer against the published AWS vectors in tests/vectors, byte for byte."""
 
 from __future__ import annotations
 
@@ -14,9 +14,8 @@ import pytest
 from s3lite import signing
 from s3lite.signing import SigV4Context
 
-CONFORMANCE = Path(__file__).resolve().parents[2] / "shared" / "conformance"
-if not CONFORMANCE.is_dir():  # CI clones the repo with shared/ beside it
-    CONFORMANCE = Path(__file__).resolve().parents[1] / ".." / "shared" / "conformance"
+#: Published vectors kept in the repository (origin and licences: tests/vectors/README.md).
+CONFORMANCE = Path(__file__).resolve().parent / "vectors"
 
 SUITE_SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 SUITE_DATE = "20150830T123600Z"
