@@ -1,148 +1,257 @@
 """s3lite: a small, fast client for S3-compatible object storage and Backblaze B2.
 
-`import s3lite` is cheap: every name below is imported on first use (PEP 562).
+`import s3lite` is cheap: every name below is imported on first use (PEP 562). Type checkers
+see the same names through the explicit re-exports under `TYPE_CHECKING`.
 """
 
 from __future__ import annotations
 
-from importlib import import_module
-
 # `typing` is not imported at run time: it alone would cost more than the rest of this module.
+# Type checkers treat a module-level `TYPE_CHECKING` name as true.
 TYPE_CHECKING = False
 
 __version__ = "0.1.0"
 
+__all__ = [
+    "AccessDenied",
+    "B2Path",
+    "B2Session",
+    "BadDigest",
+    "BodyNotReplayable",
+    "BucketAlreadyExists",
+    "BucketAlreadyOwnedByYou",
+    "BucketNotEmpty",
+    "ChecksumMismatch",
+    "ClientError",
+    "ConditionalRequestConflict",
+    "ConfigError",
+    "Conflict",
+    "Connection",
+    "ConnectionFailed",
+    "CredentialSourceError",
+    "Credentials",
+    "DeleteResult",
+    "DistributedLock",
+    "EntityTooLarge",
+    "EntityTooSmall",
+    "ExpiredToken",
+    "Forbidden",
+    "InternalError",
+    "InvalidAccessKeyId",
+    "InvalidArgument",
+    "InvalidBucketName",
+    "InvalidDigest",
+    "InvalidPart",
+    "InvalidPartOrder",
+    "InvalidRange",
+    "InvalidRequest",
+    "Listing",
+    "LocalSeaweedFS",
+    "LockError",
+    "LockLost",
+    "MalformedResponse",
+    "MethodNotAllowed",
+    "MultipartUpload",
+    "NoCredentialsError",
+    "NoSuchBucket",
+    "NoSuchKey",
+    "NoSuchUpload",
+    "NoSuchVersion",
+    "NotFound",
+    "NotImplementedByServer",
+    "NotModified",
+    "ObjectChanged",
+    "ObjectInfo",
+    "Pool",
+    "PreconditionFailed",
+    "PureB2Path",
+    "PureS3Path",
+    "RequestTimeTooSkewed",
+    "RequestTimeout",
+    "Response",
+    "RetryPolicy",
+    "S3LiteError",
+    "S3Path",
+    "S3Session",
+    "ServiceUnavailable",
+    "SignatureDoesNotMatch",
+    "SlowDown",
+    "Throttled",
+    "TooManyRequests",
+    "Transport",
+    "TransportError",
+    "TransportTimeout",
+    "Unauthorized",
+    "UploadInfo",
+    "VersionInfo",
+    "__version__",
+    "register_configuration_parameter",
+]
+
 #: public name -> module that defines it
 _EXPORTS: dict[str, str] = {
     "S3Session": "s3",
-    "B2Session": "b2",
     "DeleteResult": "s3",
+    "B2Session": "b2",
     "Response": "response",
     "Listing": "listing",
+    "ObjectInfo": "listing",
+    "VersionInfo": "listing",
+    "UploadInfo": "listing",
     "Transport": "transport",
+    "BodyNotReplayable": "transport",
     "RetryPolicy": "retries",
     "Credentials": "credentials",
+    "CredentialSourceError": "credentials",
+    "ConfigError": "config",
     "LocalSeaweedFS": "devserver",
     "DistributedLock": "lock",
-    # pathlib for buckets
     "S3Path": "path",
     "PureS3Path": "path",
     "B2Path": "path",
     "PureB2Path": "path",
     "register_configuration_parameter": "path",
     "MultipartUpload": "multipart",
-    # tinys3 / minis3 compatibility
     "Connection": "compat",
     "Pool": "compat",
-    # errors
-    "S3LiteError": "errors",
-    "ClientError": "errors",
-    "TransportError": "errors",
-    "NoSuchKey": "errors",
-    "NoSuchBucket": "errors",
-    "NoSuchUpload": "errors",
-    "NoSuchVersion": "errors",
     "AccessDenied": "errors",
-    "InvalidAccessKeyId": "errors",
-    "SignatureDoesNotMatch": "errors",
-    "ExpiredToken": "errors",
-    "Unauthorized": "errors",
-    "RequestTimeTooSkewed": "errors",
-    "PreconditionFailed": "errors",
-    "NotModified": "errors",
-    "ConditionalRequestConflict": "errors",
-    "BucketAlreadyOwnedByYou": "errors",
-    "BucketAlreadyExists": "errors",
-    "BucketNotEmpty": "errors",
-    "InvalidBucketName": "errors",
-    "InvalidRange": "errors",
-    "InvalidArgument": "errors",
-    "InvalidRequest": "errors",
     "BadDigest": "errors",
+    "BucketAlreadyExists": "errors",
+    "BucketAlreadyOwnedByYou": "errors",
+    "BucketNotEmpty": "errors",
+    "ChecksumMismatch": "errors",
+    "ClientError": "errors",
+    "ConditionalRequestConflict": "errors",
+    "Conflict": "errors",
+    "ConnectionFailed": "errors",
     "EntityTooLarge": "errors",
     "EntityTooSmall": "errors",
-    "InvalidPart": "errors",
-    "SlowDown": "errors",
-    "TooManyRequests": "errors",
-    "ServiceUnavailable": "errors",
+    "ExpiredToken": "errors",
+    "Forbidden": "errors",
     "InternalError": "errors",
-    "RequestTimeout": "errors",
-    "MalformedResponse": "errors",
-    "ChecksumMismatch": "errors",
-    "ObjectChanged": "errors",
-    "NoCredentialsError": "errors",
+    "InvalidAccessKeyId": "errors",
+    "InvalidArgument": "errors",
+    "InvalidBucketName": "errors",
+    "InvalidDigest": "errors",
+    "InvalidPart": "errors",
+    "InvalidPartOrder": "errors",
+    "InvalidRange": "errors",
+    "InvalidRequest": "errors",
     "LockError": "errors",
     "LockLost": "errors",
+    "MalformedResponse": "errors",
+    "MethodNotAllowed": "errors",
+    "NoCredentialsError": "errors",
+    "NoSuchBucket": "errors",
+    "NoSuchKey": "errors",
+    "NoSuchUpload": "errors",
+    "NoSuchVersion": "errors",
+    "NotFound": "errors",
+    "NotImplementedByServer": "errors",
+    "NotModified": "errors",
+    "ObjectChanged": "errors",
+    "PreconditionFailed": "errors",
+    "RequestTimeTooSkewed": "errors",
+    "RequestTimeout": "errors",
+    "S3LiteError": "errors",
+    "ServiceUnavailable": "errors",
+    "SignatureDoesNotMatch": "errors",
+    "SlowDown": "errors",
+    "Throttled": "errors",
+    "TooManyRequests": "errors",
+    "TransportError": "errors",
+    "TransportTimeout": "errors",
+    "Unauthorized": "errors",
 }
 
-__all__ = ["__version__", *sorted(_EXPORTS)]
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 's3lite' has no attribute {name!r}")
-    value = getattr(import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
-
-
 if TYPE_CHECKING:
-    from typing import Any
+    from .b2 import B2Session as B2Session
+    from .compat import Connection as Connection
+    from .compat import Pool as Pool
+    from .config import ConfigError as ConfigError
+    from .credentials import Credentials as Credentials
+    from .credentials import CredentialSourceError as CredentialSourceError
+    from .devserver import LocalSeaweedFS as LocalSeaweedFS
+    from .errors import AccessDenied as AccessDenied
+    from .errors import BadDigest as BadDigest
+    from .errors import BucketAlreadyExists as BucketAlreadyExists
+    from .errors import BucketAlreadyOwnedByYou as BucketAlreadyOwnedByYou
+    from .errors import BucketNotEmpty as BucketNotEmpty
+    from .errors import ChecksumMismatch as ChecksumMismatch
+    from .errors import ClientError as ClientError
+    from .errors import ConditionalRequestConflict as ConditionalRequestConflict
+    from .errors import Conflict as Conflict
+    from .errors import ConnectionFailed as ConnectionFailed
+    from .errors import EntityTooLarge as EntityTooLarge
+    from .errors import EntityTooSmall as EntityTooSmall
+    from .errors import ExpiredToken as ExpiredToken
+    from .errors import Forbidden as Forbidden
+    from .errors import InternalError as InternalError
+    from .errors import InvalidAccessKeyId as InvalidAccessKeyId
+    from .errors import InvalidArgument as InvalidArgument
+    from .errors import InvalidBucketName as InvalidBucketName
+    from .errors import InvalidDigest as InvalidDigest
+    from .errors import InvalidPart as InvalidPart
+    from .errors import InvalidPartOrder as InvalidPartOrder
+    from .errors import InvalidRange as InvalidRange
+    from .errors import InvalidRequest as InvalidRequest
+    from .errors import LockError as LockError
+    from .errors import LockLost as LockLost
+    from .errors import MalformedResponse as MalformedResponse
+    from .errors import MethodNotAllowed as MethodNotAllowed
+    from .errors import NoCredentialsError as NoCredentialsError
+    from .errors import NoSuchBucket as NoSuchBucket
+    from .errors import NoSuchKey as NoSuchKey
+    from .errors import NoSuchUpload as NoSuchUpload
+    from .errors import NoSuchVersion as NoSuchVersion
+    from .errors import NotFound as NotFound
+    from .errors import NotImplementedByServer as NotImplementedByServer
+    from .errors import NotModified as NotModified
+    from .errors import ObjectChanged as ObjectChanged
+    from .errors import PreconditionFailed as PreconditionFailed
+    from .errors import RequestTimeout as RequestTimeout
+    from .errors import RequestTimeTooSkewed as RequestTimeTooSkewed
+    from .errors import S3LiteError as S3LiteError
+    from .errors import ServiceUnavailable as ServiceUnavailable
+    from .errors import SignatureDoesNotMatch as SignatureDoesNotMatch
+    from .errors import SlowDown as SlowDown
+    from .errors import Throttled as Throttled
+    from .errors import TooManyRequests as TooManyRequests
+    from .errors import TransportError as TransportError
+    from .errors import TransportTimeout as TransportTimeout
+    from .errors import Unauthorized as Unauthorized
+    from .listing import Listing as Listing
+    from .listing import ObjectInfo as ObjectInfo
+    from .listing import UploadInfo as UploadInfo
+    from .listing import VersionInfo as VersionInfo
+    from .lock import DistributedLock as DistributedLock
+    from .multipart import MultipartUpload as MultipartUpload
+    from .path import B2Path as B2Path
+    from .path import PureB2Path as PureB2Path
+    from .path import PureS3Path as PureS3Path
+    from .path import S3Path as S3Path
+    from .path import register_configuration_parameter as register_configuration_parameter
+    from .response import Response as Response
+    from .retries import RetryPolicy as RetryPolicy
+    from .s3 import DeleteResult as DeleteResult
+    from .s3 import S3Session as S3Session
+    from .transport import BodyNotReplayable as BodyNotReplayable
+    from .transport import Transport as Transport
+else:
+    # Hidden from type checkers: for them a module `__getattr__` would make any misspelt name
+    # an `Any` instead of an error.
 
-    from .b2 import B2Session
-    from .compat import Connection, Pool
-    from .credentials import Credentials
-    from .devserver import LocalSeaweedFS
-    from .errors import (
-        AccessDenied,
-        BadDigest,
-        BucketAlreadyExists,
-        BucketAlreadyOwnedByYou,
-        BucketNotEmpty,
-        ChecksumMismatch,
-        ClientError,
-        ConditionalRequestConflict,
-        EntityTooLarge,
-        EntityTooSmall,
-        ExpiredToken,
-        InternalError,
-        InvalidAccessKeyId,
-        InvalidArgument,
-        InvalidBucketName,
-        InvalidPart,
-        InvalidRange,
-        InvalidRequest,
-        LockError,
-        LockLost,
-        MalformedResponse,
-        NoCredentialsError,
-        NoSuchBucket,
-        NoSuchKey,
-        NoSuchUpload,
-        NoSuchVersion,
-        NotModified,
-        ObjectChanged,
-        PreconditionFailed,
-        RequestTimeout,
-        RequestTimeTooSkewed,
-        S3LiteError,
-        ServiceUnavailable,
-        SignatureDoesNotMatch,
-        SlowDown,
-        TooManyRequests,
-        TransportError,
-        Unauthorized,
-    )
-    from .listing import Listing
-    from .lock import DistributedLock
-    from .multipart import MultipartUpload
-    from .path import B2Path, PureB2Path, PureS3Path, S3Path, register_configuration_parameter
-    from .response import Response
-    from .retries import RetryPolicy
-    from .s3 import DeleteResult, S3Session
-    from .transport import Transport
+    def __getattr__(name: str) -> object:
+        """Import a public name's module on first use and cache the name here."""
+        module = _EXPORTS.get(name)
+        if module is None:
+            raise AttributeError(f"module 's3lite' has no attribute {name!r}")
+        from importlib import import_module
+
+        value = getattr(import_module(f".{module}", __name__), name)
+        globals()[name] = value
+        return value
+
+    def __dir__() -> list[str]:
+        """The public names, imported or not."""
+        return list(__all__)

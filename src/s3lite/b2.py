@@ -55,7 +55,7 @@ from .errors import (
     PreconditionFailed,
     TransportError,
 )
-from .listing import Listing
+from .listing import Listing, ObjectInfo, UploadInfo, VersionInfo
 from .multipart import PartData, PartResult
 from .response import Dialect, Response
 from .retries import RetryMode, RetryPolicy
@@ -1411,7 +1411,7 @@ class B2Session(TransferMixin):
         start_after: str | None = None,
         max_keys: int | None = None,
         page_size: int = 1000,
-    ) -> Listing:
+    ) -> Listing[ObjectInfo]:
         """List file names (b2_list_file_names; hidden ones are left out), following every
         page lazily. Items are dicts with key, content_length, etag (the SHA-1),
         upload_timestamp and storage_class (None on B2); `iter_prefixes()` gives the "folders"
@@ -1431,7 +1431,7 @@ class B2Session(TransferMixin):
         if delimiter:
             base["delimiter"] = delimiter
 
-        def fetch(marker: str | None, _unused: str | None) -> ListPage:
+        def fetch(marker: str | None, _unused: str | None) -> ListPage[ObjectInfo]:
             params = {"bucketId": self._bucket_id(bucket), **base}
             skip = None
             if marker is not None:
@@ -1439,7 +1439,7 @@ class B2Session(TransferMixin):
             elif start_after:
                 params["startFileName"] = skip = start_after  # B2 starts at it, S3 after it
             _, obj = self._call("b2_list_file_names", params)
-            items: list[dict[str, Any]] = []
+            items: list[ObjectInfo] = []
             prefixes: list[str] = []
             for entry in _list(obj, "files"):
                 if not isinstance(entry, dict):
@@ -1465,7 +1465,7 @@ class B2Session(TransferMixin):
         version_id_marker: str | None = None,
         max_keys: int | None = None,
         page_size: int = 1000,
-    ) -> Listing:
+    ) -> Listing[VersionInfo]:
         """List every version (b2_list_file_versions), newest first within a name; hide
         markers are items with `delete_marker=True`. Items add version_id (the file id),
         is_latest and delete_marker. `key_marker` (with `version_id_marker`) starts after
@@ -1488,7 +1488,7 @@ class B2Session(TransferMixin):
         # Per thread, so that two threads may iterate the same Listing.
         state = threading.local()
 
-        def fetch(marker: str | None, version_marker: str | None) -> ListPage:
+        def fetch(marker: str | None, version_marker: str | None) -> ListPage[VersionInfo]:
             params = {"bucketId": self._bucket_id(bucket), **base}
             skip_name = skip_id = None
             if marker is None and version_marker is None:
@@ -1506,7 +1506,7 @@ class B2Session(TransferMixin):
                 if version_marker is not None:
                     params["startFileId"] = version_marker
             _, obj = self._call("b2_list_file_versions", params)
-            items: list[dict[str, Any]] = []
+            items: list[VersionInfo] = []
             prefixes: list[str] = []
             for entry in _list(obj, "files"):
                 if not isinstance(entry, dict):
@@ -1520,10 +1520,12 @@ class B2Session(TransferMixin):
                     continue
                 if skip_id is not None and entry.get("fileId") == skip_id:
                     continue
-                item = _list_item(entry)
-                item["version_id"] = _str(entry, "fileId")
-                item["is_latest"] = name != getattr(state, "last", None)
-                item["delete_marker"] = action == "hide"
+                item: VersionInfo = {
+                    **_list_item(entry),
+                    "version_id": _str(entry, "fileId"),
+                    "is_latest": name != getattr(state, "last", None),
+                    "delete_marker": action == "hide",
+                }
                 if action == "hide":
                     item["etag"] = None
                 state.last = name
@@ -1535,7 +1537,9 @@ class B2Session(TransferMixin):
 
         return Listing(fetch, max_keys)
 
-    def list_multipart_uploads(self, prefix: str = "", *, bucket: str | None = None) -> Listing:
+    def list_multipart_uploads(
+        self, prefix: str = "", *, bucket: str | None = None
+    ) -> Listing[UploadInfo]:
         """Unfinished large files (b2_list_unfinished_large_files) as dicts with key,
         upload_id (the large file's id) and initiated.
 
@@ -1543,14 +1547,14 @@ class B2Session(TransferMixin):
         """
         bucket = self._bucket(bucket)
 
-        def fetch(_unused: str | None, start_id: str | None) -> ListPage:
+        def fetch(_unused: str | None, start_id: str | None) -> ListPage[UploadInfo]:
             params: dict[str, Any] = {"bucketId": self._bucket_id(bucket), "maxFileCount": 100}
             if prefix:
                 params["namePrefix"] = prefix
             if start_id:
                 params["startFileId"] = start_id
             _, obj = self._call("b2_list_unfinished_large_files", params)
-            items = [
+            items: list[UploadInfo] = [
                 {
                     "key": _str(entry, "fileName"),
                     "upload_id": _str(entry, "fileId"),
@@ -2064,7 +2068,7 @@ class B2Session(TransferMixin):
         return self._account().account_id
 
 
-def _list_item(entry: Mapping[str, Any]) -> dict[str, Any]:
+def _list_item(entry: Mapping[str, Any]) -> ObjectInfo:
     size = entry.get("contentLength")
     return {
         "key": _str(entry, "fileName"),

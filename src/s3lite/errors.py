@@ -1,7 +1,10 @@
 """Typed errors shared by every backend (S3 and B2).
 
 `ClientError` subclasses are picked by the service's error code, so callers catch
-`NoSuchKey` rather than compare strings. Messages never contain credentials.
+`NoSuchKey` rather than compare strings, or a whole family: `NotFound`, `Forbidden`,
+`Throttled`, `Conflict`. Network failures are `TransportError`s; those that are a failed or
+broken connection are also `ConnectionError`s, and timeouts `TimeoutError`s.
+Messages never contain credentials.
 """
 
 from __future__ import annotations
@@ -15,9 +18,12 @@ __all__ = [
     "ChecksumMismatch",
     "ClientError",
     "ConditionalRequestConflict",
+    "Conflict",
+    "ConnectionFailed",
     "EntityTooLarge",
     "EntityTooSmall",
     "ExpiredToken",
+    "Forbidden",
     "InternalError",
     "InvalidAccessKeyId",
     "InvalidArgument",
@@ -36,6 +42,7 @@ __all__ = [
     "NoSuchKey",
     "NoSuchUpload",
     "NoSuchVersion",
+    "NotFound",
     "NotImplementedByServer",
     "NotModified",
     "ObjectChanged",
@@ -46,10 +53,13 @@ __all__ = [
     "ServiceUnavailable",
     "SignatureDoesNotMatch",
     "SlowDown",
+    "Throttled",
     "TooManyRequests",
     "TransportError",
+    "TransportTimeout",
     "Unauthorized",
     "error_class_for",
+    "transport_error_class",
 ]
 
 
@@ -121,40 +131,50 @@ def _rebuild_client_error(
 
 
 # --- Not found -----------------------------------------------------------------------------
-class NoSuchKey(ClientError):
+class NotFound(ClientError):
+    """Something named by the request does not exist: key, bucket, upload or version."""
+
+
+class NoSuchKey(NotFound):
     """The object (or B2 file) does not exist."""
 
 
-class NoSuchBucket(ClientError):
+class NoSuchBucket(NotFound):
     """The bucket does not exist."""
 
 
-class NoSuchUpload(ClientError):
+class NoSuchUpload(NotFound):
     """The multipart upload (or B2 large file) does not exist: completed or aborted."""
 
 
-class NoSuchVersion(ClientError):
+class NoSuchVersion(NotFound):
     """The requested version id does not exist."""
 
 
 # --- Auth ----------------------------------------------------------------------------------
-class AccessDenied(ClientError):
+class Forbidden(ClientError):
+    """The request was refused for its credentials: unknown key id, wrong secret (a signature
+    mismatch), expired token, or a key without the permission. Which code a server sends for
+    a wrong secret differs (GET: SignatureDoesNotMatch, HEAD: AccessDenied), so catch this."""
+
+
+class AccessDenied(Forbidden):
     """The credentials are valid but not allowed to do this."""
 
 
-class InvalidAccessKeyId(ClientError):
+class InvalidAccessKeyId(Forbidden):
     """The access key id is unknown to the server."""
 
 
-class SignatureDoesNotMatch(ClientError):
+class SignatureDoesNotMatch(Forbidden):
     """The server computed another signature: wrong secret, or a signing bug."""
 
 
-class ExpiredToken(ClientError):
+class ExpiredToken(Forbidden):
     """Temporary credentials (or a B2 auth token) expired."""
 
 
-class Unauthorized(ClientError):
+class Unauthorized(Forbidden):
     """B2: the key lacks a capability, or the bucket/prefix is outside its restriction."""
 
 
@@ -164,8 +184,14 @@ class RequestTimeTooSkewed(ClientError):
     retryable = True
 
 
-# --- Conditions ----------------------------------------------------------------------------
-class PreconditionFailed(ClientError):
+# --- Conflicts and preconditions ----------------------------------------------------------
+class Conflict(ClientError):
+    """The request conflicts with the current state: a precondition (If-Match,
+    If-None-Match...) failed, a concurrent conditional write, or a bucket that exists or is not
+    empty. (`NotModified` is not one: it is the answer to a conditional read.)"""
+
+
+class PreconditionFailed(Conflict):
     """An If-Match / If-None-Match / If-Unmodified-Since condition did not hold (412)."""
 
 
@@ -173,22 +199,22 @@ class NotModified(ClientError):
     """If-None-Match / If-Modified-Since: the object has not changed (304)."""
 
 
-class ConditionalRequestConflict(ClientError):
+class ConditionalRequestConflict(Conflict):
     """A concurrent conditional write is in progress (409); retried."""
 
     retryable = True
 
 
 # --- Buckets -------------------------------------------------------------------------------
-class BucketAlreadyOwnedByYou(ClientError):
+class BucketAlreadyOwnedByYou(Conflict):
     """create_bucket: you already own this bucket."""
 
 
-class BucketAlreadyExists(ClientError):
+class BucketAlreadyExists(Conflict):
     """create_bucket: the name is taken by someone else."""
 
 
-class BucketNotEmpty(ClientError):
+class BucketNotEmpty(Conflict):
     """delete_bucket: the bucket still holds objects."""
 
 
@@ -242,14 +268,21 @@ class NotImplementedByServer(ClientError):
 
 
 # --- Transient -----------------------------------------------------------------------------
-class SlowDown(ClientError):
+class Throttled(ClientError):
+    """The server asks the client to send fewer requests (retried with backoff first)."""
+
+    retryable = True
+    throttling = True
+
+
+class SlowDown(Throttled):
     """The server asks the client to reduce its request rate (503 SlowDown)."""
 
     retryable = True
     throttling = True
 
 
-class TooManyRequests(ClientError):
+class TooManyRequests(Throttled):
     """429 Too Many Requests (B2 `too_many_requests`, S3-compatible throttling)."""
 
     retryable = True
@@ -285,6 +318,38 @@ class TransportError(S3LiteError):
         self.attempts = attempts
         self.retryable = retryable
         super().__init__(message)
+
+
+class ConnectionFailed(TransportError, ConnectionError):
+    """No connection could be made (refused, unreachable, DNS, TLS handshake or certificate
+    refused, proxy) or it broke (reset, closed mid-response): also a `ConnectionError`."""
+
+
+class TransportTimeout(TransportError, TimeoutError):
+    """Connecting or waiting for the server's response timed out: also a `TimeoutError`."""
+
+
+def transport_error_class(exc: BaseException) -> type[TransportError]:
+    """The `TransportError` class that says honestly what `exc` (a network failure) was.
+
+    Others (no free connection in the pool, a body that cannot be sent again) stay plain
+    `TransportError`s."""
+    from http.client import HTTPException
+
+    from urllib3.exceptions import NewConnectionError, ProtocolError, ProxyError, SSLError
+    from urllib3.exceptions import TimeoutError as U3Timeout
+
+    # urllib3's NewConnectionError (refused, DNS) derives from its timeout class: test it first.
+    broken = (NewConnectionError, ProtocolError, ProxyError, SSLError, HTTPException)
+    if isinstance(exc, (*broken, ConnectionError)):
+        return ConnectionFailed
+    if isinstance(exc, (U3Timeout, TimeoutError)):
+        return TransportTimeout
+    import ssl
+
+    if isinstance(exc, ssl.SSLError):
+        return ConnectionFailed
+    return TransportError
 
 
 class MalformedResponse(S3LiteError):
@@ -400,7 +465,7 @@ def error_class_for(status: int, code: str | None) -> type[ClientError]:
         if cls is not None:
             return cls
         if status == 409:  # unknown 409 codes (e.g. OperationAborted) are not conflicts to retry
-            return ClientError
+            return Conflict
     cls = _BY_STATUS.get(status)
     if cls is not None:
         return cls

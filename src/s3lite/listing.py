@@ -2,32 +2,71 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Generic, TypedDict, TypeVar
 
 from .errors import MalformedResponse
 from .s3xml import ListPage
 
-__all__ = ["Listing"]
+__all__ = ["Listing", "ObjectInfo", "UploadInfo", "VersionInfo"]
+
+
+class ObjectInfo(TypedDict):
+    """One object of `list_objects()`, the same on S3 and B2 (and in the CLI's `ls --json`)."""
+
+    key: str
+    #: Size in bytes.
+    content_length: int
+    #: S3: the ETag without quotes; B2: the content SHA-1 (None for large files).
+    etag: str | None
+    #: Last-Modified (S3) or upload time (B2), timezone-aware UTC.
+    upload_timestamp: datetime.datetime | None
+    #: S3 storage class; None on B2.
+    storage_class: str | None
+
+
+class VersionInfo(ObjectInfo):
+    """One version or delete marker of `list_object_versions()`."""
+
+    #: The version id (B2: the file id).
+    version_id: str | None
+    is_latest: bool
+    #: True for a delete marker (B2: a hide marker); its size is 0 and etag None.
+    delete_marker: bool
+
+
+class UploadInfo(TypedDict):
+    """One unfinished multipart upload (B2: large file) of `list_multipart_uploads()`."""
+
+    key: str
+    #: The upload id (B2: the large file's id).
+    upload_id: str
+    initiated: datetime.datetime | None
+    storage_class: str | None
+
+
+ItemT = TypeVar("ItemT")
 
 #: Fetches the page that starts at (marker, version marker); None, None is the first page.
-PageFetcher = Callable[[str | None, str | None], ListPage]
+PageFetcher = Callable[[str | None, str | None], ListPage[ItemT]]
 
 
-class Listing:
+class Listing(Generic[ItemT]):
     """Every page of a listing, followed lazily: nothing is requested until you iterate.
 
-    `iter_objects()` yields item dicts, `iter_prefixes()` the common prefixes ("folders")
-    when a delimiter was given. Each iteration lists afresh from the first page.
+    `iter_objects()` yields the items (`ObjectInfo`, `VersionInfo` or `UploadInfo` dicts),
+    `iter_prefixes()` the common prefixes ("folders") when a delimiter was given. Each
+    iteration lists afresh from the first page.
     """
 
-    def __init__(self, fetch: PageFetcher, max_keys: int | None = None) -> None:
+    def __init__(self, fetch: PageFetcher[ItemT], max_keys: int | None = None) -> None:
         if max_keys is not None and (not isinstance(max_keys, int) or max_keys < 0):
             raise ValueError(f"max_keys must be a non-negative int, got {max_keys!r}")
         self._fetch = fetch
         self._max_keys = max_keys
 
-    def pages(self) -> Iterator[ListPage]:
+    def pages(self) -> Iterator[ListPage[ItemT]]:
         """Yield each page in order, following continuation markers to the end."""
         marker: str | None = None
         version_marker: str | None = None
@@ -48,8 +87,8 @@ class Listing:
                 raise MalformedResponse("listing repeated the same page marker")
             marker, version_marker = page.next_marker, page.next_version_marker
 
-    def iter_objects(self) -> Iterator[dict[str, Any]]:
-        """Yield every object (or version) as a dict, across all pages."""
+    def iter_objects(self) -> Iterator[ItemT]:
+        """Yield every object (or version, or upload) as a dict, across all pages."""
         for page in self.pages():
             yield from page.items
 
@@ -58,7 +97,7 @@ class Listing:
         for page in self.pages():
             yield from page.prefixes
 
-    def __iter__(self) -> Iterator[dict[str, Any]]:
+    def __iter__(self) -> Iterator[ItemT]:
         return self.iter_objects()
 
     def __repr__(self) -> str:

@@ -13,7 +13,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from .errors import ChecksumMismatch, S3LiteError, TransportError
+from .errors import ChecksumMismatch, S3LiteError, transport_error_class
 
 if TYPE_CHECKING:
     from urllib3 import BaseHTTPResponse
@@ -280,7 +280,7 @@ class Response:
                     self._abandon()
                     if isinstance(exc, S3LiteError):
                         raise
-                    raise TransportError(
+                    raise transport_error_class(exc)(
                         f"connection failed while reading the body after {self._pos} bytes: "
                         f"{type(exc).__name__}: {exc}"
                     ) from exc

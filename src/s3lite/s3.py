@@ -28,7 +28,7 @@ from .errors import (
     ObjectChanged,
     PreconditionFailed,
 )
-from .listing import Listing
+from .listing import Listing, ObjectInfo, UploadInfo, VersionInfo
 from .response import S3_DIALECT, Response, encode_rfc2047
 from .retries import RetryMode, RetryPolicy
 from .signing import (
@@ -773,7 +773,7 @@ class S3Session(TransferMixin):
         start_after: str | None = None,
         max_keys: int | None = None,
         page_size: int = 1000,
-    ) -> Listing:
+    ) -> Listing[ObjectInfo]:
         """List objects (ListObjectsV2), following every page lazily.
 
         Iterate `.iter_objects()` for dicts with key, content_length, etag,
@@ -796,7 +796,7 @@ class S3Session(TransferMixin):
             base.append(("start-after", start_after))
         size = min(page_size, max_keys) if max_keys else page_size
 
-        def fetch(token: str | None, _unused: str | None) -> s3xml.ListPage:
+        def fetch(token: str | None, _unused: str | None) -> s3xml.ListPage[ObjectInfo]:
             params = [*base, ("max-keys", str(size))]
             if token:
                 params.append(("continuation-token", token))
@@ -814,7 +814,7 @@ class S3Session(TransferMixin):
         key_marker: str | None = None,
         version_id_marker: str | None = None,
         max_keys: int | None = None,
-    ) -> Listing:
+    ) -> Listing[VersionInfo]:
         """List object versions and delete markers (items add version_id, is_latest and
         delete_marker), following every page lazily.
 
@@ -831,7 +831,7 @@ class S3Session(TransferMixin):
             base.append(("delimiter", delimiter))
         size = min(1000, max_keys) if max_keys else 1000
 
-        def fetch(marker: str | None, version_marker: str | None) -> s3xml.ListPage:
+        def fetch(marker: str | None, version_marker: str | None) -> s3xml.ListPage[VersionInfo]:
             params = [*base, ("max-keys", str(size))]
             if marker is None and version_marker is None:
                 marker, version_marker = key_marker, version_id_marker
@@ -1155,7 +1155,9 @@ class S3Session(TransferMixin):
                 f"completed object's ETag {got} does not match its parts ({expected})"
             )
 
-    def list_multipart_uploads(self, prefix: str = "", *, bucket: str | None = None) -> Listing:
+    def list_multipart_uploads(
+        self, prefix: str = "", *, bucket: str | None = None
+    ) -> Listing[UploadInfo]:
         """Multipart uploads in progress (dicts with key, upload_id, initiated).
 
         `prefix`: only keys starting with it. `bucket`: the bucket (default the session's).
@@ -1165,7 +1167,7 @@ class S3Session(TransferMixin):
         if prefix:
             base.append(("prefix", prefix))
 
-        def fetch(marker: str | None, upload_marker: str | None) -> s3xml.ListPage:
+        def fetch(marker: str | None, upload_marker: str | None) -> s3xml.ListPage[UploadInfo]:
             params = list(base)
             if marker:
                 params.append(("key-marker", marker))

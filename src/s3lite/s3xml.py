@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import unquote_plus
 
 from .errors import MalformedResponse
 
 if TYPE_CHECKING:
     from xml.etree.ElementTree import Element
+
+    from .listing import ObjectInfo, UploadInfo, VersionInfo
 
 __all__ = [
     "ListPage",
@@ -35,6 +37,7 @@ __all__ = [
 MAX_XML_BYTES = 32 * 1024 * 1024
 
 Item = dict[str, Any]
+_ItemT = TypeVar("_ItemT")
 
 
 class _PrologRead(Exception):
@@ -172,14 +175,14 @@ def parse_error(
     )
 
 
-class ListPage:
+class ListPage(Generic[_ItemT]):
     """One page of a listing: items, common prefixes and where the next page starts."""
 
     __slots__ = ("items", "next_marker", "next_version_marker", "prefixes", "truncated")
 
     def __init__(
         self,
-        items: list[Item],
+        items: list[_ItemT],
         prefixes: list[str],
         truncated: bool,
         next_marker: str | None,
@@ -203,7 +206,7 @@ def _prefixes(root: Element, decode: Any) -> list[str]:
     return [decode(_text(cp, "Prefix", "")) for cp in root.iter("CommonPrefixes")]
 
 
-def _object_item(el: Element, decode: Any) -> Item:
+def _object_item(el: Element, decode: Any) -> ObjectInfo:
     return {
         "key": decode(_text(el, "Key", "")),
         "content_length": _int(_text(el, "Size")) or 0,
@@ -213,7 +216,7 @@ def _object_item(el: Element, decode: Any) -> Item:
     }
 
 
-def parse_list_objects(data: bytes) -> ListPage:
+def parse_list_objects(data: bytes) -> ListPage[ObjectInfo]:
     """A ListObjectsV2 (or V1) page."""
     root = _root(data)
     if root.tag != "ListBucketResult":
@@ -227,31 +230,32 @@ def parse_list_objects(data: bytes) -> ListPage:
     return ListPage(items, _prefixes(root, decode), truncated, token)
 
 
-def parse_list_versions(data: bytes) -> ListPage:
+def parse_list_versions(data: bytes) -> ListPage[VersionInfo]:
     """A ListObjectVersions page: versions and delete markers in listing order."""
     root = _root(data)
     if root.tag != "ListVersionsResult":
         raise MalformedResponse(f"expected ListVersionsResult, got {root.tag}")
     decode = _decoder(root)
-    items: list[Item] = []
+    items: list[VersionInfo] = []
     for el in root:
         if el.tag == "Version":
-            item = _object_item(el, decode)
-            item["delete_marker"] = False
+            obj = _object_item(el, decode)
         elif el.tag == "DeleteMarker":
-            item = {
+            obj = {
                 "key": decode(_text(el, "Key", "")),
                 "content_length": 0,
                 "etag": None,
                 "upload_timestamp": parse_timestamp(_text(el, "LastModified")),
                 "storage_class": None,
-                "delete_marker": True,
             }
         else:
             continue
-        item["version_id"] = _text(el, "VersionId")
-        item["is_latest"] = (_text(el, "IsLatest") or "").lower() == "true"
-        items.append(item)
+        items.append({
+            **obj,
+            "version_id": _text(el, "VersionId"),
+            "is_latest": (_text(el, "IsLatest") or "").lower() == "true",
+            "delete_marker": el.tag == "DeleteMarker",
+        })  # fmt: skip
     truncated = (_text(root, "IsTruncated") or "").lower() == "true"
     return ListPage(
         items,
@@ -365,14 +369,14 @@ def parse_list_parts(data: bytes) -> tuple[list[Item], bool, int | None]:
     return parts, truncated, _int(_text(root, "NextPartNumberMarker"))
 
 
-def parse_list_multipart_uploads(data: bytes) -> ListPage:
+def parse_list_multipart_uploads(data: bytes) -> ListPage[UploadInfo]:
     """A ListMultipartUploads page; items have key, upload_id, initiated."""
     root = _root(data)
     decode = _decoder(root)
-    items = [
+    items: list[UploadInfo] = [
         {
             "key": decode(_text(u, "Key", "")),
-            "upload_id": _text(u, "UploadId"),
+            "upload_id": _text(u, "UploadId") or "",
             "initiated": parse_timestamp(_text(u, "Initiated")),
             "storage_class": _text(u, "StorageClass"),
         }

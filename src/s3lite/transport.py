@@ -15,7 +15,14 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from . import __version__
-from .errors import ClientError, RequestTimeTooSkewed, S3LiteError, TransportError, error_class_for
+from .errors import (
+    ClientError,
+    RequestTimeTooSkewed,
+    S3LiteError,
+    TransportError,
+    error_class_for,
+    transport_error_class,
+)
 from .response import S3_DIALECT, Dialect, Response
 from .retries import RetryPolicy
 
@@ -571,7 +578,7 @@ class Transport:
                         log.debug("retrying after %s in %.3f s", describe, delay)
                         time.sleep(delay)
                         continue
-                raise TransportError(
+                raise transport_error_class(exc)(
                     f"{describe} (after {attempt} attempt{'s' * (attempt > 1)})",
                     attempts=attempt,
                     retryable=retryable,
