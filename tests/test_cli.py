@@ -266,7 +266,8 @@ def test_ls_buckets(remote: Remote) -> None:
     assert url in short.out.splitlines()
     entries = remote.ok("ls", "--json", f"{remote.scheme}://").json_lines()
     mine = next(e for e in entries if e["bucket"] == remote.bucket)
-    assert (mine["type"], mine["url"]) == ("bucket", url)
+    assert (mine["type"], mine["url"], mine["name"]) == ("bucket", url, remote.bucket)
+    assert "creation_date" in mine
     if remote.scheme == "s3":  # no URL: the S3 buckets
         assert url in remote.ok("ls").out.splitlines()
 
@@ -294,9 +295,11 @@ def test_cp_up_and_down_ls_and_cat(remote: Remote, tmp_path: Path) -> None:
     assert re.search(r"2\.9 KiB\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+\S+/tree/sub/deep/c\.bin", deep)
     entries = remote.ok("--json", "ls", "-r", remote.url("tree/")).json_lines()
     assert [e["key"] for e in entries] == sorted(f"tree/{rel}" for rel in files)
-    sizes = {e["key"]: e["size"] for e in entries}
+    sizes = {e["key"]: e["content_length"] for e in entries}  # the Python API's field names
     assert sizes["tree/sub/deep/c.bin"] == 3000
-    assert all(e["type"] == "object" and e["last_modified"].endswith("Z") for e in entries)
+    assert all(e["type"] == "object" and e["upload_timestamp"].endswith("Z") for e in entries)
+    fields = {"key", "content_length", "etag", "upload_timestamp", "storage_class"}
+    assert all(set(e) == {"type", "url", "bucket", *fields} for e in entries)
 
     # down again: one file, into a directory, and the whole tree
     (tmp_path / "one").mkdir()
@@ -531,8 +534,9 @@ def test_ls_versions(remote: Remote) -> None:
     remote.put("doc.txt", b"one")
     remote.put("doc.txt", b"two!")
     entries = remote.ok("--json", "ls", "--versions", remote.url("doc.txt")).json_lines()
-    assert [e["size"] for e in entries] == [4, 3]
+    assert [e["content_length"] for e in entries] == [4, 3]
     assert [e["is_latest"] for e in entries] == [True, False]
+    assert [e["delete_marker"] for e in entries] == [False, False]
     assert all(e["version_id"] for e in entries)
     long = remote.ok("ls", "-l", "--versions", remote.url("doc.txt")).out.splitlines()
     assert len(long) == 2 and "latest" in long[0] and entries[1]["version_id"] in long[1]

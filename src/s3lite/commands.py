@@ -477,11 +477,8 @@ def _ls_buckets(ctx: Context, scheme: str, long: bool) -> int:
     buckets = ctx.session(scheme).list_buckets()
     for bucket in buckets:
         url = f"{scheme}://{bucket['name']}"
-        if ctx.json:
-            ctx.emit(
-                {"type": "bucket", "url": url, "bucket": bucket["name"],
-                 "created": bucket.get("creation_date")}
-            )  # fmt: skip
+        if ctx.json:  # the fields of list_buckets(), under the same names
+            ctx.emit({"type": "bucket", "url": url, "bucket": bucket["name"], **bucket})
         elif long:
             ctx.line(f"{local_time(bucket.get('creation_date'))}  {url}")
         else:
@@ -501,21 +498,9 @@ def _ls_entry(
             ctx.line(str(loc))
         return
     marker = bool(item.get("delete_marker"))
-    if ctx.json:
-        doc: dict[str, Any] = {
-            "type": "delete_marker" if marker else "object",
-            "url": str(loc),
-            "bucket": loc.bucket,
-            "key": loc.key,
-            "size": item.get("content_length"),
-            "last_modified": item.get("upload_timestamp"),
-            "etag": item.get("etag"),
-            "storage_class": item.get("storage_class"),
-        }
-        if versions:
-            doc["version_id"] = item.get("version_id")
-            doc["is_latest"] = item.get("is_latest")
-        ctx.emit(doc)
+    if ctx.json:  # the listing entry (ObjectInfo / VersionInfo), under the same names
+        kind = "delete_marker" if marker else "object"
+        ctx.emit({"type": kind, "url": str(loc), "bucket": loc.bucket, **item})
         return
     extra = ""
     if versions:
@@ -759,7 +744,7 @@ def _cancellable(
 def _transfer_doc(t: Transfer) -> dict[str, Any]:
     doc: dict[str, Any] = {"action": t.verb, "source": str(t.source), "dest": str(t.dest)}
     if t.size is not None:
-        doc["size"] = t.size
+        doc["content_length"] = t.size
     if t.reason:
         doc["reason"] = t.reason
     return doc
