@@ -188,3 +188,19 @@ def test_a_reset_mid_body_is_a_connection_error() -> None:
         session.close()
         thread.join(timeout=10)
         listener.close()
+
+
+def test_walk_raises_a_network_failure_instead_of_skipping() -> None:
+    """A ConnectionError is an OSError, which pathlib's walk() skips: S3Path.walk must not."""
+    from s3lite import S3Path, register_configuration_parameter
+
+    port = free_port()  # nothing listens there
+    bucket = new_bucket_name()
+    session = S3Session("AKID", "secret", endpoint_url=f"http://127.0.0.1:{port}",
+                        max_attempts=1)  # fmt: skip
+    register_configuration_parameter(S3Path(f"/{bucket}"), session=session)
+    try:
+        with pytest.raises(ConnectionError):
+            list(S3Path(f"/{bucket}").walk())
+    finally:
+        session.close()

@@ -45,6 +45,7 @@ from .errors import (
     NoSuchVersion,
     ObjectChanged,
     PreconditionFailed,
+    TransportError,
     Unauthorized,
 )
 from .progress import ProgressCallback, ProgressReporter
@@ -1210,6 +1211,8 @@ class S3Path(PureS3Path):
                 for name, is_dir in top._entries(config if top is self else top._config()):
                     (dirnames if is_dir else filenames).append(name)
             except OSError as exc:
+                if isinstance(exc, TransportError):  # a network failure: never a skipped dir
+                    raise
                 if on_error is not None:
                     on_error(exc)
                 continue
