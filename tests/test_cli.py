@@ -27,6 +27,7 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 EXIT_NOT_FOUND, EXIT_ACCESS_DENIED, EXIT_NO_CREDENTIALS, EXIT_CONFLICT = 3, 4, 5, 6
 
 SUBCOMMANDS = ["ls", "cp", "mv", "rm", "cat", "head", "mb", "rb", "presign", "sync", "lock", "demo"]
+SUBCOMMANDS += ["server"]
 
 
 @dataclass
@@ -184,6 +185,7 @@ def test_top_level_help_lists_every_command_with_examples_and_exit_codes() -> No
         ("sync", "copy of another"),
         ("lock", "distributed lock"),
         ("demo", "seaweedfs"),
+        ("server", "local s3 server"),
     ],
 )
 def test_subcommand_help(name: str, purpose: str) -> None:

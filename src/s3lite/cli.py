@@ -395,15 +395,17 @@ def build_parser() -> argparse.ArgumentParser:
         "server",
         help="run a throwaway local S3 server (SeaweedFS) to try s3lite against",
         description=(
-            "Starts the same temporary SeaweedFS as `demo` on 127.0.0.1, prints its endpoint "
-            "and the `export AWS_...` lines that point s3lite (or any S3 client) at it, and "
-            "keeps it running until Ctrl-C or SIGTERM; then stops it and removes its data "
-            "(unless --dir), its sockets and its processes. The keys are random for each run."
+            "Run a throwaway local S3 server (SeaweedFS) to try s3lite against.\n\n"
+            "Starts the same temporary SeaweedFS as `demo` on 127.0.0.1, prints its endpoint\n"
+            "and the `export AWS_...` lines that point s3lite (or any S3 client) at it, and\n"
+            "keeps it running until Ctrl-C or SIGTERM. Then it stops the server and removes\n"
+            "its data (unless --dir), its sockets and its processes. The keys are random for\n"
+            "each run and valid only for this server."
         ),
         epilog=(
             "examples:\n"
-            "  s3lite server --bucket my-bucket      # then paste the export lines elsewhere\n"
-            "  s3lite server --port 8333 --dir ./s3data   # a fixed port; data kept"
+            "  s3lite server --bucket my-bucket          # then paste the export lines elsewhere\n"
+            "  s3lite server --port 8333 --dir ./s3data  # a fixed port; the data is kept\n"
         ),
         formatter_class=_Formatter,
     )
