@@ -115,6 +115,20 @@ def test_throttling_codes_are_throttled() -> None:
         assert cls.retryable and cls.throttling
 
 
+def test_families_of_codes_without_a_class_of_their_own() -> None:
+    """Any 409 is a Conflict (retried only when it is ConditionalRequestConflict); a 404 or
+    403 with an unknown code still lands in its family."""
+    from s3lite.errors import error_class_for
+
+    other_conflict = error_class_for(409, "OperationAborted")
+    assert other_conflict is s3lite.Conflict and not other_conflict.retryable
+    assert error_class_for(409, "ConditionalRequestConflict").retryable
+    assert issubclass(error_class_for(404, "NoSuchThing"), s3lite.NotFound)
+    assert issubclass(error_class_for(403, "AccountProblem"), s3lite.Forbidden)
+    assert issubclass(error_class_for(401, None), s3lite.Forbidden)
+    assert not issubclass(error_class_for(304, None), s3lite.Conflict)
+
+
 def test_refused_connection_is_a_connection_error() -> None:
     port = free_port()  # nothing listens there
     session = S3Session("AKID", "secret", endpoint_url=f"http://127.0.0.1:{port}", bucket="bkt",

@@ -178,9 +178,9 @@ def test_server_with_port_and_dir_keeps_the_data_on_ctrl_c(
 
 def test_server_refuses_a_port_in_use(run_server: type[ServerCommand]) -> None:
     with socket.socket() as busy:
-        busy.bind(("127.0.0.1", 0))
+        port = free_port(grpc_too=True)  # below 55536, so that its gRPC port is a port too
+        busy.bind(("127.0.0.1", port))
         busy.listen(1)
-        port = busy.getsockname()[1]
         server = run_server("--port", str(port))
         assert server.wait_exit() == 2
     assert any(f"port {port} on 127.0.0.1 is in use" in line for line in server.output)

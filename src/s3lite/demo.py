@@ -148,7 +148,7 @@ def run_server(
         received.append(signum)
         stop.set()
 
-    handled = (signal.SIGTERM, signal.SIGHUP)
+    handled = [signal.SIGTERM, *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])]
     previous = {sig: signal.signal(sig, on_signal) for sig in handled}
     kept = f"kept in {server.data_dir}" if data_dir is not None else "removed"
     try:
