@@ -105,6 +105,7 @@ def _public_classes() -> set[type]:
         for name in s3lite.__all__
         if isinstance(getattr(s3lite, name), type)
         and not issubclass(getattr(s3lite, name), BaseException)
+        and not issubclass(getattr(s3lite, name), dict)  # listing entries' TypedDicts
     }
     classes |= {
         getattr(credentials, name)
