@@ -18,7 +18,8 @@ class ObjectInfo(TypedDict):
     key: str
     #: Size in bytes.
     content_length: int
-    #: S3: the ETag without quotes; B2: the content SHA-1 (None for large files).
+    #: S3: the ETag without quotes; B2: the content SHA-1 in hex (a large file's
+    #: `large_file_sha1` when its uploader recorded one, else None).
     etag: str | None
     #: Last-Modified (S3) or upload time (B2), timezone-aware UTC.
     upload_timestamp: datetime.datetime | None
