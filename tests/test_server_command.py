@@ -22,12 +22,17 @@ from s3lite.devserver import free_port
 EXPORTS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION")
 
 
+#: The installed `s3lite` command, beside this Python.
+S3LITE = Path(sys.executable).parent / "s3lite"
+
+
 class ServerCommand:
-    """`python -m s3lite server ARGS` in its own session, its stdout read line by line."""
+    """`s3lite server ARGS` in its own session, its stdout read line by line."""
 
     def __init__(self, *args: str) -> None:
+        assert S3LITE.is_file(), f"no s3lite command at {S3LITE}"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "s3lite", "server", *args],
+            [str(S3LITE), "server", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
