@@ -312,6 +312,9 @@ class TransportError(S3LiteError):
     """The request failed on the network (connect, TLS, reset, timeout) after all retries.
 
     `attempts` says how many attempts were made; the original exception is `__cause__`.
+    Raised as `ConnectionFailed` (a `ConnectionError`) or `TransportTimeout` (a
+    `TimeoutError`) when it was one of those; plain only for the pool running out of
+    connections and a body that could not be sent again.
     """
 
     def __init__(self, message: str, *, attempts: int = 1, retryable: bool = True) -> None:
