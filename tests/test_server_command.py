@@ -120,6 +120,13 @@ def _weed_processes(data_dir: Path) -> list[int]:
     return pids
 
 
+def _readme_quick_start() -> str:
+    """The first Python block of the README's "Quick start", as a user would paste it."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## Quick start", 1)[1]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
 def _s3_socket(port: int) -> Path:
     return Path(tempfile.gettempdir()) / f"seaweedfs-s3-{port}.sock"
 
@@ -148,6 +155,13 @@ def test_server_runs_the_quick_start_and_cleans_up_on_sigterm(
             s3.head_object("missing.txt")
     finally:
         s3.close()
+    # And the README's quick start block itself, verbatim, in a fresh process.
+    quick_start = subprocess.run(
+        [sys.executable, "-c", _readme_quick_start()],
+        env={**os.environ, **env}, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert quick_start.returncode == 0, quick_start.stderr
+    assert quick_start.stdout.startswith("b'Hello, S3!' {'source': 'sensor-1'}")
     assert data_dir.is_dir() and _weed_processes(data_dir) and _s3_socket(port).exists()
 
     assert server.stop(signal.SIGTERM) == 0
