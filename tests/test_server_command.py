@@ -194,6 +194,21 @@ def test_server_with_port_and_dir_keeps_the_data_on_ctrl_c(
     assert not _weed_processes(data_dir)
     assert not _s3_socket(port).exists()
 
+    # A second run on the same directory serves the same objects (with new keys); the bucket
+    # asked for again is there already, which is fine.
+    again = run_server("--dir", str(data_dir), "--bucket", "kept")
+    env = again.exports()
+    s3 = S3Session(
+        env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"],
+        endpoint_url=env["AWS_ENDPOINT_URL"], bucket="kept",
+    )  # fmt: skip
+    try:
+        assert s3.get_object("k").data == b"v"
+    finally:
+        s3.close()
+    assert again.stop(signal.SIGTERM) == 0
+    assert data_dir.is_dir() and not _weed_processes(data_dir)
+
 
 def test_server_refuses_a_port_in_use(run_server: type[ServerCommand]) -> None:
     with socket.socket() as busy:

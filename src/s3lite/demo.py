@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import time
@@ -126,7 +127,7 @@ def run_server(
     import threading
 
     from .devserver import LocalSeaweedFS, find_weed
-    from .errors import S3LiteError
+    from .errors import BucketAlreadyExists, BucketAlreadyOwnedByYou
     from .s3 import S3Session, validate_bucket
 
     def say(text: str = "") -> None:
@@ -153,7 +154,11 @@ def run_server(
     kept = f"kept in {server.data_dir}" if data_dir is not None else "removed"
     try:
         say(f"Starting SeaweedFS on 127.0.0.1:{server.s3_port} (data in {server.data_dir}) ...")
-        server.start()
+        try:
+            server.start()  # cleans up after itself if it fails
+        except (RuntimeError, TimeoutError, OSError) as exc:
+            say(f"server: SeaweedFS did not start: {exc}")
+            return 1
         try:
             if buckets:
                 session = S3Session(
@@ -161,11 +166,9 @@ def run_server(
                 )
                 try:
                     for bucket in buckets:
-                        try:
+                        # A bucket may be there already: kept in --dir from a former run.
+                        with contextlib.suppress(BucketAlreadyOwnedByYou, BucketAlreadyExists):
                             session.create_bucket(bucket)
-                        except S3LiteError as exc:  # a bucket kept in --dir from a former run
-                            if getattr(exc, "code", "") != "BucketAlreadyOwnedByYou":
-                                raise
                 finally:
                     session.close()
             say(f"S3 endpoint: {server.endpoint_url}")
