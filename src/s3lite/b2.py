@@ -214,22 +214,9 @@ def parse_error(
 def _read_json(response: Response) -> dict[str, Any]:
     """The JSON object in a (streamed) response body: bounded, and always released."""
     try:
-        length = response.content_length
-        if length is not None and length > MAX_JSON_BYTES:
-            raise MalformedResponse(f"JSON response too large ({length} bytes)")
-        parts: list[bytes] = []
-        total = 0
-        while True:
-            chunk = response.read(1024 * 1024)
-            if not chunk:
-                break
-            total += len(chunk)
-            if total > MAX_JSON_BYTES:
-                raise MalformedResponse(f"JSON response larger than {MAX_JSON_BYTES} bytes")
-            parts.append(chunk)
+        data = response.read_limited(MAX_JSON_BYTES)
     finally:
         response.close()
-    data = b"".join(parts)
     try:
         obj = json.loads(data)
     except (ValueError, RecursionError):
@@ -1175,7 +1162,7 @@ class B2Session(TransferMixin):
         if not stream or not resume:
             response = self.transport.send(
                 request, _TokenAuth(self), stream=stream, dialect=B2_DIALECT,
-                error_parser=parse_error, ok=_ok_get,
+                error_parser=parse_error, ok=_ok_get, max_body=None,
             )  # fmt: skip
             return _fix_etag(response)
         raw = self.transport.send_raw(

@@ -310,6 +310,10 @@ class RefreshingCredentials:
 # --- helpers: HTTP through s3lite's transport, JSON, timestamps ---------------------------------
 
 
+#: Largest answer read from a credential endpoint (their documents are a few kilobytes).
+_MAX_CREDENTIALS_BODY = 1024 * 1024
+
+
 def _make_transport(
     *, connect_timeout: float, read_timeout: float, attempts: int, profile: str | None = None
 ) -> Transport:
@@ -340,8 +344,13 @@ def _http(
     body: bytes | None = None,
     auth: Auth | None = None,
     error_parser: ErrorParser | None = None,
+    direct: bool = False,
 ) -> Response:
-    """One request to a credential endpoint through s3lite's transport (with its retries)."""
+    """One request to a credential endpoint through s3lite's transport (with its retries).
+
+    `direct`: never through a proxy (instance and container metadata, whose tokens no proxy
+    may see). The answer is a small document: a body over `_MAX_CREDENTIALS_BODY` bytes is
+    refused while it is read (`MalformedResponse`)."""
     import hashlib
     from urllib.parse import urlsplit
 
@@ -357,8 +366,11 @@ def _http(
         headers={"Host": parts.netloc, **headers},
         body=Body(body),
         payload_hash=hashlib.sha256(body or b"").hexdigest(),
+        direct=direct,
     )
-    return transport.send(request, auth, ok=ok, error_parser=error_parser)
+    return transport.send(
+        request, auth, ok=ok, error_parser=error_parser, max_body=_MAX_CREDENTIALS_BODY
+    )
 
 
 def _json_error(
@@ -793,7 +805,7 @@ class ContainerCredentials(RefreshingCredentials):
     def _fetch(self) -> Credentials | None:
         from urllib.parse import urlsplit
 
-        from .errors import ClientError, TransportError
+        from .errors import ClientError, MalformedResponse, TransportError
 
         endpoint = self._endpoint()
         if endpoint is None:
@@ -832,8 +844,10 @@ class ContainerCredentials(RefreshingCredentials):
                 attempts=self._attempts,
             )  # fmt: skip
         try:
-            response = _http(self._transport, "GET", url, headers, error_parser=_json_error)
-        except (ClientError, TransportError) as exc:
+            response = _http(
+                self._transport, "GET", url, headers, error_parser=_json_error, direct=True
+            )
+        except (ClientError, TransportError, MalformedResponse) as exc:
             raise CredentialSourceError(f"{what}: {_brief(exc)}") from None
         doc = _json_object(response.data, what)
         return _credentials_from(doc, what, session_field="Token", expiration_required=False)
@@ -911,7 +925,7 @@ class InstanceMetadataCredentials(RefreshingCredentials):
         from urllib.parse import quote
 
         from . import config
-        from .errors import ClientError, TransportError
+        from .errors import ClientError, MalformedResponse, TransportError
 
         endpoint = self._resolve_endpoint()
         if endpoint is None:
@@ -928,8 +942,10 @@ class InstanceMetadataCredentials(RefreshingCredentials):
             response = _http(
                 transport, "PUT", endpoint + "/latest/api/token",
                 {"X-aws-ec2-metadata-token-ttl-seconds": str(self.token_ttl)},
-                ok=lambda status: status < 500,
+                ok=lambda status: status < 500, direct=True,
             )  # fmt: skip
+        except MalformedResponse as exc:
+            raise CredentialSourceError(f"{what}: {exc}") from None
         except (ClientError, TransportError) as exc:
             self.unavailable = f"no instance metadata service at {endpoint} ({_brief(exc)})"
             return None
@@ -950,7 +966,7 @@ class InstanceMetadataCredentials(RefreshingCredentials):
         try:
             response = _http(
                 transport, "GET", endpoint + _IMDS_ROLE_PATH, headers,
-                ok=lambda status: 200 <= status < 300 or status == 404,
+                ok=lambda status: 200 <= status < 300 or status == 404, direct=True,
             )  # fmt: skip
             if response.status == 404:
                 self.unavailable = f"{what}: no IAM role is attached to this instance"
@@ -961,8 +977,10 @@ class InstanceMetadataCredentials(RefreshingCredentials):
                 return None
             role = lines[0]
             what = f"{what} (role {role!r})"
-            response = _http(transport, "GET", endpoint + _IMDS_ROLE_PATH + quote(role), headers)
-        except (ClientError, TransportError) as exc:
+            response = _http(
+                transport, "GET", endpoint + _IMDS_ROLE_PATH + quote(role), headers, direct=True
+            )
+        except (ClientError, TransportError, MalformedResponse) as exc:
             raise CredentialSourceError(f"{what}: {_brief(exc)}") from None
         doc = _json_object(response.data, what)
         code = doc.get("Code", "Success")

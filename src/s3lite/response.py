@@ -13,7 +13,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from .errors import ChecksumMismatch, S3LiteError, transport_error_class
+from .errors import ChecksumMismatch, MalformedResponse, S3LiteError, transport_error_class
 
 if TYPE_CHECKING:
     from urllib3 import BaseHTTPResponse
@@ -119,8 +119,11 @@ class Response:
         resume: Resumer | None = None,
         max_resumes: int = 3,
         expected_length: int | None = None,
+        max_body: int | None = None,
     ) -> None:
         self._raw = raw
+        #: Largest body `data` (and a preload) reads into memory; None: no bound.
+        self.max_body = max_body
         self._dialect = dialect
         self.status: int = raw.status
         self.headers: HTTPHeaderDict = raw.headers
@@ -220,11 +223,35 @@ class Response:
         return self._data
 
     def _read_all(self) -> bytes:
-        parts = []
+        return self.read_limited(self.max_body)
+
+    def read_limited(self, limit: int | None) -> bytes:
+        """All of the rest of the body, refused as `MalformedResponse` as soon as it is known to
+        exceed `limit` bytes: a declared length is checked before reading, and an undeclared
+        (chunked) body stops being read at the limit, so a hostile server cannot make it
+        grow without end. A refused body's connection is closed, never reused."""
+        if limit is not None:
+            declared = self._expected
+            if declared is not None and declared - self._pos > limit:
+                self._abandon()
+                raise MalformedResponse(
+                    f"response body too large: {declared - self._pos} bytes declared, "
+                    f"at most {limit} accepted"
+                )
+        parts: list[bytes] = []
+        total = 0
         while True:
-            chunk = self._read_raw(DEFAULT_CHUNK)
+            want = DEFAULT_CHUNK if limit is None else min(DEFAULT_CHUNK, limit - total + 1)
+            chunk = self._read_raw(want)
             if not chunk:
                 break
+            total += len(chunk)
+            if limit is not None and total > limit:
+                parts.clear()
+                self._abandon()
+                raise MalformedResponse(
+                    f"response body too large: more than {limit} bytes (reading stopped there)"
+                )
             parts.append(chunk)
         return b"".join(parts) if len(parts) != 1 else parts[0]
 

@@ -384,6 +384,7 @@ class S3Session(TransferMixin):
         stream: bool = False,
         ok: Any = None,
         resume: Any = None,
+        max_body: int | None = s3xml.MAX_XML_BYTES,
     ) -> Response:
         response = self.transport.send(
             request,
@@ -393,6 +394,7 @@ class S3Session(TransferMixin):
             error_parser=s3xml.parse_error,
             ok=ok,
             resume=resume,
+            max_body=max_body,
         )
         response.url = request.url
         return response
@@ -581,7 +583,7 @@ class S3Session(TransferMixin):
         request = self._build("GET", bucket, key, params, hdrs, payload_hash=EMPTY_SHA256)
         stream = self.stream if stream is None else stream
         if not stream or not resume:
-            return self._send(request, stream=stream, ok=_ok_get)
+            return self._send(request, stream=stream, ok=_ok_get, max_body=None)
         raw = self.transport.send_raw(
             request, self._auth, error_parser=s3xml.parse_error, ok=_ok_get
         )

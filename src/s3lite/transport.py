@@ -47,6 +47,9 @@ BodyLike = bytes | bytearray | memoryview | str | IO[bytes] | Iterable[bytes] | 
 SEND_CHUNK = 1024 * 1024
 #: Largest error body read into memory.
 MAX_ERROR_BODY = 1024 * 1024
+#: Largest body `Transport.send` reads into memory unless told otherwise (service documents:
+#: listings, JSON answers, credentials); reading stops there.
+MAX_DOCUMENT_BODY = 64 * 1024 * 1024
 
 
 class BodyNotReplayable(TransportError):
@@ -211,8 +214,8 @@ class Request:
     """
 
     __slots__ = (
-        "attempts", "body", "headers", "host", "method", "params", "path", "payload_hash",
-        "query", "resource", "scheme",
+        "attempts", "body", "direct", "headers", "host", "method", "params", "path",
+        "payload_hash", "query", "resource", "scheme",
     )  # fmt: skip
 
     def __init__(
@@ -227,6 +230,7 @@ class Request:
         payload_hash: str | None = None,
         resource: str = "",
         params: list[tuple[str, str]] | None = None,
+        direct: bool = False,
     ) -> None:
         self.method = method
         self.scheme = scheme
@@ -238,6 +242,9 @@ class Request:
         self.payload_hash = payload_hash
         self.resource = resource
         self.params = params if params is not None else []
+        #: Never through a proxy, whatever the environment or the pool manager says (credential
+        #: endpoints: a proxy must never see their tokens nor answer in their place).
+        self.direct = direct
         #: How many times the transport has sent this request so far (retries included):
         #: above 1, an earlier attempt may have taken effect although its answer was lost.
         self.attempts = 0
@@ -310,6 +317,24 @@ def _parse_http_date(value: str | None) -> float | None:
         return None
 
 
+#: The AWS instance metadata and container credential agents' IPv6 addresses (IPv4 ones are
+#: link-local, 169.254.0.0/16).
+_METADATA_V6 = frozenset({"fd00:ec2::23", "fd00:ec2::254"})
+
+
+def is_metadata_address(hostname: str) -> bool:
+    """Whether a host is a link-local address (IPv4 169.254/16, IPv6 fe80::/10) or an AWS
+    metadata / container credentials agent (fd00:ec2::23, fd00:ec2::254): no proxy can
+    reach these, and none may see what is asked of them."""
+    import ipaddress
+
+    try:
+        address = ipaddress.ip_address(hostname.strip("[]").split("%", 1)[0])
+    except ValueError:
+        return False
+    return address.is_link_local or str(address) in _METADATA_V6
+
+
 def _proxy_for(scheme: str, host: str) -> str | None:
     """The proxy URL from HTTPS_PROXY/HTTP_PROXY for this host, unless NO_PROXY excludes it."""
     env = os.environ
@@ -319,8 +344,8 @@ def _proxy_for(scheme: str, host: str) -> str | None:
     no_proxy = env.get("no_proxy") or env.get("NO_PROXY") or ""
     hostname = host.rsplit(":", 1)[0] if not host.endswith("]") else host
     hostname = hostname.strip("[]").lower()
-    if hostname.startswith(("169.254.", "fe80:")):
-        return None  # link-local (instance/container metadata): no proxy can reach it
+    if is_metadata_address(hostname):
+        return None  # instance/container metadata: never through a proxy
     for entry in (e.strip().lower() for e in no_proxy.split(",")):
         if not entry:
             continue
@@ -428,10 +453,25 @@ class Transport:
                     self._pool_manager = manager
         return manager
 
-    def _pool(self, scheme: str, host: str) -> tuple[Any, bool]:
-        """The connection pool for a host, and whether the target must be an absolute URL."""
+    def _direct_manager(self) -> urllib3.PoolManager:
+        """A pool manager that goes to hosts directly: the shared one, unless that is a
+        proxy manager (then one of its own, made on first use)."""
         manager = self.pool_manager
         if not _is_proxy_manager(manager):
+            return manager
+        with self._lock:
+            direct = self._proxy_managers.get("")
+            if direct is None:
+                direct = make_pool_manager(
+                    max_connections=self.max_pool_connections, verify=self.verify
+                )
+                self._proxy_managers[""] = direct
+        return direct
+
+    def _pool(self, scheme: str, host: str, direct: bool = False) -> tuple[Any, bool]:
+        """The connection pool for a host, and whether the target must be an absolute URL."""
+        manager = self._direct_manager() if direct else self.pool_manager
+        if not direct and not _is_proxy_manager(manager):
             key = (scheme, host)
             proxy = self._proxy_cache.get(key, "")
             if proxy == "":  # not looked up yet: the environment is read once per host
@@ -474,11 +514,14 @@ class Transport:
         error_parser: ErrorParser | None = None,
         ok: Callable[[int], bool] | None = None,
         resume: Callable[[int], Any] | None = None,
+        max_body: int | None = MAX_DOCUMENT_BODY,
     ) -> Response:
         """Send with retries; return the response or raise a typed error.
 
         `ok` says which statuses are success (default 2xx). With `stream`, the body is left
-        on the connection for the caller to read; otherwise it is read now.
+        on the connection for the caller to read; otherwise it is read now, and a body over
+        `max_body` bytes (None: no bound, for object data) is refused as `MalformedResponse`
+        as soon as that is known, without reading the rest.
         """
         head = request.method == "HEAD"
         preload = not stream or head
@@ -494,6 +537,7 @@ class Transport:
                     resume=resume,
                     max_resumes=self.retry.max_attempts,
                     expected_length=0 if head or raw.status in (204, 304) else None,
+                    max_body=max_body,
                 )
             except TransportError as exc:
                 # The response broke while its body was being read in: send it again.
@@ -535,7 +579,7 @@ class Transport:
             current = Attempt(request, headers, body, self.now())
             if auth is not None:
                 auth.sign(current)
-            pool, absolute = self._pool(request.scheme, request.host)
+            pool, absolute = self._pool(request.scheme, request.host, request.direct)
             target = request.url if absolute else request.target
             try:
                 raw: urllib3.BaseHTTPResponse = pool.urlopen(

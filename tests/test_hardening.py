@@ -1,0 +1,196 @@
+"""Bounds against hostile servers and environments: response bodies read whole stop at their
+limit while reading, credential endpoints never go through a proxy."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import s3lite
+from conftest import PEAK_RSS
+from forward_proxy import ForwardProxy
+from hostile_server import Answer, HostileServer
+from metadata_servers import ContainerServer, ImdsServer
+from s3lite import S3Session
+from s3lite.credentials import (
+    ContainerCredentials,
+    CredentialSourceError,
+    InstanceMetadataCredentials,
+)
+from s3lite.transport import Transport, _proxy_for, make_pool_manager
+
+MiB = 1024 * 1024
+LISTING = (
+    b'<?xml version="1.0" encoding="UTF-8"?>'
+    b'<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+    b"<Name>bkt</Name><Prefix></Prefix><KeyCount>0</KeyCount><MaxKeys>1000</MaxKeys>"
+    b"<IsTruncated>false</IsTruncated></ListBucketResult>"
+)
+
+
+def _session(url: str, **kwargs: Any) -> S3Session:
+    return S3Session(
+        "AKIDHOSTILE", "hostile-secret", endpoint_url=url, bucket="bkt", region="us-east-1",
+        max_attempts=2, **kwargs,
+    )  # fmt: skip
+
+
+# --- response bodies read whole: bounded while reading -----------------------------------------
+
+_CHILD = PEAK_RSS + textwrap.dedent(
+    """
+    import json, sys
+    import s3lite
+    from s3lite import S3Session, B2Session
+    from s3lite.credentials import ContainerCredentials
+    scenario, url = sys.argv[1], sys.argv[2]
+    before = peak_rss_mib()
+    try:
+        if scenario == "s3-listing":
+            session = S3Session("AK", "SK", endpoint_url=url, bucket="bkt", max_attempts=1)
+            list(session.list_objects())
+        elif scenario == "s3-error":
+            session = S3Session("AK", "SK", endpoint_url=url, bucket="bkt", max_attempts=1)
+            session.delete_objects(["a", "b"])
+        elif scenario == "container":
+            ContainerCredentials(url + "/creds", attempts=1, timeout=30).get()
+        elif scenario == "b2":
+            B2Session("keyid", "key", api_url=url, max_attempts=1).list_buckets()
+        outcome = "no error"
+    except Exception as exc:
+        outcome = type(exc).__name__ + ": " + str(exc)[:200]
+    print(json.dumps({"grew": peak_rss_mib() - before, "outcome": outcome}))
+    """
+)
+
+
+def _run_child(scenario: str, url: str) -> dict[str, Any]:
+    proc = subprocess.run(
+        [sys.executable, "-c", _CHILD, scenario, url],
+        capture_output=True, timeout=300, check=False, text=True,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(
+    ("scenario", "fragment", "status", "bound", "raised"),
+    [
+        ("s3-listing", "list-type", 200, 32, "MalformedResponse"),
+        ("s3-error", "delete", 500, 1, "InternalError"),
+        ("container", "/creds", 200, 1, "CredentialSourceError"),
+        ("b2", "b2_authorize_account", 200, 64, "MalformedResponse"),
+    ],
+)
+def test_long_bodies_stop_being_read_at_the_limit(
+    scenario: str, fragment: str, status: int, bound: int, raised: str
+) -> None:
+    """A 256 MiB chunked answer (as good as endless) raises the right typed error, and the
+    client's peak memory grows by about the bound, not by the body."""
+    answer = Answer(status, {"Content-Type": "application/xml"}, chunked_bytes=256 * MiB)
+    with HostileServer() as server:
+        server.answers.append((fragment, answer))
+        result = _run_child(scenario, server.url)
+    assert result["outcome"].startswith(raised), result
+    assert result["grew"] < 2 * bound + 40, result  # peak MiB over the child's own baseline
+
+
+def test_declared_huge_length_is_refused_before_reading(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Content-Length beyond the bound: refused at once, the connection is closed (not
+    pooled), and the next request gets a fresh connection and a good answer."""
+    with HostileServer() as server:
+        server.answers.append(
+            ("prefix=big", Answer(200, declared_length=10**12, send_bytes=2 * MiB))
+        )
+        server.answers.append(("list-type", Answer(200, body=LISTING)))
+        session = _session(server.url, read_timeout=3)
+        with pytest.raises(s3lite.MalformedResponse, match="too large"):
+            list(session.list_objects("big"))
+        assert server.connections == 1
+        assert list(session.list_objects("small")) == []
+        assert server.connections == 2  # the refused one was not reused
+        session.close()
+
+
+def test_bounded_read_keeps_object_downloads_unbounded(s3: S3Session) -> None:
+    """Object data is the caller's, not a service document: get_object(stream=False) reads
+    bodies beyond the document bound."""
+    data = b"y" * (33 * MiB)
+    s3.put_object("big-object", data)
+    assert s3.get_object("big-object", stream=False).data == data
+
+
+# --- credential endpoints never go through a proxy ----------------------------------------------
+
+
+def test_container_credentials_never_go_through_a_proxy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    token = "container-auth-token-never-proxied"
+    with ForwardProxy() as proxy, ContainerServer(token=token) as server:
+        for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+            monkeypatch.setenv(name, proxy.url)
+        monkeypatch.setenv("NO_PROXY", "example.com")
+        monkeypatch.setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", server.url + server.path)
+        monkeypatch.setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", token)
+        creds = ContainerCredentials().get()
+        assert creds is not None and creds.access_key == server.issued[-1].access_key
+        # a caller's transport whose pool manager is itself a proxy manager: still direct
+        proxied = Transport(pool_manager=make_pool_manager(proxy_url=proxy.url))
+        creds = ContainerCredentials(
+            server.url + server.path, auth_token=token, transport=proxied
+        ).get()
+        assert creds is not None and creds.access_key == server.issued[-1].access_key
+        assert proxy.seen == []
+        assert server.authorizations == [token, token]
+        proxied.close()
+
+
+def test_instance_metadata_never_goes_through_a_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    with ForwardProxy() as proxy, ImdsServer() as server:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        monkeypatch.delenv("AWS_EC2_METADATA_DISABLED", raising=False)
+        monkeypatch.setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", server.url)
+        creds = InstanceMetadataCredentials().get()
+        assert creds is not None and creds.access_key == server.issued[-1].access_key
+        assert proxy.seen == []
+    # and an ordinary S3 endpoint on loopback still goes through the proxy it is given
+    assert _proxy_for("http", "127.0.0.1:9000") == proxy.url
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "169.254.169.254",
+        "169.254.170.2",
+        "169.254.170.23",
+        "[fd00:ec2::254]",
+        "[fd00:ec2::23]",
+        "[fd00:ec2:0::23]:80",
+        "[fe80::1]",
+        "[FD00:EC2::254]",
+    ],
+)
+def test_metadata_addresses_are_never_proxied(monkeypatch: pytest.MonkeyPatch, host: str) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.example.com:3128")
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example.com:3128")
+    monkeypatch.setenv("NO_PROXY", "")
+    assert _proxy_for("http", host) is None
+    assert _proxy_for("https", host) is None
+    assert _proxy_for("http", "[fd00:ec2::1]") == "http://proxy.example.com:3128"
+
+
+def test_credential_answer_over_the_bound_is_a_credential_error(tmp_path: Path) -> None:
+    """A container endpoint declaring a huge body: a clear CredentialSourceError at once."""
+    with HostileServer() as server:
+        server.answers.append(("/creds", Answer(200, declared_length=10**10, send_bytes=1000)))
+        with pytest.raises(CredentialSourceError, match="too large"):
+            ContainerCredentials(server.url + "/creds", attempts=1, timeout=30).get()
