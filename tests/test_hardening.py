@@ -4,6 +4,7 @@ limit while reading, credential endpoints never go through a proxy."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -194,3 +195,77 @@ def test_credential_answer_over_the_bound_is_a_credential_error(tmp_path: Path) 
         server.answers.append(("/creds", Answer(200, declared_length=10**10, send_bytes=1000)))
         with pytest.raises(CredentialSourceError, match="too large"):
             ContainerCredentials(server.url + "/creds", attempts=1, timeout=30).get()
+
+
+# --- download_file: no temporary file or descriptor left behind ---------------------------------
+
+
+def _files_open_under(root: Path) -> list[str]:
+    """Paths under `root` that this process holds a descriptor on."""
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith(str(root)):
+            found.append(target)
+    return found
+
+
+def _object_server(size: int, get: Answer) -> HostileServer:
+    """HEAD says the object has `size` bytes; GET answers `get`."""
+    server = HostileServer(get)
+    server.answers.append(
+        ("obj", Answer(200, {"ETag": '"0123456789abcdef0123456789abcdef"'}, declared_length=size))
+    )
+    return server
+
+
+@pytest.mark.parametrize("size", [10**18, 10**23])
+def test_absurd_size_is_refused_before_any_file_exists(tmp_path: Path, size: int) -> None:
+    with _object_server(size, Answer(500)) as server:
+        session = _session(server.url)
+        with pytest.raises(s3lite.MalformedResponse, match="Content-Length"):
+            session.download_file("obj", tmp_path / "target.bin")
+        assert list(tmp_path.iterdir()) == []
+        assert _files_open_under(tmp_path) == []
+        assert all(not r.startswith("GET") for r in server.requests)
+        session.close()
+
+
+@pytest.mark.parametrize(
+    ("size", "get"),
+    [
+        (1 << 49, Answer(500)),  # more than ext4 can pre-size (EFBIG), or a GET that fails
+        (1000, Answer(200, declared_length=1000, send_bytes=10)),  # a body that stops short
+        (3 * MiB, Answer(403)),  # ranged GETs refused
+    ],
+)
+def test_failed_download_removes_and_closes_its_temporary_file(
+    tmp_path: Path, size: int, get: Answer
+) -> None:
+    with _object_server(size, get) as server:
+        session = _session(server.url, read_timeout=2)
+        with pytest.raises((OSError, s3lite.S3LiteError)):
+            session.download_file("obj", tmp_path / "target.bin", threshold=MiB, part_size=MiB)
+        assert list(tmp_path.iterdir()) == []
+        assert _files_open_under(tmp_path) == []
+        session.close()
+
+
+@pytest.mark.parametrize("name", ["a" * 235, "b" * 255, "é" * 127, "x" * 200 + "€" * 18])
+def test_download_to_a_name_at_name_max(s3: S3Session, tmp_path: Path, name: str) -> None:
+    assert len(name.encode()) <= 255
+    data = os.urandom(3000)
+    s3.put_object("long-name", data)
+    target = tmp_path / name
+    s3.download_file("long-name", target)
+    assert target.read_bytes() == data
+    assert [p.name for p in tmp_path.iterdir()] == [name]  # no temporary file left
+    # ranged (parallel) downloads use the same temporary name
+    big = os.urandom(3 * MiB)
+    s3.put_object("long-name-big", big)
+    s3.download_file("long-name-big", target, threshold=MiB, part_size=MiB)
+    assert target.read_bytes() == big
+    assert [p.name for p in tmp_path.iterdir()] == [name]

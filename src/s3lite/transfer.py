@@ -16,7 +16,7 @@ import zlib
 from collections.abc import Iterator, Mapping
 from typing import IO, TYPE_CHECKING, Any
 
-from .errors import ChecksumMismatch
+from .errors import ChecksumMismatch, MalformedResponse
 from .progress import ProgressReporter
 
 if TYPE_CHECKING:
@@ -34,6 +34,9 @@ CHUNK = MiB
 _MD5 = r"^[0-9a-f]{32}$"
 _MULTIPART = r"^[0-9a-f]{32}-(\d+)$"
 _COMPOSITE = r"^[A-Za-z0-9+/=]+-(\d+)$"
+#: Largest object size believed from a server (S3 stores up to 50 TB, B2 10 TB): a larger
+#: Content-Length is a malformed answer, not a file to pre-size.
+MAX_OBJECT_SIZE = 1 << 50
 
 
 class _Verifier:
@@ -161,12 +164,15 @@ class _Sink:
             directory, name = os.path.split(os.path.abspath(self.path))
             if os.path.isdir(self.path):
                 raise IsADirectoryError(f"{self.path} is a directory")
-            suffix = os.urandom(4).hex()
-            self.temp = os.path.join(directory, f".{name}.s3lite-{suffix}.part")
+            self.temp = os.path.join(directory, _temp_name(directory, name))
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
             self.fd = os.open(self.temp, flags, 0o666)
             if size:
-                os.ftruncate(self.fd, size)
+                try:
+                    os.ftruncate(self.fd, size)
+                except BaseException:
+                    self.discard()
+                    raise
             return
         if not hasattr(dest, "write"):
             raise TypeError("dest must be a path or a binary file object with write()")
@@ -215,6 +221,21 @@ class _Sink:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.temp)
             self.temp = None
+
+
+def _temp_name(directory: str, name: str) -> str:
+    """The temporary name a download to `directory/name` is written under: hidden, unique,
+    recognisable (`.NAME.s3lite-XXXXXXXX.part`), and within the file system's NAME_MAX: a
+    long `name` is shortened (whole characters) to make room for the suffix."""
+    suffix = f".s3lite-{os.urandom(4).hex()}.part"
+    try:
+        limit = os.pathconf(directory, "PC_NAME_MAX") if hasattr(os, "pathconf") else 255
+    except (OSError, ValueError):
+        limit = 255
+    room = max(1, min(limit, 255) - 1 - len(suffix))
+    while len(os.fsencode(name)) > room:
+        name = name[:-1]
+    return f".{name}{suffix}"
 
 
 class TransferMixin:
@@ -322,6 +343,11 @@ class TransferMixin:
         extra = {"checksum_mode": True} if getattr(session, "supports_checksum_mode", False) else {}
         head = session.head_object(key, bucket=bucket, version_id=version_id, **extra)
         size = head.content_length or 0
+        if size > MAX_OBJECT_SIZE:
+            raise MalformedResponse(
+                f"the server says {key!r} has {size} bytes (Content-Length), more than any "
+                f"service stores ({MAX_OBJECT_SIZE}): not downloaded"
+            )
         verifier = _Verifier.for_head(head, verify)
         pin: dict[str, Any] = {"bucket": bucket, "version_id": version_id or head.version_id}
         if head.etag and getattr(session, "supports_if_match", True):
