@@ -143,3 +143,65 @@ def wait_until(predicate: object, timeout: float = 30.0) -> bool:
             return True
         time.sleep(0.02)
     return False
+
+
+class SlowSink:
+    """Accepts uploads and reads them at about `rate` bytes/s with a small receive buffer,
+    then answers 200 with an ETag: a slow link, on loopback. `received` lists body sizes."""
+
+    def __init__(self, rate: float = 6_000_000) -> None:
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(16)
+        self.port = self._sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.rate = rate
+        self.received: list[int] = []
+        self._closing = threading.Event()
+
+    def __enter__(self) -> SlowSink:
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._closing.set()
+        self._sock.close()
+
+    def _accept(self) -> None:
+        while not self._closing.is_set():
+            try:
+                client, _ = self._sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client: socket.socket) -> None:
+        with client, contextlib.suppress(OSError):
+            buffered = b""
+            while True:
+                while b"\r\n\r\n" not in buffered:
+                    chunk = client.recv(65536)
+                    if not chunk:
+                        return
+                    buffered += chunk
+                head, _, buffered = buffered.partition(b"\r\n\r\n")
+                length = 0
+                for line in head.decode("latin-1").split("\r\n")[1:]:
+                    name, _, value = line.partition(":")
+                    if name.strip().lower() == "content-length":
+                        length = int(value.strip())
+                got = len(buffered)
+                buffered = b""
+                step = 64 * 1024
+                while got < length:
+                    chunk = client.recv(min(step, length - got))
+                    if not chunk:
+                        return
+                    got += len(chunk)
+                    time.sleep(len(chunk) / self.rate)
+                self.received.append(got)
+                client.sendall(
+                    b'HTTP/1.1 200 OK\r\nETag: "0123456789abcdef0123456789abcdef"\r\n'
+                    b"Content-Length: 0\r\n\r\n"
+                )

@@ -16,7 +16,7 @@ import pytest
 import s3lite
 from conftest import PEAK_RSS
 from forward_proxy import ForwardProxy
-from hostile_server import Answer, HostileServer
+from hostile_server import Answer, HostileServer, SlowSink
 from metadata_servers import ContainerServer, ImdsServer
 from s3lite import S3Session
 from s3lite.credentials import (
@@ -269,3 +269,37 @@ def test_download_to_a_name_at_name_max(s3: S3Session, tmp_path: Path, name: str
     s3.download_file("long-name-big", target, threshold=MiB, part_size=MiB)
     assert target.read_bytes() == big
     assert [p.name for p in tmp_path.iterdir()] == [name]
+
+
+# --- in-memory bodies are sent in chunks, each bounded by the timeout ---------------------------
+
+SLOW_BODY = b"x" * 29_360_128  # 28 MiB: about 5 s at 6 MB/s, far beyond connect_timeout=2
+
+
+def test_large_bytes_body_over_a_slow_link() -> None:
+    """One sendall of the whole body would be bounded by the 2 s socket timeout; in chunks,
+    each chunk is."""
+    with SlowSink() as sink:
+        session = _session(sink.url, connect_timeout=2, read_timeout=30)
+        session.put_object("slow", SLOW_BODY)
+        session.close()
+        assert sink.received == [len(SLOW_BODY)]
+
+
+def test_compat_bytes_uploads_over_a_slow_link() -> None:
+    """tinys3's Connection.upload(bytes) and Pool.upload(bytes): 14 MiB at 6 MB/s with a
+    1 s connect timeout."""
+    body = SLOW_BODY[: 14 * MiB]
+    with SlowSink() as sink:
+        endpoint = f"127.0.0.1:{sink.port}"
+        options: dict[str, Any] = {"connect_timeout": 1, "read_timeout": 30, "max_attempts": 1}
+        with s3lite.Connection(
+            "AKID", "secret", "bkt", tls=False, endpoint=endpoint, path_style=True, **options
+        ) as conn:
+            conn.upload("slow", body)
+        with s3lite.Pool(
+            "AKID", "secret", "bkt", tls=False, endpoint=endpoint, path_style=True, size=1,
+            **options,
+        ) as pool:  # fmt: skip
+            pool.upload("slow", body).result(timeout=120)
+        assert sink.received == [len(body)] * 2

@@ -581,11 +581,14 @@ class Transport:
                 auth.sign(current)
             pool, absolute = self._pool(request.scheme, request.host, request.direct)
             target = request.url if absolute else request.target
+            send_body = current.body if request.method not in ("GET", "HEAD") else None
+            if isinstance(send_body, (bytes, bytearray, memoryview)):
+                send_body = _in_chunks(send_body, current.headers)
             try:
                 raw: urllib3.BaseHTTPResponse = pool.urlopen(
                     request.method,
                     target,
-                    body=current.body if request.method not in ("GET", "HEAD") else None,
+                    body=send_body,
                     headers=current.headers,
                     retries=False,
                     redirect=False,
@@ -750,6 +753,22 @@ _STATUS_CODES = {
     503: "ServiceUnavailable",
     504: "GatewayTimeout",
 }
+
+
+def _in_chunks(
+    data: bytes | bytearray | memoryview, headers: dict[str, str]
+) -> bytes | bytearray | memoryview | Iterator[memoryview]:
+    """An in-memory body larger than `SEND_CHUNK`, as chunks (with its Content-Length set):
+    the socket timeout bounds each send, so one `sendall` of the whole body would have to
+    finish within the timeout, and a large body on a slow link would fail."""
+    view = memoryview(data)
+    if view.ndim != 1 or view.itemsize != 1:
+        view = view.cast("B")
+    if view.nbytes <= SEND_CHUNK:
+        return data
+    if not any(name.lower() == "content-length" for name in headers):
+        headers["Content-Length"] = str(view.nbytes)
+    return (view[i : i + SEND_CHUNK] for i in range(0, len(view), SEND_CHUNK))
 
 
 def _is_proxy_manager(manager: object) -> bool:
