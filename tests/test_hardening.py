@@ -25,6 +25,7 @@ from s3lite.credentials import (
     InstanceMetadataCredentials,
 )
 from s3lite.transport import Transport, _proxy_for, make_pool_manager
+from secure_servers import TlsForwarder, make_certificates
 
 MiB = 1024 * 1024
 LISTING = (
@@ -303,3 +304,39 @@ def test_compat_bytes_uploads_over_a_slow_link() -> None:
         ) as pool:  # fmt: skip
             pool.upload("slow", body).result(timeout=120)
         assert sink.received == [len(body)] * 2
+
+
+# --- verify=False does not silence urllib3 for the rest of the process --------------------------
+
+_WARN_CHILD = textwrap.dedent(
+    """
+    import sys, warnings
+    import urllib3
+    from s3lite import S3Session
+    url = sys.argv[1]
+    session = S3Session("AK", "SK", endpoint_url=url, bucket="bkt", verify=False, max_attempts=1)
+    try:
+        session.head_object("k")
+    except Exception as exc:
+        print("s3lite:", type(exc).__name__, file=sys.stderr)
+    session.close()
+    other = urllib3.PoolManager(cert_reqs="CERT_NONE")
+    with warnings.catch_warnings(record=True) as caught:  # the filters stay as they are
+        other.request("GET", url + "/other", retries=False)
+    print(sum(issubclass(w.category, urllib3.exceptions.InsecureRequestWarning) for w in caught))
+    """
+)
+
+
+def test_verify_false_leaves_other_clients_warnings_alone(tmp_path: Path) -> None:
+    """After an S3Session(verify=False) made its requests, another urllib3 client in the
+    same process still gets its InsecureRequestWarning."""
+    _, cert, key = make_certificates(tmp_path)
+    with HostileServer() as upstream, TlsForwarder(upstream.port, cert, key) as https:
+        proc = subprocess.run(
+            [sys.executable, "-c", _WARN_CHILD, https.url],
+            capture_output=True, timeout=120, check=False, text=True,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        assert "s3lite: NoSuchKey" in proc.stderr  # s3lite did talk to it, unverified
+        assert int(proc.stdout.strip()) >= 1, proc.stderr

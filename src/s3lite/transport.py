@@ -378,8 +378,10 @@ def make_pool_manager(
         "blocksize": 256 * 1024,
     }
     if verify is False:
+        # urllib3 warns (InsecureRequestWarning) on each host's unverified connections, as
+        # botocore leaves it: silencing it would take a process-wide filter, which would
+        # silence it for every other client in the process too.
         kwargs["cert_reqs"] = "CERT_NONE"
-        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
     else:
         kwargs["cert_reqs"] = "CERT_REQUIRED"
         if isinstance(verify, str):
