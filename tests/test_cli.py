@@ -868,3 +868,90 @@ def test_human_sizes_and_durations() -> None:
     assert human_size(0) == "0 B" and human_size(1023) == "1023 B"
     assert human_size(1536) == "1.5 KiB" and human_size(5 << 30) == "5.0 GiB"
     assert format_duration(7) == "0:07" and format_duration(3723) == "1:02:03"
+
+
+# --- keys and files without a faithful counterpart ---------------------------------------------
+
+EXIT_SKIPPED = 7
+
+
+@pytest.fixture
+def moto_cli(moto: Any, moto_s3: Any) -> Remote:
+    """S3 on moto, which stores `dir//file`, `./x` and `a/./b` as they are (SeaweedFS does
+    not)."""
+    env = {"AWS_ACCESS_KEY_ID": "AKIDMOTO", "AWS_SECRET_ACCESS_KEY": "moto-secret"}
+    return Remote("s3", moto_s3.bucket, moto_s3, env, ["--endpoint-url", moto.endpoint_url])
+
+
+UNFAITHFUL = ["d/dir//file", "d/./x", "d/a/./b", "d//lead", "d/marker/", "d/f"]
+
+
+def _unfaithful_bucket(remote: Remote) -> None:
+    for key in UNFAITHFUL:
+        remote.put(key, b"unfaithful " + key.encode())
+    remote.put("d/ok.txt", b"fine")
+    remote.put("d/f/g", b"f is a folder too")
+    remote.put("d/empty/", b"")  # a plain folder marker: silently nothing to write
+
+
+def test_sync_delete_skips_keys_without_a_faithful_local_path(
+    moto_cli: Remote, tmp_path: Path
+) -> None:
+    _unfaithful_bucket(moto_cli)
+    target = tmp_path / "t"
+    target.mkdir()
+    (target / "dir").mkdir()
+    (target / "dir" / "file").write_bytes(b"mine")  # what dir//file would collapse onto
+    (target / "stale.txt").write_bytes(b"extra")
+    for run in range(2):
+        result = moto_cli.run("--json", "sync", "--delete", moto_cli.url("d"), str(target))
+        assert result.returncode == EXIT_SKIPPED, result.stderr
+        doc = result.json()
+        assert sorted(s["source"] for s in doc["skipped"]) == sorted(
+            moto_cli.url(k) for k in UNFAITHFUL
+        )
+        assert doc["ok"] is False
+        for key in UNFAITHFUL:
+            assert f"skipping {moto_cli.url(key)}" in result.stderr
+        assert doc["deleted"] == ([str(target / "stale.txt")] if run == 0 else [])
+        assert len(doc["copied"]) == (2 if run == 0 else 0)
+        assert read_tree(target) == {
+            "dir/file": b"mine",
+            "ok.txt": b"fine",
+            "f/g": b"f is a folder too",
+        }
+    result = moto_cli.run("sync", "--delete", moto_cli.url("d"), str(target))
+    assert result.returncode == EXIT_SKIPPED
+    assert "6 skipped" in result.out + result.stderr
+
+
+def test_recursive_copy_skips_keys_without_a_faithful_local_path(
+    moto_cli: Remote, tmp_path: Path
+) -> None:
+    _unfaithful_bucket(moto_cli)
+    result = moto_cli.run("cp", "-r", moto_cli.url("d"), str(tmp_path / "t"))
+    assert result.returncode == EXIT_SKIPPED, result.stderr
+    assert result.stderr.count("warning: skipping") == len(UNFAITHFUL)
+    assert read_tree(tmp_path / "t") == {"ok.txt": b"fine", "f/g": b"f is a folder too"}
+    # keys that would escape are still refused outright, before anything is written
+    moto_cli.put("e/../escaped", b"evil")
+    moto_cli.put("e/ok", b"fine")
+    result = moto_cli.run("cp", "-r", moto_cli.url("e"), str(tmp_path / "e"))
+    assert result.returncode == EXIT_FAILURE and "refusing key '../escaped'" in result.stderr
+    assert not (tmp_path / "e").exists()
+
+
+def test_upload_skips_local_names_that_cannot_be_keys(moto_cli: Remote, tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "ok.txt").write_bytes(b"fine")
+    bad = os.path.join(os.fsencode(src), b"not-utf8-\xff.txt")
+    with open(bad, "wb") as f:
+        f.write(b"latin-1 name")
+    for args in (["sync", "--delete"], ["cp", "-r"]):
+        result = moto_cli.run("--json", *args, str(src), moto_cli.url("up"))
+        assert result.returncode == EXIT_SKIPPED, result.stderr
+        assert "not valid UTF-8" in result.stderr
+        doc = json.loads(result.stdout.decode("utf-8", "surrogateescape"))
+        assert len(doc["skipped"]) == 1
+        assert moto_cli.names("up/") == ["up/ok.txt"]

@@ -57,6 +57,8 @@ exit codes:
   4    access denied (credentials rejected, or not allowed to do this)
   5    no credentials found (or a broken credentials/config source)
   6    conflict (the bucket exists or is not empty; lock held by someone else)
+  7    cp -r / sync skipped keys or files with no faithful counterpart on the other
+       side (dir//file, ./x, a/./b, names that cannot be keys); the rest was done
   130  interrupted (Ctrl-C)
 """
 
@@ -237,7 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
             "stdin or to stdout.\nIf DEST is a directory or ends in '/', the source's name is "
             "kept. With -r, everything under\nthe SOURCE directory or prefix goes under DEST. "
             "Downloads refuse keys that would land\noutside the target directory ('..', "
-            "absolute paths). Large files go in parallel parts,\nverified; copies within one "
+            "drive letters) and skip keys with no faithful local\npath ('dir//file', './x': "
+            "exit code 7). Large files go in parallel parts, verified;\ncopies within one "
             "service are done by the server.",
             f"  s3lite {name} report.pdf s3://docs/\n  s3lite {name} s3://docs/report.pdf .\n"
             f"  s3lite {name} -r ./site s3://www/\n  s3lite {name} s3://a/x.bin b2://b/x.bin\n"
@@ -330,7 +333,9 @@ def build_parser() -> argparse.ArgumentParser:
         "or remote to remote. A file is copied when DEST lacks it, its size differs, or the\n"
         "source is newer (downloaded files get the object's time). --checksum compares\n"
         "contents instead of times where the ETag allows it (MD5 on S3, SHA-1 on B2).\n"
-        "--delete removes what is in DEST but not in SOURCE.",
+        "--delete removes what is in DEST but not in SOURCE. Keys with no faithful local path\n"
+        "('dir//file', './x', 'a/./b') and files whose names cannot be keys are reported and\n"
+        "skipped, never copied then deleted (exit code 7).",
         "  s3lite sync ./site s3://www/ --delete\n  s3lite sync s3://photos/2024 ./2024\n"
         "  s3lite sync --dry-run s3://prod/assets b2://mirror/assets",
         "cmd_sync",

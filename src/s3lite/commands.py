@@ -50,6 +50,7 @@ __all__ = [
     "EXIT_NOT_FOUND",
     "EXIT_NO_CREDENTIALS",
     "EXIT_OK",
+    "EXIT_SKIPPED",
     "EXIT_USAGE",
     "CLIError",
     "Context",
@@ -71,6 +72,9 @@ EXIT_ACCESS_DENIED = 4
 EXIT_NO_CREDENTIALS = 5
 #: The bucket exists already or is not empty; the lock is held by someone else.
 EXIT_CONFLICT = 6
+#: cp -r / sync skipped keys or files that have no faithful counterpart on the other side
+#: (`dir//file`, `./x`, names that cannot be keys); everything else was done.
+EXIT_SKIPPED = 7
 EXIT_INTERRUPTED = 130
 
 SCHEMES = ("s3", "b2")
@@ -287,6 +291,78 @@ def safe_local_path(root: str, rel: str) -> str:
             else:
                 return path
     raise UnsafeKey(f"refusing key {rel!r}: {why}; it would be written outside {root!r}")
+
+
+def unfaithful_key(rel: str) -> str | None:
+    """Why a key (relative to the prefix copied) has no faithful local path, None if it has
+    one: the file written for `dir//file`, `./x` or `a/./b` would be listed back as another
+    key (`dir/file`, `x`, `a/b`), so a sync would copy it, then delete it as extra."""
+    if rel.endswith("/"):
+        return "it ends with '/' but has content"
+    parts = rel.split("/")
+    if "" in parts:
+        return "it has an empty path segment ('//' or a leading '/')"
+    if "." in parts:
+        return "it has a '.' path segment"
+    for sep in (os.sep, os.altsep):
+        if sep and sep != "/" and sep in rel:
+            return f"it contains {sep!r}, a path separator on this system"
+    return None
+
+
+def _key_problem(scheme: str, key: str) -> str | None:
+    """Why a local file's name cannot be the key `key` on `scheme`, None if it can."""
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        return "its name is not valid UTF-8"
+    if scheme == "b2":
+        from .b2 import validate_key
+    else:
+        from .s3 import validate_key
+    try:
+        validate_key(key)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+class Skipped:
+    """A key or file left out because it has no faithful counterpart on the other side."""
+
+    __slots__ = ("reason", "source")
+
+    def __init__(self, source: Location, reason: str) -> None:
+        self.source = source
+        self.reason = reason
+
+    def doc(self) -> dict[str, str]:
+        return {"source": str(self.source), "reason": self.reason}
+
+
+def _report_skipped(ctx: Context, skipped: list[Skipped]) -> None:
+    for item in skipped:
+        ctx.warn(f"warning: skipping {item.source}: {item.reason}")
+
+
+def _faithful_local(rels: list[str]) -> dict[str, str]:
+    """rel -> why it is skipped, for keys to download under one directory: keys with no
+    faithful local path, and keys that are a file and also a folder of other keys."""
+    why = {rel: reason for rel in rels if (reason := unfaithful_key(rel)) is not None}
+    folders: set[str] = set()
+    for rel in rels:
+        if rel not in why and "/" in rel:
+            parts = rel.split("/")
+            folders.update("/".join(parts[:n]) for n in range(1, len(parts)))
+    for rel in rels:
+        if rel not in why and rel in folders:
+            why[rel] = "it is a file and also the folder of other keys"
+    return why
+
+
+def _local_shadow(rel: str) -> str:
+    """The local path (relative) a key with no faithful one would have collapsed onto."""
+    return "/".join(p for p in rel.split("/") if p not in ("", "."))
 
 
 @contextlib.contextmanager
@@ -777,9 +853,11 @@ def _copy(ctx: Context, args: argparse.Namespace, *, move: bool) -> int:
         raise usage_error("mv cannot move stdin; use cp")
     if dst.stdio:
         ctx.stdout_is_data = True
+    skipped: list[Skipped] = []
     if args.recursive:
         with about(src, dst):
-            transfers = _plan_recursive(ctx, src, dst)
+            transfers, skipped = _plan_recursive(ctx, src, dst)
+        _report_skipped(ctx, skipped)
     else:
         transfers = [_plan_single(ctx, src, dst)]
     if any(t.source == t.dest for t in transfers):
@@ -790,17 +868,20 @@ def _copy(ctx: Context, args: argparse.Namespace, *, move: bool) -> int:
             {
                 "command": name,
                 "dry_run": args.dry_run,
-                "ok": not outcome.failed,
+                "ok": not outcome.failed and not skipped,
                 "count": len(outcome.done),
                 "bytes": sum(t.size or 0 for t in outcome.done),
                 "transfers": [_transfer_doc(t) for t in outcome.done],
                 "errors": [
                     {"source": str(t.source), "error": describe(exc)} for t, exc in outcome.failed
                 ],
+                "skipped": [item.doc() for item in skipped],
             }
         )
-    elif args.recursive and not transfers:
+    elif args.recursive and not transfers and not skipped:
         ctx.status(f"nothing to {'move' if move else 'copy'} under {src}")
+    if not outcome.failed and skipped:
+        return EXIT_SKIPPED
     return outcome.exit_code
 
 
@@ -837,10 +918,13 @@ def _plan_single(ctx: Context, src: Location, dst: Location) -> Transfer:
     return Transfer(src, dst.with_path(path), size)
 
 
-def _plan_recursive(ctx: Context, src: Location, dst: Location) -> list[Transfer]:
+def _plan_recursive(
+    ctx: Context, src: Location, dst: Location
+) -> tuple[list[Transfer], list[Skipped]]:
+    skipped: list[Skipped] = []
     if src.remote:
         prefix = dir_prefix(src.key)
-        items = remote_files(ctx, src.with_key(prefix))
+        items = remote_files(ctx, src.with_key(prefix), with_content_markers=not dst.remote)
         if not items and src.key:
             raise CLIError(f"nothing found under {src.with_key(prefix)}", EXIT_NOT_FOUND)
         pairs = [(key[len(prefix) :], src.with_key(key), item) for key, item in items]
@@ -857,26 +941,38 @@ def _plan_recursive(ctx: Context, src: Location, dst: Location) -> list[Transfer
     if dst.remote:
         dest_prefix = dir_prefix(dst.key)
         for rel, source, item in pairs:
+            problem = _key_problem(dst.scheme, dest_prefix + rel)
+            if problem is not None:
+                skipped.append(Skipped(source, f"it cannot be a {dst.scheme}:// key: {problem}"))
+                continue
             target = dst.with_key(dest_prefix + rel)
             transfers.append(Transfer(source, target, item["content_length"]))
     else:
         if os.path.exists(dst.path) and not os.path.isdir(dst.path):
             raise usage_error(f"{dst.path} exists and is not a directory")
+        unfaithful = _faithful_local([rel for rel, _, _ in pairs])
         # Every key is checked before anything is written.
         for rel, source, item in pairs:
+            if rel in unfaithful:
+                skipped.append(Skipped(source, f"no faithful local path: {unfaithful[rel]}"))
+                continue
             path = safe_local_path(dst.path, rel)
             transfers.append(Transfer(source, dst.with_path(path), item["content_length"]))
-    return transfers
+    return transfers, skipped
 
 
-def remote_files(ctx: Context, loc: Location) -> list[tuple[str, dict[str, Any]]]:
+def remote_files(
+    ctx: Context, loc: Location, *, with_content_markers: bool = False
+) -> list[tuple[str, dict[str, Any]]]:
     """(key, listing item) of every object under a prefix; "folder" markers (keys ending
-    in '/') are left out."""
+    in '/') are left out, except (`with_content_markers`) those that hold bytes: a download
+    reports those as skipped rather than lose them silently."""
     session = ctx.session(loc.scheme)
     return [
         (item["key"], item)
         for item in session.list_objects(loc.key, bucket=loc.bucket)
         if not item["key"].endswith("/")
+        or (with_content_markers and int(item.get("content_length") or 0) > 0)
     ]
 
 
@@ -1143,7 +1239,11 @@ class Entry:
         self.etag = etag
 
 
-def _entries(ctx: Context, loc: Location, *, source: bool) -> dict[str, Entry]:
+def _entries(
+    ctx: Context, loc: Location, *, source: bool, to_local: bool = False
+) -> dict[str, Entry]:
+    """rel -> entry under a prefix or directory (`to_local`: a source downloaded to a
+    directory, whose folder markers with content are listed so they can be reported)."""
     if loc.remote:
         prefix = dir_prefix(loc.key)
         return {
@@ -1153,7 +1253,7 @@ def _entries(ctx: Context, loc: Location, *, source: bool) -> dict[str, Entry]:
                 _timestamp(item.get("upload_timestamp")),
                 item.get("etag"),
             )
-            for key, item in remote_files(ctx, loc.with_key(prefix))
+            for key, item in remote_files(ctx, loc.with_key(prefix), with_content_markers=to_local)
         }
     if not os.path.exists(loc.path):
         if source:
@@ -1229,8 +1329,21 @@ def cmd_sync(ctx: Context, args: argparse.Namespace) -> int:
         if loc.remote and not loc.bucket:
             raise usage_error(f"{loc.scheme}:// needs a bucket: {loc.scheme}://BUCKET/PREFIX")
     with about(src, dst):
-        source = _entries(ctx, src, source=True)
+        source = _entries(ctx, src, source=True, to_local=not dst.remote)
         dest = _entries(ctx, dst, source=False)
+    # Sources with no faithful counterpart are skipped (and reported): never copied, and
+    # what they would have collapsed onto locally is never deleted as extra.
+    why: dict[str, str] = {}
+    if dst.remote:
+        for rel in source:
+            problem = _key_problem(dst.scheme, dir_prefix(dst.key) + rel)
+            if problem is not None:
+                why[rel] = f"it cannot be a {dst.scheme}:// key: {problem}"
+    else:
+        why = {rel: f"no faithful local path: {r}" for rel, r in _faithful_local([*source]).items()}
+    kept = {_local_shadow(rel) for rel in why} if not dst.remote else set()
+    skipped = [Skipped(source.pop(rel).loc, why[rel]) for rel in sorted(why)]
+    _report_skipped(ctx, skipped)
     transfers: list[Transfer] = []
     unchanged = 0
     for rel, entry in sorted(source.items()):
@@ -1244,7 +1357,11 @@ def cmd_sync(ctx: Context, args: argparse.Namespace) -> int:
             target = dst.with_path(safe_local_path(dst.path, rel))  # all checked before copying
         mtime = entry.mtime if not dst.remote and src.remote else None
         transfers.append(Transfer(entry.loc, target, entry.size, mtime, reason))
-    extra = [dest[rel].loc for rel in sorted(dest) if rel not in source] if args.delete else []
+    extra = (
+        [dest[rel].loc for rel in sorted(dest) if rel not in source and rel not in kept]
+        if args.delete
+        else []
+    )
 
     outcome = run_transfers(ctx, transfers, dry_run=args.dry_run)
     deleted, delete_errors = _sync_delete(ctx, dst, extra, args.dry_run)
@@ -1255,24 +1372,27 @@ def cmd_sync(ctx: Context, args: argparse.Namespace) -> int:
                 "source": str(src),
                 "dest": str(dst),
                 "dry_run": args.dry_run,
-                "ok": not outcome.failed and not delete_errors,
+                "ok": not outcome.failed and not delete_errors and not skipped,
                 "copied": [_transfer_doc(t) for t in outcome.done],
                 "deleted": [str(loc) for loc in deleted],
                 "unchanged": unchanged,
                 "bytes": sum(t.size or 0 for t in outcome.done),
                 "errors": [{"source": str(t.source), "error": describe(exc)}
                            for t, exc in outcome.failed] + delete_errors,
+                "skipped": [item.doc() for item in skipped],
             }
         )  # fmt: skip
     else:
         would = "would " if args.dry_run else ""
         ctx.status(
             f"sync: {would}copy {len(outcome.done)}, {would}delete {len(deleted)}, "
-            f"{unchanged} unchanged"
+            f"{unchanged} unchanged" + (f", {len(skipped)} skipped" if skipped else "")
         )
     if outcome.failed:
         return outcome.exit_code
-    return EXIT_FAILURE if delete_errors else EXIT_OK
+    if delete_errors:
+        return EXIT_FAILURE
+    return EXIT_SKIPPED if skipped else EXIT_OK
 
 
 def _sync_delete(
