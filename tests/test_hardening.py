@@ -340,3 +340,26 @@ def test_verify_false_leaves_other_clients_warnings_alone(tmp_path: Path) -> Non
         assert proc.returncode == 0, proc.stderr
         assert "s3lite: NoSuchKey" in proc.stderr  # s3lite did talk to it, unverified
         assert int(proc.stdout.strip()) >= 1, proc.stderr
+
+
+def test_lock_state_over_the_bound_is_refused_while_read() -> None:
+    """The lock's objects are read through the same bound (S3 and B2 share the store's get)."""
+    from s3lite.lock import _S3Store
+
+    with HostileServer() as server:
+        server.answers.append(("state", Answer(200, declared_length=10**12, send_bytes=MiB)))
+        server.answers.append(("chunked", Answer(200, chunked_bytes=256 * MiB)))
+        session = _session(server.url, read_timeout=3)
+        store = _S3Store(session, "bkt")
+        with pytest.raises(s3lite.MalformedResponse, match="too large"):
+            store.get("lk.lock/state")
+        with pytest.raises(s3lite.MalformedResponse, match="too large"):
+            store.get("lk.lock/chunked")
+        session.close()
+
+
+def test_get_object_max_size_bounds_an_in_memory_read(backend: Any) -> None:
+    backend.put_object("two-mib", b"z" * (2 * MiB))
+    with pytest.raises(s3lite.MalformedResponse, match="too large"):
+        backend.get_object("two-mib", stream=False, max_size=MiB)
+    assert len(backend.get_object("two-mib", stream=False, max_size=2 * MiB).data) == 2 * MiB

@@ -1135,6 +1135,7 @@ class B2Session(TransferMixin):
         stream: bool | None = None,
         headers: Mapping[str, str] | None = None,
         resume: bool = True,
+        max_size: int | None = None,
     ) -> Response:
         """Download a file by name (its latest version) or, with `version_id`, by file id;
         optionally the inclusive byte range `range_start`..`range_end`.
@@ -1146,6 +1147,8 @@ class B2Session(TransferMixin):
         `key`: the file name. `bucket`: the bucket (default the session's). `stream`: leave the body
         unread (default: the session's `stream`). `headers`: extra request headers. `resume`:
         resume a broken stream (True) or raise `TransportError`.
+        `max_size`: with `stream=False`, the largest body read into memory (a larger one is
+        refused as `MalformedResponse` while it is read); default no bound.
         """
         validate_key(key)
         bucket = self._bucket(bucket)
@@ -1162,7 +1165,7 @@ class B2Session(TransferMixin):
         if not stream or not resume:
             response = self.transport.send(
                 request, _TokenAuth(self), stream=stream, dialect=B2_DIALECT,
-                error_parser=parse_error, ok=_ok_get, max_body=None,
+                error_parser=parse_error, ok=_ok_get, max_body=max_size,
             )  # fmt: skip
             return _fix_etag(response)
         raw = self.transport.send_raw(

@@ -198,6 +198,8 @@ PROBE_WRITERS = 4
 
 _HOST = socket.gethostname()
 _STATE = "state"
+#: Largest lock object read into memory (each holds a small JSON document).
+_MAX_LOCK_OBJECT = 1024 * 1024
 _ID_RE = re.compile(r"^[0-9a-f]{32}$")
 _CONDITION_UNSUPPORTED = (NotImplementedByServer, InvalidArgument, InvalidRequest)
 
@@ -367,7 +369,9 @@ class _Store:
     def get(self, key: str) -> _Fetched | None:
         """The object and when the server served it; None if there is none."""
         try:
-            response = self.session.get_object(key, bucket=self.bucket, stream=False)
+            response = self.session.get_object(
+                key, bucket=self.bucket, stream=False, max_size=_MAX_LOCK_OBJECT
+            )
         except NoSuchKey:
             return None
         modified = response.last_modified

@@ -548,6 +548,7 @@ class S3Session(TransferMixin):
         stream: bool | None = None,
         headers: Mapping[str, str] | None = None,
         resume: bool = True,
+        max_size: int | None = None,
     ) -> Response:
         """Download an object (or the inclusive byte range `range_start`..`range_end`).
 
@@ -562,6 +563,8 @@ class S3Session(TransferMixin):
         `if_unmodified_since`: a timezone-aware datetime or an HTTP date. `stream`: leave the body
         unread (default: the session's `stream`). `headers`: extra request headers (e.g. SSE-C).
         `resume`: resume a broken stream (True) or raise `TransportError`.
+        `max_size`: with `stream=False`, the largest body read into memory (a larger one is
+        refused as `MalformedResponse` while it is read); default no bound.
         """
         validate_key(key)
         bucket = self._bucket(bucket)
@@ -583,7 +586,7 @@ class S3Session(TransferMixin):
         request = self._build("GET", bucket, key, params, hdrs, payload_hash=EMPTY_SHA256)
         stream = self.stream if stream is None else stream
         if not stream or not resume:
-            return self._send(request, stream=stream, ok=_ok_get, max_body=None)
+            return self._send(request, stream=stream, ok=_ok_get, max_body=max_size)
         raw = self.transport.send_raw(
             request, self._auth, error_parser=s3xml.parse_error, ok=_ok_get
         )
