@@ -230,6 +230,11 @@ class Response:
         exceed `limit` bytes: a declared length is checked before reading, and an undeclared
         (chunked) body stops being read at the limit, so a hostile server cannot make it
         grow without end. A refused body's connection is closed, never reused."""
+        if self._data is not None:  # already in memory: the part not yet read
+            rest = self.read()
+            if limit is not None and len(rest) > limit:
+                raise MalformedResponse(f"response body too large: more than {limit} bytes")
+            return rest
         if limit is not None:
             declared = self._expected
             if declared is not None and declared - self._pos > limit:
