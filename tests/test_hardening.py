@@ -62,6 +62,12 @@ _CHILD = PEAK_RSS + textwrap.dedent(
             session.delete_objects(["a", "b"])
         elif scenario == "container":
             ContainerCredentials(url + "/creds", attempts=1, timeout=30).get()
+        elif scenario == "sts":
+            from s3lite.credentials import WebIdentityCredentials
+            token = sys.argv[3]
+            WebIdentityCredentials(
+                "arn:aws:iam::123456789012:role/r", token, endpoint_url=url, region="us-east-1"
+            ).get()
         elif scenario == "b2":
             B2Session("keyid", "key", api_url=url, max_attempts=1).list_buckets()
         outcome = "no error"
@@ -72,9 +78,9 @@ _CHILD = PEAK_RSS + textwrap.dedent(
 )
 
 
-def _run_child(scenario: str, url: str) -> dict[str, Any]:
+def _run_child(scenario: str, url: str, *extra: str) -> dict[str, Any]:
     proc = subprocess.run(
-        [sys.executable, "-c", _CHILD, scenario, url],
+        [sys.executable, "-c", _CHILD, scenario, url, *extra],
         capture_output=True, timeout=300, check=False, text=True,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
@@ -87,18 +93,21 @@ def _run_child(scenario: str, url: str) -> dict[str, Any]:
         ("s3-listing", "list-type", 200, 32, "MalformedResponse"),
         ("s3-error", "delete", 500, 1, "InternalError"),
         ("container", "/creds", 200, 1, "CredentialSourceError"),
+        ("sts", "/", 200, 1, "CredentialSourceError"),
         ("b2", "b2_authorize_account", 200, 64, "MalformedResponse"),
     ],
 )
 def test_long_bodies_stop_being_read_at_the_limit(
-    scenario: str, fragment: str, status: int, bound: int, raised: str
+    scenario: str, fragment: str, status: int, bound: int, raised: str, tmp_path: Path
 ) -> None:
     """A 256 MiB chunked answer (as good as endless) raises the right typed error, and the
     client's peak memory grows by about the bound, not by the body."""
     answer = Answer(status, {"Content-Type": "application/xml"}, chunked_bytes=256 * MiB)
     with HostileServer() as server:
         server.answers.append((fragment, answer))
-        result = _run_child(scenario, server.url)
+        token = tmp_path / "web-identity-token"
+        token.write_text("header.payload.signature")
+        result = _run_child(scenario, server.url, str(token))
     assert result["outcome"].startswith(raised), result
     assert result["grew"] < 2 * bound + 40, result  # peak MiB over the child's own baseline
 
