@@ -768,7 +768,7 @@ def _in_chunks(
         view = view.cast("B")
     if view.nbytes <= SEND_CHUNK:
         return data
-    if not any(name.lower() == "content-length" for name in headers):
+    if not any(name.lower() in ("content-length", "transfer-encoding") for name in headers):
         headers["Content-Length"] = str(view.nbytes)
     return (view[i : i + SEND_CHUNK] for i in range(0, len(view), SEND_CHUNK))
 
