@@ -4,6 +4,7 @@ SeaweedFS (s3://) and the B2 test server (b2://), which children reach over loop
 from __future__ import annotations
 
 import contextlib
+import datetime
 import hashlib
 import io
 import json
@@ -723,8 +724,9 @@ def test_lock_lost_while_running_stops_the_command(remote: Remote, tmp_path: Pat
             time.sleep(0.05)
         assert started.exists()
         breaker = lock_in_process(remote, "locks/lost")
+        everything = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)
         while proc.poll() is None and time.monotonic() < deadline:
-            breaker.break_other_locks()  # again, should a renewal have raced the break
+            breaker.break_other_locks(everything)  # again, should a renewal have raced it
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=2)
         assert proc.returncode == EXIT_FAILURE

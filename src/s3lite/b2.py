@@ -1983,6 +1983,7 @@ class B2Session(TransferMixin):
     def lock(
         self,
         key: str,
+        lock_id: str | None = None,
         *,
         ttl: float = 60.0,
         prefix: str | None = None,
@@ -2000,13 +2001,14 @@ class B2Session(TransferMixin):
         keeps the lock without renewing it; `exclusive`: False for a shared (reader) lock; `bucket`:
         where the lock files live (default the session's); `heartbeat`: seconds between renewals
         (default `ttl` / 3); `clock_skew`: seconds of clock difference between hosts to
-        tolerate.
+        tolerate. `lock_id`: re-attach to the entries of an existing lock id (`ValueError` if
+        none).
         """
         from .lock import DistributedLock
 
         return DistributedLock(
             self, key, ttl=ttl, prefix=prefix, protocol=protocol, exclusive=exclusive,
-            bucket=bucket, heartbeat=heartbeat, clock_skew=clock_skew,
+            bucket=bucket, heartbeat=heartbeat, clock_skew=clock_skew, lock_id=lock_id,
         )  # fmt: skip
 
     # --- lifecycle -----------------------------------------------------------------------------

@@ -1460,7 +1460,15 @@ def cmd_lock(ctx: Context, args: argparse.Namespace) -> int:
         code, stopped = _run_holding(lock, command)
     finally:
         try:
-            lock.release()
+            if stopped:  # lost, the server perhaps silent: clean up briefly, objects expire
+                import time
+
+                from .transport import request_deadline
+
+                with request_deadline(time.monotonic() + KILL_GRACE):
+                    lock.release()
+            else:
+                lock.release()
         except LockLost as exc:
             why = str(exc).split(": ", 1)[-1]  # "lock 'k' was lost before release: <why>"
         except S3LiteError as exc:
@@ -1486,12 +1494,20 @@ def _make_lock(session: Any, loc: Location, args: argparse.Namespace) -> Any:
     return DistributedLock(session, loc.key, **options)
 
 
+#: Longest wait between SIGTERM and SIGKILL when `s3lite lock` stops its command; a quarter of
+#: the TTL when that is shorter, so that SIGKILL comes no later than the lease's end.
+KILL_GRACE = 10.0
+
+
 def _run_holding(lock: Any, command: list[str]) -> tuple[int, bool]:
-    """Run `command` while `lock` is held (its heartbeat renews it). Checks every few seconds
-    that the lock is still ours; if it was lost, stops the command (SIGTERM, then SIGKILL) and
-    says why. SIGTERM and SIGHUP are passed on to the command; Ctrl-C reaches it from the
-    terminal directly. Returns the command's exit code (128+N if killed by signal N) and
-    whether it was stopped because the lock was lost."""
+    """Run `command` while `lock` is held (its heartbeat renews it). Stops the command --
+    SIGTERM, then SIGKILL after a grace period (`KILL_GRACE`, at most a quarter of the TTL) --
+    once the lease has less than that grace left without a renewal, so that it is killed no
+    later than the lease's end whatever the server does; or at once if the lock was lost
+    (broken by another client, found by `verify()` every few seconds, never waited on).
+    SIGTERM and SIGHUP are passed on to the command; Ctrl-C reaches it from the terminal
+    directly. Returns the command's exit code (128+N if killed by signal N) and whether it
+    was stopped because the lock was (about to be) lost."""
     import signal
     import subprocess
 
@@ -1509,33 +1525,49 @@ def _run_holding(lock: Any, command: list[str]) -> tuple[int, bool]:
     def ignore(_signum: int, _frame: Any) -> None:
         pass  # the command got the Ctrl-C too; the lock is released when it exits
 
+    done = threading.Event()
+
+    def check() -> None:
+        """Ask the server now and then; a lock found lost shows in `time_left()`."""
+        interval = max(0.1, min(lock.heartbeat / 2, 5.0))
+        while not done.wait(interval):
+            with contextlib.suppress(S3LiteError):
+                if not lock.verify():
+                    return
+
     handlers = {signal.SIGINT: ignore, signal.SIGTERM: forward}
     if hasattr(signal, "SIGHUP"):
         handlers[signal.SIGHUP] = forward
     previous = {signum: signal.signal(signum, handler) for signum, handler in handlers.items()}
+    checker = threading.Thread(target=check, name="s3lite-lock-verify", daemon=True)
+    checker.start()
     stopped = False
+    grace = min(KILL_GRACE, lock.ttl / 4)
+    tick = max(0.02, min(0.25, lock.ttl / 40))
     try:
-        interval = max(0.1, min(lock.heartbeat / 2, 5.0))
         while True:
-            try:
-                code = proc.wait(timeout=interval)
+            left = lock.time_left()
+            if left <= grace:
                 break
+            try:
+                code = proc.wait(timeout=min(tick, left - grace))
+                return (128 - code if code < 0 else code), stopped
             except subprocess.TimeoutExpired:
                 pass
-            try:
-                held = lock.verify()
-            except S3LiteError:
-                continue  # unknown for now; the lock knows its own deadline
-            if not held:
-                stopped = True
-                proc.terminate()
-                try:
-                    code = proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    code = proc.wait()
-                break
+        if proc.poll() is not None:
+            code = proc.returncode
+            return (128 - code if code < 0 else code), stopped
+        stopped = True
+        proc.terminate()
+        # SIGKILL at the lease's end -- or, for a lock already lost, after the grace period
+        wait = left if left > 0 else grace
+        try:
+            code = proc.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            code = proc.wait()
     finally:
+        done.set()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     return (128 - code if code < 0 else code), stopped

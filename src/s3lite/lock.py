@@ -162,6 +162,7 @@ from .errors import (
     PreconditionFailed,
     TransportError,
 )
+from .transport import request_deadline
 
 if TYPE_CHECKING:
     from .b2 import B2Session
@@ -240,6 +241,14 @@ def _after_retry(exc: BaseException) -> bool:
 def _sent_once(response: Any) -> bool:
     attempts = getattr(response, "attempts", None)
     return isinstance(attempts, int) and attempts == 1
+
+
+def _within(until: float) -> contextlib.AbstractContextManager[None]:
+    """Bound the requests sent in this context to end by `until` (monotonic): an answer that
+    would come later is worth nothing to a lease that ends then."""
+    if math.isfinite(until):
+        return request_deadline(until)
+    return contextlib.nullcontext()
 
 
 def _sleep(seconds: float) -> None:
@@ -387,8 +396,11 @@ class _Store:
     def listing(self, prefix: str) -> _Snapshot:
         raise NotImplementedError
 
-    def replace(self, key: str, old: _Written, body: bytes, nonce: str) -> _Written:
-        """Rewrite our own object, failing with `_Broken` if it is gone or not ours."""
+    def replace(
+        self, key: str, old: _Written, body: bytes, nonce: str, earlier: dict[str, float]
+    ) -> _Written:
+        """Rewrite our own object, failing with `_Broken` if it is gone or not ours.
+        `earlier`: nonce -> send time of our earlier attempts, which may have landed."""
         raise NotImplementedError
 
     def delete_own(self, key: str, written: _Written | None) -> bool:
@@ -461,24 +473,31 @@ class _S3Store(_Store):
             if not page.truncated or not token:
                 return _Snapshot(objects, server_now, _mono())
 
-    def replace(self, key: str, old: _Written, body: bytes, nonce: str) -> _Written:
+    def replace(
+        self, key: str, old: _Written, body: bytes, nonce: str, earlier: dict[str, float]
+    ) -> _Written:
         if self.if_match_ok and old.etag:
             sent = _mono()
             try:
                 written = self.put(key, body, if_match=old.etag)
             except (PreconditionFailed, NoSuchKey):
-                # Someone else changed or deleted it -- or our own first attempt landed and
-                # its retry was refused: the body tells.
+                # Someone else changed or deleted it -- or our own earlier attempt landed and
+                # this one was refused: the body tells (and when that attempt was sent).
                 current = self.get(key)
-                if current is None or _nonce_of(current.body) != nonce:
+                found = None if current is None else _nonce_of(current.body)
+                if current is None or found is None or (found != nonce and found not in earlier):
                     raise _Broken(f"lock object {key} was removed or replaced") from None
+                sent = sent if found == nonce else earlier[found]
                 written = _Written(key, current.etag, current.version_id, sent, _mono())
             except _CONDITION_UNSUPPORTED:
                 self.if_match_ok = False
-                return self.replace(key, old, body, nonce)
+                return self.replace(key, old, body, nonce, earlier)
         else:
             current = self.get(key)
-            if current is None or (current.etag != old.etag and _nonce_of(current.body) != nonce):
+            found = None if current is None else _nonce_of(current.body)
+            if current is None or (
+                current.etag != old.etag and found != nonce and found not in earlier
+            ):
                 raise _Broken(f"lock object {key} was removed or replaced")
             written = self.put(key, body)
         if old.version_id and old.version_id != written.version_id:
@@ -609,8 +628,12 @@ class _B2Store(_Store):
             objects.extend(self._listed(e) for e in files if e.get("action") == "upload")
         return _Snapshot(objects, server_now, _mono())
 
-    def replace(self, key: str, old: _Written, body: bytes, nonce: str) -> _Written:
+    def replace(
+        self, key: str, old: _Written, body: bytes, nonce: str, earlier: dict[str, float]
+    ) -> _Written:
         written = self.put(key, body)
+        if earlier:
+            written.retried = True  # an earlier attempt may have left a version: swept
         if not old.version_id:
             return written
         try:
@@ -1047,6 +1070,8 @@ class _Hold:
         # sequential
         self.ticket: int | None = None
         self.objects: dict[str, _Written] = {}
+        #: object -> {nonce: send time} of renewals that failed but may have landed
+        self.pending: dict[str, dict[str, float]] = {}
         self.attempted: set[str] = set()
         self.key0: str | None = None
         self.key1: str | None = None
@@ -1062,12 +1087,19 @@ class _Hold:
     def check(self, answered: float) -> None:
         """A decision taken on a response answered after our validity is worth nothing."""
         if answered >= self.valid_until:
-            raise _Restart("a listing was answered only after the lock's TTL had passed")
+            raise _Restart("an answer came only after the lease had run out")
+
+    def left(self) -> float:
+        """Seconds of lease left (monotonic clock); 0 once lost or run out."""
+        if self.lost is not None:
+            return 0.0
+        return max(0.0, self.valid_until - _mono())
 
     def reset_sequential(self) -> None:
         self.lock_id = _new_id()
         self.ticket = None
         self.objects = {}
+        self.pending = {}
         self.attempted = set()
         self.key0 = self.key1 = None
         self.valid_until = -math.inf
@@ -1201,12 +1233,13 @@ class _Conditional(_Protocol):
             entry = self._entry(hold)
             body = _state_body([*live, entry], _new_id())
             written: _Written | None = None
-            sent_at[entry["nonce"]] = _mono()
+            sent_at[entry["nonce"]] = sent = _mono()
             try:
-                if state is None:
-                    written = self.store.put(self.key, body, if_none_match=True)
-                else:
-                    written = self.store.put(self.key, body, if_match=state.etag)
+                with _within(sent + self.ttl):  # a later answer could not admit us
+                    if state is None:
+                        written = self.store.put(self.key, body, if_none_match=True)
+                    else:
+                        written = self.store.put(self.key, body, if_match=state.etag)
             except (PreconditionFailed, NoSuchKey):
                 pass  # changed under us, or our own first attempt won: the next read tells
             except ConditionalRequestConflict:
@@ -1265,8 +1298,17 @@ class _Conditional(_Protocol):
         return True
 
     def _settle(self, hold: _Hold) -> bool:
-        """Admitted: keep the lock unless a sequential-protocol contender conflicts."""
-        if self._no_sequential_holders(hold):
+        """Admitted: keep the lock unless a sequential-protocol contender conflicts -- or the
+        lease ran out meanwhile (then others may have dropped our entry and taken the lock)."""
+        try:
+            with _within(hold.valid_until):
+                clear = self._no_sequential_holders(hold)
+        except (ClientError, TransportError) as exc:
+            if not _transient(exc) and _mono() < hold.valid_until:
+                self._withdraw(hold)
+                raise
+            clear = False  # unknown in time: withdraw and start over
+        if clear and _mono() < hold.valid_until:
             return True
         self._withdraw(hold)
         return False
@@ -1276,7 +1318,8 @@ class _Conditional(_Protocol):
         if not sent_at:
             return False
         with contextlib.suppress(ClientError, TransportError):
-            state = self._read_state()
+            with _within(max(sent_at.values()) + self.ttl):
+                state = self._read_state()
             mine = state.find(hold.lock_id) if state else None
             if state is not None and mine is not None and self._adopt(hold, state, mine, sent_at):
                 return self._settle(hold)
@@ -1406,8 +1449,9 @@ class _Conditional(_Protocol):
         state = self._read_state()
         return state is not None and state.find(hold.lock_id) is not None
 
-    def break_entries(self, victims: set[str]) -> set[str]:
-        """Remove the given holders from the state (never deleting it); returns who was."""
+    def break_entries(self, doomed: Callable[[_State, dict[str, Any]], bool]) -> set[str]:
+        """Remove the holders `doomed` picks (judged afresh on each state read) from the
+        state, never deleting it; returns who was removed."""
         attempted: dict[str, set[str]] = {}  # rev -> holders that write removed
         for _ in range(50):
             state = _retrying(self._read_state)
@@ -1415,10 +1459,10 @@ class _Conditional(_Protocol):
                 return attempted[state.rev]  # our write landed; its answer did not
             if state is None:
                 return set()
-            gone = {str(h.get("id")) for h in state.holders if h.get("id") in victims}
+            gone = {str(h.get("id")) for h in state.holders if doomed(state, h)}
             if not gone:
                 return set()
-            keep = [h for h in state.holders if h.get("id") not in victims]
+            keep = [h for h in state.holders if str(h.get("id")) not in gone]
             rev = _new_id()
             attempted[rev] = gone
             body = _state_body(keep, rev)
@@ -1449,13 +1493,23 @@ class _Sequential(_Protocol):
         }
         return json.dumps(doc, separators=(",", ":")).encode()
 
+    def _lease_end(self, hold: _Hold) -> float:
+        """Until when an answer can still count: our lease, or for our first write (no lease
+        yet) the TTL from now; `_Restart` once a lease we had has run out."""
+        if math.isfinite(hold.valid_until):
+            if _mono() >= hold.valid_until:
+                raise _Restart("the contender's lease ran out before it could decide")
+            return hold.valid_until
+        return _mono() + self.ttl
+
     def _put(self, hold: _Hold, key: str, stage: int, deadline: float) -> _Written | None:
         """Write one of our own objects (an idempotent PUT): retried until it is answered."""
         hold.attempted.add(key)
         delay = 0.05
         while True:
             try:
-                return self.store.put(key, self._body(hold, stage, _new_id()))
+                with _within(self._lease_end(hold)):
+                    return self.store.put(key, self._body(hold, stage, _new_id()))
             except (ClientError, TransportError) as exc:
                 if not _transient(exc):
                     raise
@@ -1464,11 +1518,12 @@ class _Sequential(_Protocol):
                 _sleep(_jitter(delay))
                 delay = min(delay * 2, 1.0)
 
-    def _list(self, deadline: float) -> _Snapshot | None:
+    def _list(self, hold: _Hold, deadline: float) -> _Snapshot | None:
         delay = 0.05
         while True:
             try:
-                return self.store.listing(self.prefix)
+                with _within(self._lease_end(hold)):
+                    return self.store.listing(self.prefix)
             except (ClientError, TransportError) as exc:
                 if not _transient(exc):
                     raise
@@ -1505,7 +1560,7 @@ class _Sequential(_Protocol):
         hold.objects[hold.key0] = written
         hold.extend(written, first=True)
         # 2. take a ticket larger than every live one
-        snapshot = self._list(limit)
+        snapshot = self._list(hold, limit)
         if snapshot is None:
             return False
         hold.check(snapshot.done)
@@ -1527,7 +1582,7 @@ class _Sequential(_Protocol):
         hold.objects[hold.key1] = written
         # 4. wait until no conflicting contender is choosing or ahead of us
         while True:
-            snapshot = self._list(limit)
+            snapshot = self._list(hold, limit)
             if snapshot is None:
                 return False
             hold.check(snapshot.done)
@@ -1536,9 +1591,22 @@ class _Sequential(_Protocol):
                 # Deleted under us (break_other_locks): a decision now would rest on objects
                 # others may not have seen -- seq-0 must have lasted until seq-1 existed.
                 raise _Restart("this contender's lock objects were removed")
-            choosing, ahead = self._blockers(hold, snapshot)
+            try:
+                with _within(self._lease_end(hold)):
+                    choosing, ahead = self._blockers(hold, snapshot)
+            except (ClientError, TransportError) as exc:
+                if not _transient(exc):
+                    raise
+                hold.check(_mono())
+                _sleep(_jitter(POLL_MIN))
+                continue
             if not choosing and not ahead:
-                self._reap(hold, snapshot)
+                with _within(self._lease_end(hold)):
+                    self._reap(hold, snapshot)
+                # Decided on time, but still holding only while the lease lasts: an answer
+                # that came late (a slow state read, a slow delete) must not hand us a lock
+                # others may already have seen expire.
+                hold.check(_mono())
                 return True
             now = _mono()
             if now >= limit or (nonblocking and ahead):
@@ -1547,7 +1615,8 @@ class _Sequential(_Protocol):
             last_sent = max(w.sent for w in hold.objects.values())
             if now - last_sent >= self.renew_every:
                 try:
-                    self.renew(hold)
+                    with _within(self._lease_end(hold)):
+                        self.renew(hold)
                 except _Broken as exc:
                     raise _Restart(str(exc)) from None
                 except (ClientError, TransportError) as exc:
@@ -1614,7 +1683,14 @@ class _Sequential(_Protocol):
         old = hold.objects[key]
         nonce = _new_id()
         body = self._body(hold, 1 if key == hold.key1 else 0, nonce)
-        written = self.store.replace(key, old, body, nonce)
+        earlier = hold.pending.setdefault(key, {})
+        sent = _mono()
+        try:
+            written = self.store.replace(key, old, body, nonce, earlier)
+        except (ClientError, TransportError):
+            earlier[nonce] = sent  # it may have landed: a later attempt will know it
+            raise
+        hold.pending.pop(key, None)
         hold.objects[key] = written
         try:
             hold.extend(written)
@@ -1651,10 +1727,13 @@ class _Sequential(_Protocol):
             return False
         return self.store.is_current(key, hold.objects[key])
 
-    def break_candidates(self, candidates: list[_Candidate], snapshot: _Snapshot) -> set[str]:
+    def break_candidates(
+        self, candidates: list[_Candidate], snapshot: _Snapshot
+    ) -> dict[str, list[_Listed]]:
         """Delete the contenders' objects exactly as listed (seq-0 first, so that their own
-        release can tell): a contender that renewed meanwhile survives."""
-        broken: set[str] = set()
+        release can tell): a contender that renewed meanwhile survives. Returns the objects
+        deleted, by lock id, of each contender broken."""
+        broken: dict[str, list[_Listed]] = {}
         store = self.store
         seq1 = self.prefix + "seq-1"
         for candidate in candidates:
@@ -1672,7 +1751,10 @@ class _Sequential(_Protocol):
             ]
             tickets = [done for is_seq1, done in deleted if is_seq1]
             if (tickets and all(tickets)) or (not tickets and any(d for _, d in deleted)):
-                broken.add(candidate.lock_id)  # its ticket (or, choosing, its seq-0) is gone
+                # its ticket (or, choosing, its seq-0) is gone
+                broken[candidate.lock_id] = [
+                    obj for obj, (_, done) in zip(objects, deleted, strict=True) if done
+                ]
         return broken
 
 
@@ -1680,14 +1762,19 @@ class _Sequential(_Protocol):
 
 
 def _heartbeat(hold: _Hold, protocol: _Protocol, interval: float) -> None:
-    delay = interval
+    """Renew `interval` after each renewal was *sent* (the lease counts from then), each
+    renewal bounded by the lease: one answered later would extend nothing anyway."""
+    delay = max(0.0, hold.valid_until - hold.ttl + interval - _mono())
     while not hold.stop.wait(delay):
         with hold.mutex:
             if hold.stop.is_set():
                 return
             try:
-                protocol.renew(hold)
-                delay = interval
+                if _mono() >= hold.valid_until:
+                    raise _Broken("the lease ran out before it could be renewed")
+                with _within(hold.valid_until):
+                    protocol.renew(hold)
+                delay = max(0.0, hold.valid_until - hold.ttl + interval - _mono())
             except _Broken as exc:
                 hold.lost = str(exc)
                 log.warning("lock %s lost: %s", protocol.prefix, exc)
@@ -1745,7 +1832,10 @@ class DistributedLock:
         bucket: str | None = None,
         heartbeat: float | None = None,
         clock_skew: float = DEFAULT_CLOCK_SKEW,
+        lock_id: str | None = None,
     ) -> None:
+        if lock_id is not None and (not isinstance(lock_id, str) or not _ID_RE.match(lock_id)):
+            raise ValueError(f"lock_id must be a lock id as s3lite makes them, got {lock_id!r}")
         if not isinstance(key, str):
             raise TypeError(f"key must be a str, not {type(key).__name__}")
         if not key:
@@ -1789,6 +1879,13 @@ class DistributedLock:
         self._busy = threading.Lock()
         #: The lock id of the current (or last) holding.
         self.lock_id: str | None = None
+        #: A lock id given to re-attach to, whose entries are still to be taken over.
+        self._attached: str | None = None
+        if lock_id is not None:
+            _snapshot, candidates, state = self._impl().survey()
+            if lock_id not in candidates and (state is None or state.find(lock_id) is None):
+                raise ValueError(f"lock id {lock_id} does not exist under {prefix!r}")
+            self._attached = self.lock_id = lock_id
 
     # --- protocol ------------------------------------------------------------------------------
     @property
@@ -1845,9 +1942,23 @@ class DistributedLock:
             mode = self.exclusive if exclusive is None else bool(exclusive)
             nonblocking = not blocking or timeout == 0
             deadline = math.inf if timeout == -1 else _mono() + timeout
-            hold = _Hold(mode, self.ttl)
-            if not impl.acquire(hold, deadline, nonblocking):
-                return False
+            attached = self._attached
+            self._remove_attached()  # re-attached: its old entries go, the id stays
+            while True:
+                hold = _Hold(mode, self.ttl)
+                if attached is not None:
+                    hold.lock_id, attached = attached, None
+                if not impl.acquire(hold, deadline, nonblocking):
+                    return False
+                if _mono() < hold.valid_until:
+                    break
+                # Every path checks this itself; this is the last line: never hand out a
+                # lock whose lease has already run out (others may have taken it since).
+                log.debug("lock %s: won only after the lease ran out; again", self.prefix)
+                with contextlib.suppress(ClientError, TransportError, LockError):
+                    impl.release(hold)
+                if nonblocking or _mono() >= deadline:
+                    return False
             self._hold = hold
             self.lock_id = hold.lock_id
             threading.Thread(
@@ -1867,7 +1978,10 @@ class DistributedLock:
         with self._busy:
             hold = self._hold
             if hold is None:
-                raise RuntimeError("release unlocked lock")
+                # As s3func's: releasing a lock not held does nothing -- except that a lock
+                # re-attached to an id (and not acquired since) removes that id's entries.
+                self._remove_attached()
+                return
             self._hold = None
             if self._finalizer is not None:
                 self._finalizer.detach()
@@ -1902,31 +2016,61 @@ class DistributedLock:
         return self._hold is not None
 
     def verify(self) -> bool:
-        """Whether this object still holds the lock: not lost, within its TTL, and its objects
-        still on the server (one request). False once lost (then `release()` raises
-        `LockLost`); errors reaching the server are raised, not taken for an answer."""
+        """Whether this object still holds the lock: not lost, within its lease, and its
+        objects still on the server (one request). False at once when the lease has run out;
+        never waits longer than the lease has left (a renewal in flight, a slow server). False
+        once lost (then `release()` raises `LockLost`); errors reaching the server while the
+        lease lasts are raised, not taken for an answer."""
         hold = self._hold
         if hold is None or hold.lost is not None:
             return False
-        with hold.mutex:  # not in the middle of a renewal
+        left = hold.valid_until - _mono()
+        if left <= 0 or not hold.mutex.acquire(timeout=left):  # a renewal may be in flight
+            return self._expired(hold)
+        try:
             if hold.lost is not None:
                 return False
             if _mono() >= hold.valid_until:
-                hold.lost = "the lock's TTL passed without a renewal"
-                return False
-            if not self._impl().verify(hold):
+                return self._expired(hold)
+            try:
+                with _within(hold.valid_until):
+                    present = self._impl().verify(hold)
+            except (ClientError, TransportError):
+                if _mono() >= hold.valid_until:
+                    return self._expired(hold)
+                raise
+            if not present:
                 hold.lost = "the lock's objects were removed by someone else"
                 return False
-            return _mono() < hold.valid_until
+            return _mono() < hold.valid_until or self._expired(hold)
+        finally:
+            hold.mutex.release()
 
-    def other_locks(self) -> list[dict[str, Any]]:
-        """The other holders and contenders found under the prefix (expired ones included):
-        dicts with lock_id, exclusive, protocol, live, created/expires (datetimes), host, pid
-        and ticket (sequential)."""
+    @staticmethod
+    def _expired(hold: _Hold) -> bool:
+        """No answer within the lease: False, and lost for good once the lease has run out
+        (a renewal answered later extends nothing)."""
+        if hold.lost is None and _mono() >= hold.valid_until:
+            hold.lost = "the lock's lease ran out without a renewal"
+        return False
+
+    def time_left(self) -> float:
+        """Seconds this holder's lease has left on the monotonic clock, as of its last
+        confirmed renewal (0 when not held, lost or run out). No request; never waits."""
+        hold = self._hold
+        return 0.0 if hold is None else hold.left()
+
+    def other_locks(self) -> dict[str, dict[str, Any]]:
+        """The other holders and contenders found under the prefix (expired ones included),
+        by lock id, as s3func's: ``upload_timestamp`` (the server's time of their last write;
+        for the conditional protocol, of the state object's last write), ``lock_type``
+        ('exclusive' or 'shared') and ``owner``; and besides: lock_id, exclusive, protocol,
+        live (by the server's clock), created/expires (server time for sequential contenders,
+        the writer's clock for conditional entries), host, pid and ticket (sequential)."""
         impl = self._impl()
         snapshot, candidates, state = impl.survey()
-        mine = self._hold.lock_id if self._hold is not None else None
-        found: list[dict[str, Any]] = []
+        mine = self._own_id()
+        found: dict[str, dict[str, Any]] = {}
         for candidate in candidates.values():
             if candidate.lock_id == mine:
                 continue
@@ -1938,76 +2082,118 @@ class DistributedLock:
                     loaded = json.loads(fetched.body)
                     doc = loaded if isinstance(loaded, dict) else {}
             freshest = candidate.freshest()
-            found.append(
-                _describe(
-                    candidate.lock_id, candidate.exclusive, "sequential",
-                    candidate.live(snapshot.server_now, self.clock_skew),
-                    candidate.created(),
-                    None if freshest is None else freshest + candidate.ttl,
-                    doc, candidate.ticket,
-                )
+            found[candidate.lock_id] = _describe(
+                candidate.lock_id, candidate.exclusive, "sequential",
+                candidate.live(snapshot.server_now, self.clock_skew),
+                candidate.created(),
+                None if freshest is None else freshest + candidate.ttl,
+                newest.modified, doc, candidate.ticket,
             )  # fmt: skip
         if state is not None:
             for h in state.holders:
                 if h.get("id") == mine:
                     continue
-                created = h.get("created")
-                expires = h.get("expires")
-                found.append(
-                    _describe(
-                        str(h.get("id")), bool(h.get("exclusive", True)), "conditional",
-                        not state.expired(h, self.clock_skew),
-                        created if isinstance(created, (int, float)) else None,
-                        expires if isinstance(expires, (int, float)) else None, h, None,
-                    )
+                found[str(h.get("id"))] = _describe(
+                    str(h.get("id")), bool(h.get("exclusive", True)), "conditional",
+                    not state.expired(h, self.clock_skew),
+                    _number(h.get("created")), _number(h.get("expires")),
+                    state.modified, h, None,
                 )  # fmt: skip
         return found
 
-    def break_other_locks(self, older_than: float | _dt.timedelta | None = None) -> list[str]:
-        """Remove the other holders' (and contenders') lock objects -- all of them, or only
-        those created more than `older_than` (seconds or a timedelta) ago -- and return their
-        lock ids. Meant for holders known to be dead: a live holder notices at its next
-        renewal or `verify()`, but may have been working under the lock until then. A holder
-        that renews while being broken keeps its lock."""
-        if isinstance(older_than, _dt.timedelta):
-            older_than = older_than.total_seconds()
-        if older_than is not None and (
-            isinstance(older_than, bool) or not isinstance(older_than, (int, float))
-        ):
-            raise TypeError("older_than must be seconds, a timedelta or None")
+    def break_other_locks(
+        self,
+        timestamp: str | _dt.datetime | None = None,
+        *,
+        older_than: float | _dt.timedelta | None = None,
+    ) -> list[dict[str, Any]]:
+        """Remove other holders' and contenders' lock entries; never this object's own.
+
+        By default only entries that have **expired by the server's clock** (their holder
+        stopped renewing more than ``ttl + 1 s + clock_skew`` ago, judged from the server's
+        ``Last-Modified`` against its ``Date``): a live holder is never removed. Given
+        `timestamp` (a datetime, naive meaning local time, or an ISO 8601 string), every entry
+        last written at or before it by the server's clock -- now or later breaks them all,
+        live or not, as s3func's. Given `older_than` (seconds or a timedelta), every entry not
+        written for that long by the server's clock. A live holder that is broken finds out at
+        its next renewal or `verify()`, but may have been working under the lock until then.
+
+        Returns what was removed, as s3func's: one dict per object deleted, with ``key`` and
+        ``version_id`` (None where the store has none), and ``lock_id``; an entry removed from
+        the conditional protocol's state object is reported with that object's key."""
+        cutoff, age = _break_criteria(timestamp, older_than)
+        mine = self._own_id()
+
+        def doomed(last: float | None, live: bool, server_now: float) -> bool:
+            if cutoff is not None:
+                return last is not None and last <= cutoff
+            if age is not None:
+                return last is not None and server_now - last > age
+            return not live
+
+        def pick_candidate(c: _Candidate, snapshot: _Snapshot) -> bool:
+            live = c.live(snapshot.server_now, self.clock_skew)
+            return c.lock_id != mine and doomed(c.freshest(), live, snapshot.server_now)
+
+        def pick_entry(state: _State, h: dict[str, Any]) -> bool:
+            # Entries carry no server time of their own: the state object's Last-Modified is
+            # when the newest of them was written, so no entry is younger than that.
+            live = not state.expired(h, self.clock_skew)
+            return h.get("id") != mine and doomed(state.modified, live, state.server_now)
+
+        return self._break(pick_candidate, pick_entry)
+
+    def _break(
+        self,
+        pick_candidate: Callable[[_Candidate, _Snapshot], bool],
+        pick_entry: Callable[[_State, dict[str, Any]], bool],
+    ) -> list[dict[str, Any]]:
+        """Remove the sequential contenders and the conditional entries picked; what went."""
         impl = self._impl()
         snapshot, candidates, state = impl.survey()
-        mine = self._hold.lock_id if self._hold is not None else None
         victims = [
             c
-            for c in candidates.values()
-            if c.lock_id != mine
-            and (
-                older_than is None
-                or (c.created() or snapshot.server_now) <= snapshot.server_now - older_than
-            )
+            for c in sorted(candidates.values(), key=lambda c: c.lock_id)
+            if pick_candidate(c, snapshot)
         ]
         sequential = impl if isinstance(impl, _Sequential) else None
         if sequential is None:
             sequential = _Sequential(self._store, self.prefix, self.ttl, self.clock_skew)
-        broken = sequential.break_candidates(victims, snapshot)
-        if state is not None and isinstance(self._store, _S3Store):
-            now = self._store.now()
-            ids = {
-                str(h.get("id"))
-                for h in state.holders
-                if h.get("id") != mine
-                and (older_than is None or float(h.get("created") or now) <= now - older_than)
-            }
-            if ids:
-                conditional = impl if isinstance(impl, _Conditional) else None
-                if conditional is None:
-                    support = _SUPPORT.get(self._store.endpoint) or ConditionalSupport()
-                    conditional = _Conditional(
-                        self._store, self.prefix, self.ttl, self.clock_skew, support
-                    )
-                broken |= conditional.break_entries(ids)
-        return sorted(broken)
+        removed: list[dict[str, Any]] = []
+        for lock_id, objects in sequential.break_candidates(victims, snapshot).items():
+            removed.extend(
+                {"key": obj.key, "version_id": obj.version_id, "lock_id": lock_id}
+                for obj in objects
+            )
+        if (
+            state is not None
+            and isinstance(self._store, _S3Store)
+            and any(pick_entry(state, h) for h in state.holders)
+        ):
+            conditional = impl if isinstance(impl, _Conditional) else None
+            if conditional is None:
+                support = _SUPPORT.get(self._store.endpoint) or ConditionalSupport()
+                conditional = _Conditional(
+                    self._store, self.prefix, self.ttl, self.clock_skew, support
+                )
+            removed.extend(
+                {"key": conditional.key, "version_id": None, "lock_id": lock_id}
+                for lock_id in sorted(conditional.break_entries(pick_entry))
+            )
+        return removed
+
+    def _own_id(self) -> str | None:
+        return self._hold.lock_id if self._hold is not None else self._attached
+
+    def _remove_attached(self) -> None:
+        """Remove every entry of the lock id this object was re-attached to."""
+        lock_id = self._attached
+        if lock_id is not None:
+            self._break(
+                lambda c, _snapshot: c.lock_id == lock_id,
+                lambda _state, h: h.get("id") == lock_id,
+            )
+            self._attached = None
 
     def __enter__(self) -> DistributedLock:
         self.acquire()
@@ -2024,6 +2210,39 @@ class DistributedLock:
         )
 
 
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _break_criteria(
+    timestamp: str | _dt.datetime | None, older_than: float | _dt.timedelta | None
+) -> tuple[float | None, float | None]:
+    """(cutoff as a POSIX time, age in seconds) from break_other_locks' arguments."""
+    if timestamp is not None and older_than is not None:
+        raise ValueError("give timestamp or older_than, not both")
+    cutoff = age = None
+    if isinstance(timestamp, str):
+        try:
+            timestamp = _dt.datetime.fromisoformat(timestamp)
+        except ValueError:
+            raise ValueError(f"timestamp is not an ISO 8601 date and time: {timestamp!r}") from None
+    if isinstance(timestamp, _dt.datetime):
+        cutoff = timestamp.astimezone(_dt.timezone.utc).timestamp()
+    elif timestamp is not None:
+        raise TypeError("timestamp must be a datetime, an ISO 8601 string or None")
+    if isinstance(older_than, _dt.timedelta):
+        older_than = older_than.total_seconds()
+    if older_than is not None:
+        if isinstance(older_than, bool) or not isinstance(older_than, (int, float)):
+            raise TypeError("older_than must be seconds, a timedelta or None")
+        if not math.isfinite(older_than) or older_than < 0:
+            raise ValueError(f"older_than must be a non-negative number, got {older_than!r}")
+        age = float(older_than)
+    return cutoff, age
+
+
 def _describe(
     lock_id: str,
     exclusive: bool,
@@ -2031,6 +2250,7 @@ def _describe(
     live: bool,
     created: float | None,
     expires: float | None,
+    written: float | None,
     doc: dict[str, Any],
     ticket: int | None,
 ) -> dict[str, Any]:
@@ -2040,6 +2260,9 @@ def _describe(
         return _dt.datetime.fromtimestamp(value, tz=_dt.timezone.utc)
 
     return {
+        "upload_timestamp": when(written),
+        "lock_type": "exclusive" if exclusive else "shared",
+        "owner": None,
         "lock_id": lock_id,
         "exclusive": exclusive,
         "protocol": protocol,

@@ -1326,6 +1326,7 @@ class S3Session(TransferMixin):
     def lock(
         self,
         key: str,
+        lock_id: str | None = None,
         *,
         ttl: float = 60.0,
         prefix: str | None = None,
@@ -1344,13 +1345,14 @@ class S3Session(TransferMixin):
         `ttl`: seconds a holder keeps the lock without renewing it; `exclusive`: False for a shared
         (reader) lock; `bucket`: where the lock objects live (default the session's); `heartbeat`:
         seconds between renewals (default `ttl` / 3); `clock_skew`: seconds of clock
-        difference between hosts to tolerate.
+        difference between hosts to tolerate. `lock_id`: re-attach to the entries of an existing
+        lock id (`ValueError` if none).
         """
         from .lock import DistributedLock
 
         return DistributedLock(
             self, key, ttl=ttl, prefix=prefix, protocol=protocol, exclusive=exclusive,
-            bucket=bucket, heartbeat=heartbeat, clock_skew=clock_skew,
+            bucket=bucket, heartbeat=heartbeat, clock_skew=clock_skew, lock_id=lock_id,
         )  # fmt: skip
 
     # --- lifecycle -----------------------------------------------------------------------------

@@ -6,6 +6,8 @@ attempt afresh, and get back a `Response` or a typed error.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import io
 import logging
 import os
@@ -37,6 +39,7 @@ __all__ = [
     "Request",
     "Transport",
     "make_pool_manager",
+    "request_deadline",
 ]
 
 log = logging.getLogger("s3lite")
@@ -50,6 +53,28 @@ MAX_ERROR_BODY = 1024 * 1024
 #: Largest body `Transport.send` reads into memory unless told otherwise (service documents:
 #: listings, JSON answers, credentials); reading stops there.
 MAX_DOCUMENT_BODY = 64 * 1024 * 1024
+
+
+_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "s3lite_request_deadline", default=None
+)
+
+
+class DeadlineExceeded(TransportError):
+    """A request could not be answered before the deadline set by `request_deadline`."""
+
+
+@contextlib.contextmanager
+def request_deadline(until: float) -> Iterator[None]:
+    """Bound every request sent in this context (in this thread or task) to end by `until`, a
+    `time.monotonic()` value: no attempt or retry starts after it, and each attempt's connect
+    and read timeouts are cut to the time left. Nested deadlines keep the earliest."""
+    current = _DEADLINE.get()
+    token = _DEADLINE.set(until if current is None else min(current, until))
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
 
 
 class BodyNotReplayable(TransportError):
@@ -572,6 +597,7 @@ class Transport:
         refreshed = False
         while True:
             attempt += 1
+            attempt_timeout, pool_timeout = self._timeout_within(request, attempt)
             request.attempts += 1
             if limiter is not None:
                 limiter.acquire()
@@ -595,8 +621,8 @@ class Transport:
                     retries=False,
                     redirect=False,
                     assert_same_host=False,
-                    timeout=self.timeout,
-                    pool_timeout=self.pool_timeout,
+                    timeout=attempt_timeout,
+                    pool_timeout=pool_timeout,
                     preload_content=False,
                     decode_content=False,
                     release_conn=False,
@@ -625,7 +651,7 @@ class Transport:
                         retry_cost += cost
                         delay = policy.delay(attempt)
                         log.debug("retrying after %s in %.3f s", describe, delay)
-                        time.sleep(delay)
+                        _sleep_within(delay)
                         continue
                 raise transport_error_class(exc)(
                     f"{describe} (after {attempt} attempt{'s' * (attempt > 1)})",
@@ -669,10 +695,33 @@ class Transport:
                         else policy.delay(attempt, error.retry_after)
                     )
                     log.debug("retrying after %s in %.3f s", error.code, delay)
-                    time.sleep(delay)
+                    _sleep_within(delay)
                     continue
             error.attempts = request.attempts
             raise error
+
+    def _timeout_within(
+        self, request: Request, attempt: int
+    ) -> tuple[urllib3.Timeout, float | None]:
+        """This attempt's timeouts (and wait for a pooled connection), cut to what is left of
+        a `request_deadline`."""
+        until = _DEADLINE.get()
+        if until is None:
+            return self.timeout, self.pool_timeout
+        left = until - time.monotonic()
+        if left <= 0:
+            raise DeadlineExceeded(
+                f"{request.method} {request.host}: no time left before the deadline "
+                f"(after {attempt - 1} attempt{'s' * (attempt != 2)})",
+                attempts=max(1, attempt - 1),
+            )
+        connect, read = self.timeout.connect_timeout, self.timeout.read_timeout
+        timeout = type(self.timeout)(
+            connect=left if not isinstance(connect, (int, float)) else min(connect, left),
+            read=left if not isinstance(read, (int, float)) else min(read, left),
+        )
+        pool = self.pool_timeout
+        return timeout, left if pool is None else min(pool, left)
 
     def _error(
         self, request: Request, raw: urllib3.BaseHTTPResponse, parser: ErrorParser | None
@@ -771,6 +820,15 @@ def _in_chunks(
     if not any(name.lower() in ("content-length", "transfer-encoding") for name in headers):
         headers["Content-Length"] = str(view.nbytes)
     return (view[i : i + SEND_CHUNK] for i in range(0, len(view), SEND_CHUNK))
+
+
+def _sleep_within(delay: float) -> None:
+    """Sleep before a retry, but not past a `request_deadline` (the next attempt then fails
+    at once with `DeadlineExceeded`)."""
+    until = _DEADLINE.get()
+    if until is not None:
+        delay = min(delay, max(0.0, until - time.monotonic()))
+    time.sleep(delay)
 
 
 def _is_proxy_manager(manager: object) -> bool:
