@@ -160,7 +160,7 @@ def test_acquire_never_returns_true_after_its_lease_ran_out(pair: Pair) -> None:
 
     def contender_a() -> None:
         try:
-            got = a.acquire(timeout=12)
+            got = a.acquire(timeout=4)  # the late answer comes at 8 s: no timeout stops it
             outcome.append(got)
             if got:
                 enter("A")
@@ -375,3 +375,99 @@ def test_s3func_lock_api(s3: S3Session, protocol: str) -> None:
         breaker.break_other_locks("yesterday")
     with pytest.raises(ValueError, match="not both"):
         breaker.break_other_locks(future, older_than=5)
+
+
+# --- random faults, slow answers and silences: never two holders ------------------------------
+
+
+@pytest.mark.parametrize("protocol", ["conditional", "sequential"])
+def test_random_faults_and_delays_never_let_two_holders_in(
+    seaweed: Any, s3: S3Session, protocol: str
+) -> None:
+    """Threads take a short-TTL lock over and over through the fault proxy, which loses
+    answers, refuses, resets, answers after the lease has run out and stays silent past the
+    read timeout. Every acquire() must return while its lease lasts, and the holdings (each
+    up to its lease's end) must never overlap."""
+    from faultproxy import (
+        DelayFirstByte,
+        DropResponse,
+        ErrorResponse,
+        FaultProxy,
+        ResetAfterHeaders,
+        ResetBeforeResponse,
+        Stall,
+    )
+
+    ttl = 2.0
+    threads, rounds = (5, 30) if protocol == "conditional" else (4, 20)  # 230 acquisitions
+    with FaultProxy("127.0.0.1", seaweed.s3_port) as proxy:
+        session = S3Session(
+            seaweed.access_key, seaweed.secret_key, endpoint_url=proxy.url, bucket=s3.bucket,
+            max_pool_connections=30, read_timeout=1.0, **FAST_RETRY,
+        )  # fmt: skip
+        warm = session.lock("faulty", protocol=protocol, ttl=ttl, clock_skew=SKEW)
+        assert warm.acquire()
+        warm.release()  # the conditional-write probe runs before the faults start
+        faults = [
+            DropResponse(),
+            ErrorResponse(503, "ServiceUnavailable", "injected"),
+            ErrorResponse(503, "SlowDown", "applied, then refused", forward=True),
+            ResetBeforeResponse(),
+            ResetAfterHeaders(),
+            DelayFirstByte(ttl + 0.5),  # the answer comes after the lease has run out
+            Stall(1.5, forward=True),  # applied, then silence past the read timeout
+        ]
+        proxy.random_faults(0.08, faults, seed=20261202)
+        guard = threading.Lock()
+        spans: list[tuple[float, float]] = []
+        late: list[float] = []
+        errors: list[BaseException] = []
+        release_failures = 0
+
+        def worker() -> None:
+            nonlocal release_failures
+            lock = session.lock("faulty", protocol=protocol, ttl=ttl, clock_skew=SKEW)
+            for _ in range(rounds):
+                try:
+                    got = lock.acquire(timeout=120)
+                except BaseException as exc:
+                    errors.append(exc)
+                    return
+                now = time.monotonic()
+                if not got:
+                    errors.append(AssertionError("acquire timed out"))
+                    return
+                hold = lock._hold
+                assert hold is not None
+                if now >= hold.valid_until:
+                    late.append(now - hold.valid_until)
+                time.sleep(0.005)
+                with guard:
+                    spans.append((now, min(time.monotonic(), hold.valid_until)))
+                try:
+                    lock.release()
+                except Exception:
+                    with guard:
+                        release_failures += 1  # lost meanwhile, or the server unreachable
+
+        workers = [threading.Thread(target=worker) for _ in range(threads)]
+        for thread in workers:
+            thread.start()
+        for thread in workers:
+            thread.join(timeout=600)
+        proxy.clear()
+        assert not errors, errors
+        assert late == []  # acquire() never returned after its lease ran out
+        assert len(spans) == threads * rounds
+        spans.sort()
+        end = -1.0
+        for start, stop in spans:
+            assert start >= end, "two holders at once"
+            end = max(end, stop)
+        fired = {name for name, _, _ in proxy.fired}
+        assert {"DelayFirstByte", "Stall", "DropResponse"} <= fired  # the faults did happen
+        assert release_failures < len(spans) // 4
+        after = s3.lock("faulty", protocol=protocol, ttl=ttl, clock_skew=SKEW)
+        assert after.acquire(timeout=60)  # whatever was left behind expires
+        after.release()
+        session.close()

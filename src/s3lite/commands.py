@@ -1465,7 +1465,7 @@ def cmd_lock(ctx: Context, args: argparse.Namespace) -> int:
 
                 from .transport import request_deadline
 
-                with request_deadline(time.monotonic() + KILL_GRACE):
+                with request_deadline(time.monotonic() + min(KILL_GRACE, lock.ttl / 4)):
                     lock.release()
             else:
                 lock.release()

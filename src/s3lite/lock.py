@@ -34,12 +34,19 @@ the entry live for at least ``ttl + 1 s + clock_skew`` after the holder stopped 
 Assumptions: the server's clocks agree to within ``clock_skew`` and run at the rate of the
 clients' monotonic clocks; client wall clocks do not matter. (If a server sends no ``Date``,
 the client's clock, corrected by any RequestTimeTooSkewed adjustment, stands in: then clients
-must be within ``clock_skew`` of the server.) As with every lease, a holder that is *paused*
-(swap, SIGSTOP, a debugger) longer than its TTL can wake up believing it still holds: guard
-long critical sections with `verify()`, whose answer is good for the TTL from the last renewal.
+must be within ``clock_skew`` of the server.)
 
-The heartbeat renews every ``ttl / 3`` (``heartbeat=``), leaving two attempts' worth of slack
-before a TTL runs out; the transport's own retries run inside each attempt.
+Every decision "I hold it" follows that rule: `acquire` returns True only while
+``monotonic() < send + ttl`` (checked again after the last answer it decided on), a renewal
+answered later extends nothing, and the lock's requests carry the lease's end as a transport
+deadline (`request_deadline`), so that none -- a renewal on a silent server above all --
+outlives the lease. `verify` answers False at once after it, and never waits longer than the
+lease has left. What no lease can do: a holder *paused* (GC, SIGSTOP, swap) between a check and
+its next action can act after its lease ended; only fencing by the protected resource stops it.
+
+The heartbeat renews ``ttl / 3`` (``heartbeat=``) after the last renewal was sent, leaving two
+attempts' worth of slack before a TTL runs out; the transport's own retries run inside each
+attempt, cut at the lease's end.
 
 Protocol "conditional" (S3 servers that honour conditional writes)
 ==================================================================
@@ -1973,8 +1980,10 @@ class DistributedLock:
             self._busy.release()
 
     def release(self) -> None:
-        """Give the lock back. `RuntimeError` if this object does not hold it; `LockLost` if
-        it turns out to have been lost meanwhile (its objects are removed all the same)."""
+        """Give the lock back; nothing to do if this object does not hold it (as s3func's),
+        but a lock re-attached to a lock id (and not acquired since) removes that id's entries.
+        `LockLost` if it turns out to have been lost meanwhile (its objects are removed all
+        the same)."""
         with self._busy:
             hold = self._hold
             if hold is None:
