@@ -216,6 +216,28 @@ def test_verify_never_waits_behind_a_stalled_renewal(pair: Pair) -> None:
     b.release()
 
 
+def test_a_stalled_renewal_attempt_leaves_time_for_another(pair: Pair) -> None:
+    """One renewal request never gets an answer: it is cut after the heartbeat interval (not
+    at the lease's end), and the next attempt keeps the lock."""
+    a = pair.a(ttl=3.0)
+    assert a.acquire(timeout=30)
+    if pair.kind.startswith("b2"):
+        rule = pair.proxy.delay(600, when="before", path_contains="b2_upload_file")
+    else:
+        rule = pair.proxy.delay(600, when="before", method="PUT")
+    deadline = time.monotonic() + 30
+    while not rule.matched:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    stalled_at = time.monotonic()
+    while time.monotonic() < stalled_at + 3.0:  # a whole TTL after the stalled renewal
+        assert a.time_left() > 0, "the lock was lost to one stalled renewal attempt"
+        time.sleep(0.1)
+    assert a.verify()
+    assert not pair.b().acquire(blocking=False)
+    a.release()
+
+
 COMMAND = r"""
 import sys, time
 with open(sys.argv[1], "a") as out:

@@ -1769,8 +1769,9 @@ class _Sequential(_Protocol):
 
 
 def _heartbeat(hold: _Hold, protocol: _Protocol, interval: float) -> None:
-    """Renew `interval` after each renewal was *sent* (the lease counts from then), each
-    renewal bounded by the lease: one answered later would extend nothing anyway."""
+    """Renew `interval` after each renewal was *sent* (the lease counts from then); each
+    attempt is cut after `interval`, and at the lease's end (one answered later would extend
+    nothing anyway), so a stalled attempt leaves time for another."""
     delay = max(0.0, hold.valid_until - hold.ttl + interval - _mono())
     while not hold.stop.wait(delay):
         with hold.mutex:
@@ -1779,7 +1780,9 @@ def _heartbeat(hold: _Hold, protocol: _Protocol, interval: float) -> None:
             try:
                 if _mono() >= hold.valid_until:
                     raise _Broken("the lease ran out before it could be renewed")
-                with _within(hold.valid_until):
+                # One attempt may take up to an interval (then another is tried), never
+                # beyond the lease: a renewal answered later would extend nothing.
+                with _within(min(hold.valid_until, _mono() + interval)):
                     protocol.renew(hold)
                 delay = max(0.0, hold.valid_until - hold.ttl + interval - _mono())
             except _Broken as exc:
