@@ -493,3 +493,26 @@ def test_random_faults_and_delays_never_let_two_holders_in(
         assert after.acquire(timeout=60)  # whatever was left behind expires
         after.release()
         session.close()
+
+
+def test_a_dead_shared_holder_expires_while_the_others_renew(s3: S3Session) -> None:
+    """Conditional protocol: the state object is rewritten by every renewal, yet each entry
+    ages by the server's time of its own last renewal -- a reader that died is dropped while
+    another reader keeps renewing, and a writer gets the lock as soon as the live one leaves."""
+    options: dict[str, Any] = {"protocol": "conditional", "ttl": TTL, "clock_skew": SKEW}
+    dead = s3.lock("rw", exclusive=False, **options)
+    alive = s3.lock("rw", exclusive=False, **options)
+    assert dead.acquire() and alive.acquire()
+    assert dead._hold is not None and dead._finalizer is not None
+    dead._finalizer.detach()
+    dead._hold.stop.set()  # the process is gone: nothing renews or releases its entry
+    writer = s3.lock("rw", **options)
+    deadline = time.monotonic() + 30
+    while writer.other_locks()[dead.lock_id]["live"]:
+        assert time.monotonic() < deadline, "a dead reader stays live while another renews"
+        time.sleep(0.2)
+    assert writer.other_locks()[alive.lock_id]["live"]
+    assert not writer.acquire(blocking=False)  # the live reader still excludes a writer
+    alive.release()
+    assert writer.acquire(blocking=False)  # at once: nothing left to wait out
+    writer.release()

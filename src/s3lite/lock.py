@@ -55,7 +55,11 @@ create with ``If-None-Match: *``, update with ``If-Match: <etag read>``, and the
 deletes it with ``If-Match`` (or, where the server ignores conditions on DELETE, empties it with
 ``If-Match``). To acquire: GET the state; if every *live* holder is compatible (no exclusive
 one, and we are shared, or none at all), write ``live holders + us`` conditionally on the ETag
-read; else poll. Renewal rewrites our entry by CAS; release removes it by CAS.
+read; else poll. Renewal rewrites our entry by CAS; release removes it by CAS. Whoever writes
+a new version stamps each entry it carries over with ``at``, the Last-Modified of the version
+it read (the server's time of that entry's last renewal); an entry without one was written by
+the current version. So each entry expires by its own server time, and a dead shared holder
+does not live on while the others renew.
 
 *Why it is safe:* conditional writes serialise all changes of the state into one sequence in
 which each new state was computed from its predecessor, so no write can admit an exclusive
@@ -821,15 +825,36 @@ class _State:
     def find(self, lock_id: str) -> dict[str, Any] | None:
         return next((h for h in self.holders if h.get("id") == lock_id), None)
 
-    def expired(self, entry: dict[str, Any], skew: float) -> bool:
-        """The state's Last-Modified is no earlier than the entry's last renewal, so this
-        never expires an entry early (it may keep a dead shared holder a little longer)."""
+    def written(self, entry: dict[str, Any]) -> float | None:
+        """The server's time of the entry's last renewal: its ``at``, stamped by whoever
+        rewrote the state after it (the Last-Modified of the version it read, in which the
+        entry was written) -- or, without one, this version's Last-Modified (no earlier than
+        the renewal, so never an expiry too early)."""
+        at = entry.get("at")
         if self.modified is None:
+            return None
+        if isinstance(at, (int, float)) and not isinstance(at, bool) and math.isfinite(at):
+            return min(float(at), self.modified)
+        return self.modified
+
+    def carry(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Others' entries for a new version of the state, each stamped with when it was
+        written (see `written`), so that a dead holder expires even while others renew."""
+        carried = []
+        for entry in entries:
+            when = self.written(entry)
+            carried.append(entry if when is None else {**entry, "at": when})
+        return carried
+
+    def expired(self, entry: dict[str, Any], skew: float) -> bool:
+        """Whether the server says the entry's TTL has passed since its last renewal."""
+        when = self.written(entry)
+        if when is None:
             return False
         ttl = entry.get("ttl")
         if not isinstance(ttl, (int, float)) or isinstance(ttl, bool) or ttl <= 0:
             ttl = DEFAULT_TTL
-        return self.server_now > self.modified + float(ttl) + TIMESTAMP_SLACK + skew
+        return self.server_now > when + float(ttl) + TIMESTAMP_SLACK + skew
 
 
 def _parse_state(fetched: _Fetched) -> _State:
@@ -1238,7 +1263,7 @@ class _Conditional(_Protocol):
                 delay = min(delay * 1.5, POLL_MAX)
                 continue
             entry = self._entry(hold)
-            body = _state_body([*live, entry], _new_id())
+            body = _state_body([*state.carry(live), entry] if state else [entry], _new_id())
             written: _Written | None = None
             sent_at[entry["nonce"]] = sent = _mono()
             try:
@@ -1350,7 +1375,8 @@ class _Conditional(_Protocol):
 
     def renew(self, hold: _Hold) -> None:
         assert hold.entry is not None
-        entry = {**hold.entry, "expires": round(self.store.now() + self.ttl, 3)}
+        entry = {k: v for k, v in hold.entry.items() if k != "at"}  # renewed: by this write
+        entry["expires"] = round(self.store.now() + self.ttl, 3)
         entry["nonce"] = _new_id()
         written_revs: dict[str, float] = {}
         if hold.sole and hold.etag:
@@ -1374,7 +1400,7 @@ class _Conditional(_Protocol):
             if state is None or state.find(hold.lock_id) is None:
                 raise _Broken("the lock's entry was removed from its state object")
             holders = [
-                entry if h.get("id") == hold.lock_id else h
+                entry if h.get("id") == hold.lock_id else state.carry([h])[0]
                 for h in state.holders
                 if h.get("id") == hold.lock_id or not state.expired(h, self.skew)
             ]
@@ -1426,7 +1452,7 @@ class _Conditional(_Protocol):
                 if others:
                     rev = _new_id()
                     written_revs.add(rev)
-                    body = _state_body(others, rev)
+                    body = _state_body(state.carry(others), rev)
                     _retrying(
                         functools.partial(self.store.put, self.key, body, if_match=state.etag)
                     )
@@ -1469,7 +1495,7 @@ class _Conditional(_Protocol):
             gone = {str(h.get("id")) for h in state.holders if doomed(state, h)}
             if not gone:
                 return set()
-            keep = [h for h in state.holders if str(h.get("id")) not in gone]
+            keep = state.carry([h for h in state.holders if str(h.get("id")) not in gone])
             rev = _new_id()
             attempted[rev] = gone
             body = _state_body(keep, rev)
@@ -2075,7 +2101,7 @@ class DistributedLock:
     def other_locks(self) -> dict[str, dict[str, Any]]:
         """The other holders and contenders found under the prefix (expired ones included),
         by lock id, as s3func's: ``upload_timestamp`` (the server's time of their last write;
-        for the conditional protocol, of the state object's last write), ``lock_type``
+        for the conditional protocol, of the state version that last renewed it), ``lock_type``
         ('exclusive' or 'shared') and ``owner``; and besides: lock_id, exclusive, protocol,
         live (by the server's clock), created/expires (server time for sequential contenders,
         the writer's clock for conditional entries), host, pid and ticket (sequential)."""
@@ -2109,7 +2135,7 @@ class DistributedLock:
                     str(h.get("id")), bool(h.get("exclusive", True)), "conditional",
                     not state.expired(h, self.clock_skew),
                     _number(h.get("created")), _number(h.get("expires")),
-                    state.modified, h, None,
+                    state.written(h), h, None,
                 )  # fmt: skip
         return found
 
@@ -2148,10 +2174,8 @@ class DistributedLock:
             return c.lock_id != mine and doomed(c.freshest(), live, snapshot.server_now)
 
         def pick_entry(state: _State, h: dict[str, Any]) -> bool:
-            # Entries carry no server time of their own: the state object's Last-Modified is
-            # when the newest of them was written, so no entry is younger than that.
-            live = not state.expired(h, self.clock_skew)
-            return h.get("id") != mine and doomed(state.modified, live, state.server_now)
+            live = not state.expired(h, self.clock_skew)  # by the entry's own server time
+            return h.get("id") != mine and doomed(state.written(h), live, state.server_now)
 
         return self._break(pick_candidate, pick_entry)
 
