@@ -35,6 +35,7 @@ __all__ = [
     "Auth",
     "Body",
     "BodyLike",
+    "DeadlineExceeded",
     "ErrorParser",
     "Request",
     "Transport",
