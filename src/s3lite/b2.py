@@ -823,8 +823,8 @@ class B2Session(TransferMixin):
         api_url: str = DEFAULT_API_URL,
         *,
         max_pool_connections: int = 10,
-        max_attempts: int = 5,
-        retry_mode: RetryMode = "standard",
+        max_attempts: int | None = None,
+        retry_mode: RetryMode | None = None,
         connect_timeout: float = 10.0,
         read_timeout: float = 60.0,
         verify: bool | str = True,
@@ -876,13 +876,18 @@ class B2Session(TransferMixin):
         self._slot = _slot_for(self.api_url, access_key_id, access_key)
         self._min_part_size: int | None = None
         if transport is None:
+            from .config import retry_settings  # AWS_MAX_ATTEMPTS / AWS_RETRY_MODE; no profile
+
+            attempts, mode = retry_settings(
+                max_attempts, retry_mode, default_attempts=5, use_profile=False
+            )
             transport = Transport(
                 max_pool_connections=max_pool_connections,
                 connect_timeout=connect_timeout,
                 read_timeout=read_timeout,
                 verify=verify,
                 retry=RetryPolicy(
-                    max_attempts, retry_mode, backoff_base=backoff_base, max_backoff=max_backoff
+                    attempts, mode, backoff_base=backoff_base, max_backoff=max_backoff
                 ),
                 pool_manager=pool_manager,
                 user_agent=user_agent,
@@ -1803,13 +1808,13 @@ class B2Session(TransferMixin):
         self,
         method: str,
         key: str,
-        expires_in: int = 3600,
+        expires_in: int | _dt.timedelta = 3600,
         *,
         bucket: str | None = None,
         prefix: str | None = None,
     ) -> str:
-        """A download URL for `key` that works without credentials for `expires_in` seconds
-        (1 s .. 7 days): the file's URL with a download-authorization token
+        """A download URL for `key` that works without credentials for `expires_in` (seconds
+        or a timedelta, 1 s .. 7 days): the file's URL with a download-authorization token
         (b2_get_download_authorization) for the name prefix `prefix` (default: the key itself,
         so it also opens names that start with the key). GET and HEAD only.
 
@@ -1820,12 +1825,9 @@ class B2Session(TransferMixin):
             raise ValueError(f"B2 presigns downloads only (GET, HEAD), not {method!r}")
         validate_key(key)
         bucket = self._bucket(bucket)
-        if (
-            isinstance(expires_in, bool)
-            or not isinstance(expires_in, int)
-            or not (1 <= expires_in <= 7 * 24 * 3600)
-        ):
-            raise ValueError("expires_in must be between 1 and 604800 seconds (7 days)")
+        from .s3 import presign_seconds
+
+        expires_in = presign_seconds(expires_in)
         if prefix is None:
             prefix = key
         elif not isinstance(prefix, str) or not key.startswith(prefix):

@@ -1211,6 +1211,10 @@ def cmd_presign(ctx: Context, args: argparse.Namespace) -> int:
     method = args.method.upper()
     if loc.scheme == "b2" and method not in ("GET", "HEAD"):
         raise usage_error("B2 presigns downloads only (--method GET or HEAD)")
+    if not 1 <= args.expires <= 7 * 24 * 3600:
+        raise usage_error(
+            f"--expires must be between 1 second and 7 days (7d, 604800), got {args.expires} s"
+        )
     with about(loc.with_key("")):
         url = ctx.session(loc.scheme).presign(method, loc.key, args.expires, bucket=loc.bucket)
     if ctx.json:

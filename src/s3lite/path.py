@@ -1658,7 +1658,7 @@ class S3Path(PureS3Path):
                 raise  # a local error
             raise self._not_found(config) from exc.__cause__
 
-    def presign(self, expires_in: int = 3600, method: str = "GET") -> str:
+    def presign(self, expires_in: int | _dt.timedelta = 3600, method: str = "GET") -> str:
         """A URL that lets anyone holding it `method` (GET, PUT...) this object."""
         config = self._config()
         if not self.key:

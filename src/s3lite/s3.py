@@ -181,8 +181,8 @@ class S3Session(TransferMixin):
         addressing_style: AddressingStyle = "auto",
         signature_version: SignatureVersion = "s3v4",
         max_pool_connections: int = 10,
-        max_attempts: int = 3,
-        retry_mode: RetryMode = "standard",
+        max_attempts: int | None = None,
+        retry_mode: RetryMode | None = None,
         connect_timeout: float = 10.0,
         read_timeout: float = 60.0,
         verify: bool | str = True,
@@ -242,6 +242,7 @@ class S3Session(TransferMixin):
         endpoint_url = endpoint_url or config.endpoint_url("s3", profile)
         if verify is True:
             verify = config.ca_bundle(profile) or True
+        max_attempts, retry_mode = config.retry_settings(max_attempts, retry_mode, profile)
         if endpoint_url is None:
             endpoint_url = f"https://s3.{self.region}.amazonaws.com"
         parts = urlsplit(endpoint_url if "://" in endpoint_url else "https://" + endpoint_url)
@@ -1278,7 +1279,7 @@ class S3Session(TransferMixin):
         self,
         method: str,
         key: str,
-        expires_in: int = 3600,
+        expires_in: int | _dt.timedelta = 3600,
         *,
         bucket: str | None = None,
         version_id: str | None = None,
@@ -1286,7 +1287,8 @@ class S3Session(TransferMixin):
         params: Mapping[str, str] | None = None,
     ) -> str:
         """A URL that lets anyone holding it do `method` (GET, PUT, HEAD, DELETE) on the key
-        for `expires_in` seconds (1 s .. 7 days), without credentials.
+        for `expires_in` (seconds or a `datetime.timedelta`, 1 s .. 7 days), without
+        credentials.
 
         `method`: the HTTP method; `key`: the object's key. `bucket`: the bucket (default the
         session's). `version_id`: one version. `headers`: headers the URL's user must send (signed);
@@ -1296,6 +1298,7 @@ class S3Session(TransferMixin):
         if method not in ("GET", "PUT", "HEAD", "DELETE"):
             raise ValueError(f"presign supports GET, PUT, HEAD and DELETE, not {method!r}")
         validate_key(key)
+        expires_in = presign_seconds(expires_in)
         bucket = self._bucket(bucket)
         creds = self.credentials.get()
         if creds is None:
@@ -1306,8 +1309,6 @@ class S3Session(TransferMixin):
             query.append(("versionId", version_id))
         now = self.transport.now()
         if self.signature_version == "s3":
-            if not isinstance(expires_in, int) or not 1 <= expires_in <= 7 * 24 * 3600:
-                raise ValueError("expires_in must be between 1 and 604800 seconds (7 days)")
             return presign_v2(
                 creds.access_key, creds.secret_key, method, self._scheme, host, path, resource,
                 query, int(now) + expires_in, session_token=creds.token,
@@ -1654,6 +1655,33 @@ def _query_fields(
             raise TypeError(f"query parameter {name!r} must be a str, int or None")
         out.append((name, value))
     return out
+
+
+#: The longest a presigned URL may live: 7 days (SigV4's limit; B2's too).
+MAX_PRESIGN_SECONDS = 7 * 24 * 3600
+
+
+def presign_seconds(expires_in: object) -> int:
+    """`expires_in` (seconds, or a `datetime.timedelta`) as whole seconds, checked to be
+    1 s .. 7 days; TypeError/ValueError naming the problem otherwise."""
+    if isinstance(expires_in, _dt.timedelta):
+        seconds: float = expires_in.total_seconds()
+    elif isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool):
+        seconds = expires_in
+    else:
+        raise TypeError(
+            "expires_in must be seconds (int) or a datetime.timedelta, "
+            f"not {type(expires_in).__name__}"
+        )
+    if not seconds > 0:
+        raise ValueError(f"expires_in must be positive (1 second to 7 days), got {expires_in!r}")
+    if seconds > MAX_PRESIGN_SECONDS:
+        raise ValueError(
+            f"expires_in must be at most 7 days ({MAX_PRESIGN_SECONDS} seconds), got {expires_in!r}"
+        )
+    if seconds != int(seconds):
+        raise ValueError(f"expires_in must be a whole number of seconds, got {expires_in!r}")
+    return int(seconds)
 
 
 def _range_header(start: int | None, end: int | None) -> str | None:
