@@ -5,6 +5,8 @@ upload_file's object options. Against SeaweedFS, moto and the B2 test server."""
 from __future__ import annotations
 
 import datetime as _dt
+import logging
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,7 @@ import urllib3
 
 from conftest import FAST_RETRY
 from faultproxy import ErrorResponse, FaultProxy
-from s3lite import B2Session, S3Session
+from s3lite import B2Session, ClientError, S3Session
 from s3lite.compat import Connection
 from s3lite.config import ConfigError
 from s3lite.devserver import LocalSeaweedFS
@@ -210,3 +212,267 @@ def test_cli_presign_names_the_flag(expires: str) -> None:
         assert result.returncode == 2, result.stderr
         assert "--expires" in result.stderr
         assert "expires_in" not in result.stderr
+
+
+# --- SSE-C (customer-provided keys) ------------------------------------------------------------
+
+SSE_KEY = bytes(range(32))
+OTHER_KEY = "k" * 32  # a str key is its UTF-8 bytes
+
+
+def _secrets_of(key: bytes | str) -> list[str]:
+    import base64
+
+    raw = key.encode() if isinstance(key, str) else key
+    return [base64.b64encode(raw).decode(), raw.hex(), repr(raw)[2:-1]]
+
+
+def test_sse_c_put_head_get_download(
+    s3: S3Session, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    data = os.urandom(300_000)
+    put = s3.put_object("secret.bin", data, sse_customer_key=SSE_KEY)
+    assert put.headers["x-amz-server-side-encryption-customer-algorithm"] == "AES256"
+    head = s3.head_object("secret.bin", sse_customer_key=SSE_KEY)
+    assert head.content_length == len(data)
+    assert s3.get_object("secret.bin", sse_customer_key=SSE_KEY, stream=False).data == data
+    ranged = s3.get_object("secret.bin", sse_customer_key=SSE_KEY, range_start=10, range_end=99)
+    assert ranged.read() == data[10:100]
+    # Without the key (or with another one) the object cannot be read.
+    errors: list[BaseException] = []
+    for call in (
+        lambda: s3.get_object("secret.bin", stream=False),
+        lambda: s3.head_object("secret.bin"),
+        lambda: s3.get_object("secret.bin", sse_customer_key=OTHER_KEY, stream=False),
+        lambda: s3.download_file("secret.bin", tmp_path / "no-key.bin"),
+    ):
+        with pytest.raises(ClientError) as info:
+            call()
+        errors.append(info.value)
+    assert not (tmp_path / "no-key.bin").exists()
+    # download_file: one GET, and parallel ranged GETs; all carry the key.
+    s3.download_file("secret.bin", tmp_path / "one.bin", sse_customer_key=SSE_KEY)
+    assert (tmp_path / "one.bin").read_bytes() == data
+    s3.download_file(
+        "secret.bin", tmp_path / "ranges.bin", sse_customer_key=SSE_KEY, threshold=1000,
+        part_size=64 * 1024, concurrency=3,
+    )  # fmt: skip
+    assert (tmp_path / "ranges.bin").read_bytes() == data
+    # The raw `headers=` route reaches download_file and head_object too.
+    from s3lite.s3 import sse_customer_headers
+
+    raw = sse_customer_headers(SSE_KEY)
+    assert s3.head_object("secret.bin", headers=raw).content_length == len(data)
+    s3.download_file("secret.bin", tmp_path / "raw.bin", headers=raw, threshold=1000,
+                     part_size=100_000)  # fmt: skip
+    assert (tmp_path / "raw.bin").read_bytes() == data
+    # The key appears in no log record, exception or repr.
+    shown = " ".join(
+        [caplog.text, repr(s3), repr(put), repr(head)] + [f"{e} {e!r} {e.__dict__}" for e in errors]
+    )
+    for secret in _secrets_of(SSE_KEY) + _secrets_of(OTHER_KEY):
+        assert secret not in shown
+
+
+def test_sse_c_bad_keys_are_refused_without_showing_them(s3: S3Session) -> None:
+    for bad in (b"short", "x" * 31, "é" * 16 + "x"):
+        with pytest.raises(ValueError, match="must be 32 bytes") as info:
+            s3.put_object("k", b"x", sse_customer_key=bad)
+        assert str(bad) not in str(info.value) and repr(bad) not in str(info.value)
+    with pytest.raises(TypeError, match="sse_customer_key"):
+        s3.get_object("k", sse_customer_key=12345)  # type: ignore[arg-type]
+
+
+def test_sse_c_multipart_upload_and_copy(s3: S3Session, tmp_path: Path) -> None:
+    data = os.urandom(11 * 1024 * 1024 + 123)
+    source = tmp_path / "big.bin"
+    source.write_bytes(data)
+    up = s3.upload_file(
+        source, "big.bin", sse_customer_key=SSE_KEY, threshold=1024 * 1024,
+        part_size=5 * 1024 * 1024, metadata={"kind": "secret"},
+    )  # fmt: skip
+    assert up.etag and up.etag.endswith("-3")
+    with pytest.raises(ClientError):
+        s3.get_object("big.bin", stream=False, range_end=10)
+    head = s3.head_object("big.bin", sse_customer_key=SSE_KEY)
+    assert (head.content_length, head.metadata) == (len(data), {"kind": "secret"})
+    s3.download_file(
+        "big.bin", tmp_path / "back.bin", sse_customer_key=SSE_KEY, part_size=4 * 1024 * 1024
+    )
+    assert (tmp_path / "back.bin").read_bytes() == data
+    # Copy: read with the source's key, write with another.
+    s3.copy_object(
+        "big.bin", "copy.bin", sse_customer_key=OTHER_KEY, copy_source_sse_customer_key=SSE_KEY
+    )
+    assert s3.get_object("copy.bin", sse_customer_key=OTHER_KEY, stream=False).data == data
+    with pytest.raises(ClientError):
+        s3.get_object("copy.bin", sse_customer_key=SSE_KEY, stream=False, range_end=10)
+
+
+def test_sse_c_multipart_copy_sends_both_keys(moto_s3: S3Session) -> None:
+    """UploadPartCopy with SSE-C (SeaweedFS answers 501 NotImplemented to it): on moto, every
+    request of a multipart copy carries the keys it needs. moto does not enforce SSE-C, so the
+    headers sent are observed on the session's transport."""
+    from s3lite.s3 import sse_customer_headers
+
+    data = os.urandom(6 * 1024 * 1024)
+    moto_s3.put_object("src.bin", data, sse_customer_key=SSE_KEY)
+    sent: list[tuple[str, str, dict[str, str]]] = []
+    original = moto_s3.transport.send
+
+    def observe(request: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append((request.method, request.query, dict(request.headers)))
+        return original(request, *args, **kwargs)
+
+    moto_s3.transport.send = observe  # type: ignore[method-assign]
+    moto_s3.copy_object(
+        "src.bin", "dst.bin", sse_customer_key=OTHER_KEY, copy_source_sse_customer_key=SSE_KEY,
+        multipart_threshold=1024 * 1024, part_size=5 * 1024 * 1024,
+    )  # fmt: skip
+    moto_s3.transport.send = original  # type: ignore[method-assign]
+    dest = sse_customer_headers(OTHER_KEY)
+    source = sse_customer_headers(SSE_KEY, copy_source=True)
+    head, start, *parts, complete = sent
+    assert head[0] == "HEAD" and sse_customer_headers(SSE_KEY).items() <= head[2].items()
+    assert "uploads" in start[1] and dest.items() <= start[2].items()
+    assert len(parts) == 2
+    for method, query, headers in parts:
+        assert method == "PUT" and "partNumber" in query
+        assert dest.items() <= headers.items() and source.items() <= headers.items()
+    assert complete[0] == "POST" and "uploadId" in complete[1]
+    got = moto_s3.get_object("dst.bin", sse_customer_key=OTHER_KEY, stream=False).data
+    assert got == data
+
+
+# --- upload_file takes put_object's object options --------------------------------------------
+
+
+@pytest.mark.parametrize("size", [100_000, 6 * 1024 * 1024 + 7], ids=["single", "multipart"])
+def test_upload_file_object_options(any_s3: S3Session, tmp_path: Path, size: int) -> None:
+    import base64
+    import hashlib
+
+    data = os.urandom(size)
+    path = tmp_path / "report.dat"
+    path.write_bytes(data)
+    any_s3.upload_file(
+        path, "report.dat", metadata={"owner": "alice", "note": "ünïcode"},
+        content_type="application/x-report", storage_class="STANDARD_IA", checksum="sha256",
+        threshold=1024 * 1024, part_size=5 * 1024 * 1024,
+    )  # fmt: skip
+    head = any_s3.head_object("report.dat", checksum_mode=True)
+    assert head.content_length == size
+    assert head.metadata == {"owner": "alice", "note": "ünïcode"}
+    assert head.content_type == "application/x-report"
+    assert head.headers.get("x-amz-storage-class") == "STANDARD_IA"
+    if head.headers.get("server", "").startswith("SeaweedFS"):  # moto does not report it
+        part = 5 * 1024 * 1024
+        if size <= 1024 * 1024:
+            expected = base64.b64encode(hashlib.sha256(data).digest()).decode()
+        else:  # composite: the SHA-256 of the parts' SHA-256s, and the part count
+            digests = b"".join(
+                hashlib.sha256(data[i : i + part]).digest() for i in range(0, size, part)
+            )
+            expected = base64.b64encode(hashlib.sha256(digests).digest()).decode() + "-2"
+        assert head.headers["x-amz-checksum-sha256"] == expected
+    listed = next(iter(any_s3.list_objects("report.dat")))
+    assert listed["storage_class"] == "STANDARD_IA"
+    assert any_s3.get_object("report.dat", stream=False).data == data
+
+
+@pytest.mark.parametrize("checksum", ["crc32c", "sha1", "md5"])
+def test_upload_file_other_checksums(s3: S3Session, tmp_path: Path, checksum: str) -> None:
+    data = os.urandom(6 * 1024 * 1024 + 1)
+    path = tmp_path / "f.bin"
+    path.write_bytes(data)
+    for threshold in (16 * 1024 * 1024, 1024 * 1024):  # one request, then parts
+        s3.upload_file(path, "f.bin", checksum=checksum, threshold=threshold)
+        assert s3.get_object("f.bin", stream=False).data == data
+    with pytest.raises(ValueError, match="checksum 'crc16'"):
+        s3.upload_file(path, "f.bin", checksum="crc16", threshold=1024 * 1024)
+
+
+def test_b2_upload_file_options(b2: B2Session, tmp_path: Path) -> None:
+    data = os.urandom(250_000)
+    path = tmp_path / "b2.bin"
+    path.write_bytes(data)
+    for threshold in (1_000_000, 100_000):  # b2_upload_file, then a large file
+        b2.upload_file(
+            path, "b2.bin", metadata={"owner": "bob"}, content_type="application/x-b2",
+            checksum="sha1", threshold=threshold, part_size=100_000,
+        )  # fmt: skip
+        head = b2.head_object("b2.bin")
+        assert (head.metadata["owner"], head.content_type) == ("bob", "application/x-b2")
+        assert b2.get_object("b2.bin", stream=False).data == data
+    for option, message in (
+        ({"storage_class": "GLACIER"}, "no storage classes"),
+        ({"checksum": "crc32"}, "SHA-1"),
+        ({"sse_customer_key": SSE_KEY}, "sse_customer_key"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            b2.upload_file(path, "refused.bin", **option)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="sse_customer_key"):
+        b2.download_file("b2.bin", tmp_path / "x", sse_customer_key=SSE_KEY)
+    assert [o["key"] for o in b2.list_objects()] == ["b2.bin"]
+
+
+# --- B2: large files' SHA-1, abort_multipart_uploads ------------------------------------------
+
+
+def test_b2_large_upload_file_has_a_sha1_etag(b2: B2Session, tmp_path: Path) -> None:
+    import hashlib
+    import io
+
+    data = os.urandom(300_000)
+    path = tmp_path / "large.bin"
+    path.write_bytes(data)
+    sha1 = hashlib.sha1(data).hexdigest()  # noqa: S324 - B2's content digest
+    up = b2.upload_file(path, "large.bin", threshold=100_000, part_size=100_000)
+    assert list(b2.list_multipart_uploads()) == []
+    assert up.etag == sha1
+    assert [o["etag"] for o in b2.list_objects("large.bin")] == [sha1]
+    assert b2.head_object("large.bin").etag == sha1
+    b2.upload_file(io.BytesIO(data), "from-file-object.bin", threshold=100_000)
+    assert next(iter(b2.list_objects("from-file-object.bin")))["etag"] == sha1
+    # Downloads check the whole file against it.
+    b2.download_file("large.bin", tmp_path / "back.bin", threshold=50_000, part_size=64_000)
+    assert (tmp_path / "back.bin").read_bytes() == data
+
+
+def test_b2_abort_multipart_uploads(b2: B2Session) -> None:
+    from s3lite import MultipartUpload
+
+    for key in ("tmp/a", "tmp/b", "keep/c"):
+        MultipartUpload(b2, None, key).start()
+    assert b2.abort_multipart_uploads("tmp/", older_than=_dt.timedelta(hours=1)) == 0
+    assert b2.abort_multipart_uploads("tmp/") == 2
+    assert [u["key"] for u in b2.list_multipart_uploads()] == ["keep/c"]
+    assert b2.abort_multipart_uploads(older_than=0) == 1
+    assert list(b2.list_multipart_uploads()) == []
+
+
+def test_readme_s3path_configuration_example_runs_on_seaweedfs(
+    seaweed: LocalSeaweedFS, s3: S3Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's per-bucket configuration example, pointed at the test SeaweedFS: the
+    object options it sets for other buckets must not reach the local one."""
+    import re
+
+    from s3lite.path import S3Path, register_configuration_parameter
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    block = next(b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if "local-bucket" in b)
+    code = block.replace("http://127.0.0.1:8333", seaweed.endpoint_url)
+    code = code.replace("/local-bucket", f"/{s3.bucket}")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", seaweed.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", seaweed.secret_key)
+    try:
+        names = {"S3Path": S3Path, "S3Session": S3Session}
+        names["register_configuration_parameter"] = register_configuration_parameter
+        exec(code, names)  # noqa: S102 - the README's own example (imports from the one above)
+        (S3Path(f"/{s3.bucket}") / "readme.txt").write_text("configured")
+        assert s3.get_object("readme.txt", stream=False).data == b"configured"
+    finally:
+        for prefix in ("/", "/my-bucket", "/my-bucket/archive"):
+            register_configuration_parameter(S3Path(prefix), parameters={})

@@ -814,6 +814,8 @@ class B2Session(TransferMixin):
     multipart_max_parts: int = 10000
     #: download_file pins its ranged GETs by file id (B2 has no If-Match).
     supports_if_match = False
+    #: upload_file records a large file's SHA-1 as its `large_file_sha1` file info.
+    records_large_file_sha1 = True
 
     def __init__(
         self,
@@ -1217,7 +1219,12 @@ class B2Session(TransferMixin):
         return resume
 
     def head_object(
-        self, key: str, *, bucket: str | None = None, version_id: str | None = None
+        self,
+        key: str,
+        *,
+        bucket: str | None = None,
+        version_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Response:
         """The file's headers (size, type, SHA-1, file id, file info) without its body.
 
@@ -1226,7 +1233,7 @@ class B2Session(TransferMixin):
         """
         validate_key(key)
         bucket = self._bucket(bucket)
-        request = self._download_request("HEAD", bucket, key, version_id, {})
+        request = self._download_request("HEAD", bucket, key, version_id, dict(headers or {}))
         response = self.transport.send(
             request, _TokenAuth(self), dialect=B2_DIALECT, error_parser=parse_error
         )
@@ -1564,6 +1571,30 @@ class B2Session(TransferMixin):
             return ListPage(items, [], next_id is not None, None, next_id)
 
         return Listing(fetch)
+
+    def abort_multipart_uploads(
+        self,
+        prefix: str = "",
+        *,
+        bucket: str | None = None,
+        older_than: _dt.timedelta | float | None = None,
+    ) -> int:
+        """Cancel the unfinished large files under `prefix` (b2_cancel_large_file; only those
+        started more than `older_than` ago, a timedelta or seconds, when given); returns how
+        many."""
+        bucket = self._bucket(bucket)
+        if isinstance(older_than, (int, float)):
+            older_than = _dt.timedelta(seconds=older_than)
+        cutoff = _dt.datetime.now(_dt.timezone.utc) - older_than if older_than else None
+        stale = [
+            u
+            for u in self.list_multipart_uploads(prefix, bucket=bucket)
+            if cutoff is None or (u["initiated"] is not None and u["initiated"] < cutoff)
+        ]
+        for upload in stale:
+            with contextlib.suppress(NoSuchUpload):  # finished or cancelled meanwhile
+                self._mp_abort(bucket, upload["key"], upload["upload_id"])
+        return len(stale)
 
     # --- copy ----------------------------------------------------------------------------------
     def copy_object(

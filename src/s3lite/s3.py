@@ -126,6 +126,35 @@ def _metadata_headers(metadata: Mapping[str, str] | None, headers: dict[str, str
         headers["x-amz-meta-" + name.lower()] = encode_rfc2047(value)
 
 
+_SSE_C = "x-amz-server-side-encryption-customer-"
+_COPY_SSE_C = "x-amz-copy-source-server-side-encryption-customer-"
+
+
+def sse_customer_headers(key: bytes | str | None, *, copy_source: bool = False) -> dict[str, str]:
+    """The SSE-C headers (algorithm AES256, the key and its MD5, base64) for a 32-byte
+    customer key; with `copy_source`, the `x-amz-copy-source-` ones. {} for None.
+
+    A str key is its UTF-8 bytes (as boto3 takes it). Errors never show the key."""
+    if key is None:
+        return {}
+    name = "copy_source_sse_customer_key" if copy_source else "sse_customer_key"
+    if isinstance(key, str):
+        key = key.encode("utf-8")
+    if not isinstance(key, (bytes, bytearray, memoryview)):
+        raise TypeError(f"{name} must be 32 bytes (bytes or str), not {type(key).__name__}")
+    raw = bytes(key)
+    if len(raw) != 32:
+        raise ValueError(f"{name} must be 32 bytes (an AES-256 key), got {len(raw)} bytes")
+    import base64
+
+    prefix = _COPY_SSE_C if copy_source else _SSE_C
+    return {
+        prefix + "algorithm": "AES256",
+        prefix + "key": base64.b64encode(raw).decode("ascii"),
+        prefix + "key-MD5": base64.b64encode(hashlib.md5(raw).digest()).decode("ascii"),  # noqa: S324
+    }
+
+
 def _guess_type(key: str) -> str:
     import mimetypes
 
@@ -421,6 +450,7 @@ class S3Session(TransferMixin):
         if_match: str | None = None,
         checksum: str | None = None,
         content_length: int | None = None,
+        sse_customer_key: bytes | str | None = None,
     ) -> Response:
         """Upload one object in a single PUT.
 
@@ -461,6 +491,7 @@ class S3Session(TransferMixin):
             )
         if if_match is not None:
             hdrs["If-Match"] = _quoted_etag(if_match)
+        hdrs.update(sse_customer_headers(sse_customer_key))
         if headers:
             hdrs.update(headers)
         if content_length is not None and (
@@ -477,8 +508,8 @@ class S3Session(TransferMixin):
                 hdrs["x-amz-sdk-checksum-algorithm"] = sums.name.upper()
         request = self._build("PUT", bucket, key, (), hdrs, prepared, payload_hash=payload_hash)
         response = self._send(request)
-        if sums is not None:
-            self._verify_checksum(response, sums)
+        if sums is not None and not (sums.name == "md5" and _SSE_C + "algorithm" in hdrs):
+            self._verify_checksum(response, sums)  # (an SSE-C object's ETag is no MD5)
         return response
 
     def _prepare_body(
@@ -550,6 +581,7 @@ class S3Session(TransferMixin):
         headers: Mapping[str, str] | None = None,
         resume: bool = True,
         max_size: int | None = None,
+        sse_customer_key: bytes | str | None = None,
     ) -> Response:
         """Download an object (or the inclusive byte range `range_start`..`range_end`).
 
@@ -581,6 +613,7 @@ class S3Session(TransferMixin):
             hdrs["If-Modified-Since"] = _http_date(if_modified_since)
         if if_unmodified_since is not None:
             hdrs["If-Unmodified-Since"] = _http_date(if_unmodified_since)
+        hdrs.update(sse_customer_headers(sse_customer_key))
         if headers:
             hdrs.update(headers)
         params = [("versionId", version_id)] if version_id else []
@@ -644,6 +677,8 @@ class S3Session(TransferMixin):
         if_match: str | None = None,
         if_none_match: str | None = None,
         checksum_mode: bool = False,
+        sse_customer_key: bytes | str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Response:
         """The object's headers (size, type, ETag, metadata) without its body; with
         `checksum_mode`, also the checksums the server stored (`x-amz-checksum-*`).
@@ -659,6 +694,9 @@ class S3Session(TransferMixin):
             hdrs["If-Match"] = _quoted_etag(if_match)
         if if_none_match is not None:
             hdrs["If-None-Match"] = _quoted_etag(if_none_match)
+        hdrs.update(sse_customer_headers(sse_customer_key))
+        if headers:
+            hdrs.update(headers)
         params = [("versionId", version_id)] if version_id else []
         request = self._build("HEAD", bucket, key, params, hdrs, payload_hash=EMPTY_SHA256)
         return self._send(request)
@@ -671,6 +709,8 @@ class S3Session(TransferMixin):
         bucket: str | None = None,
         version_id: str | None = None,
         if_match: str | None = None,
+        sse_customer_key: bytes | str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> int | None:
         """Size of part `part_number` of a multipart object (None if the server won't say).
 
@@ -683,6 +723,8 @@ class S3Session(TransferMixin):
         if version_id:
             params.append(("versionId", version_id))
         hdrs = {"If-Match": _quoted_etag(if_match)} if if_match else {}
+        hdrs.update(sse_customer_headers(sse_customer_key))
+        hdrs.update(headers or {})
         response = self._send(self._build("HEAD", bucket, key, params, hdrs))
         if "x-amz-mp-parts-count" not in response.headers:
             return None
@@ -695,6 +737,7 @@ class S3Session(TransferMixin):
         bucket: str | None = None,
         version_id: str | None = None,
         if_match: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Response:
         """Delete an object (or one version of it). Deleting a missing key succeeds.
 
@@ -707,7 +750,8 @@ class S3Session(TransferMixin):
         validate_key(key)
         bucket = self._bucket(bucket)
         params = [("versionId", version_id)] if version_id else []
-        hdrs = {"If-Match": _quoted_etag(if_match)} if if_match is not None else None
+        hdrs = {"If-Match": _quoted_etag(if_match)} if if_match is not None else {}
+        hdrs.update(headers or {})
         return self._send(
             self._build("DELETE", bucket, key, params, hdrs, payload_hash=EMPTY_SHA256)
         )
@@ -870,6 +914,8 @@ class S3Session(TransferMixin):
         multipart_threshold: int | None = None,
         part_size: int | None = None,
         concurrency: int = 8,
+        sse_customer_key: bytes | str | None = None,
+        copy_source_sse_customer_key: bytes | str | None = None,
     ) -> Response:
         """Copy an object server-side, within or between buckets.
 
@@ -910,18 +956,22 @@ class S3Session(TransferMixin):
         hdrs.update({k: v for k, v in optional.items() if v is not None})
         if if_match is not None:
             hdrs["x-amz-copy-source-if-match"] = _quoted_etag(if_match)
+        sse = sse_customer_headers(sse_customer_key)
+        sse.update(sse_customer_headers(copy_source_sse_customer_key, copy_source=True))
+        hdrs.update(sse)
         if headers:
             hdrs.update(headers)
         large = dict(
             source_bucket=src_bucket, source_key=source_key, source_version_id=source_version_id,
             dest_bucket=dst_bucket, dest_key=dest_key, directive=metadata_directive,
             metadata=metadata, content_type=content_type, headers=hdrs, if_match=if_match,
-            part_size=part_size, concurrency=concurrency,
+            part_size=part_size, concurrency=concurrency, part_headers=sse,
         )  # fmt: skip
         if multipart_threshold is not None:
             head = self.head_object(
-                source_key, bucket=src_bucket, version_id=source_version_id, if_match=if_match
-            )
+                source_key, bucket=src_bucket, version_id=source_version_id, if_match=if_match,
+                sse_customer_key=copy_source_sse_customer_key,
+            )  # fmt: skip
             if (head.content_length or 0) > multipart_threshold:
                 return self._copy_in_parts(head, **large)  # type: ignore[arg-type]
         try:
@@ -930,8 +980,9 @@ class S3Session(TransferMixin):
             if "larger than the maximum" not in exc.message and not isinstance(exc, EntityTooLarge):
                 raise
             head = self.head_object(
-                source_key, bucket=src_bucket, version_id=source_version_id, if_match=if_match
-            )
+                source_key, bucket=src_bucket, version_id=source_version_id, if_match=if_match,
+                sse_customer_key=copy_source_sse_customer_key,
+            )  # fmt: skip
             return self._copy_in_parts(head, **large)  # type: ignore[arg-type]
         etag, last_modified = s3xml.parse_copy_result(response.data)
         response._override("etag", etag)
@@ -954,6 +1005,7 @@ class S3Session(TransferMixin):
         if_match: str | None,
         part_size: int | None,
         concurrency: int,
+        part_headers: dict[str, str],
     ) -> Response:
         """Copy with UploadPartCopy, in parallel parts pinned to the source's ETag."""
         from concurrent.futures import ThreadPoolExecutor
@@ -989,7 +1041,7 @@ class S3Session(TransferMixin):
         def copy_part(r: tuple[int, tuple[int, int] | None]) -> PartResult:
             return self._mp_upload_part_copy(
                 dest_bucket, dest_key, upload_id, r[0], source_bucket, source_key, r[1],
-                source_version_id, etag,
+                source_version_id, etag, part_headers,
             )  # fmt: skip
 
         try:
@@ -1013,6 +1065,7 @@ class S3Session(TransferMixin):
         byte_range: tuple[int, int] | None,
         source_version_id: str | None,
         if_match: str | None,
+        headers: Mapping[str, str] | None = None,
     ) -> PartResult:
         from .multipart import PartResult
 
@@ -1024,6 +1077,7 @@ class S3Session(TransferMixin):
             hdrs["x-amz-copy-source-range"] = f"bytes={byte_range[0]}-{byte_range[1]}"
         if if_match:
             hdrs["x-amz-copy-source-if-match"] = _quoted_etag(if_match)
+        hdrs.update(headers or {})  # SSE-C keys of the destination and of the source
         params = [("partNumber", str(number)), ("uploadId", upload_id)]
         response = self._send(self._build("PUT", bucket, key, params, hdrs, b""))
         etag, _ = s3xml.parse_copy_result(response.data)
@@ -1039,15 +1093,16 @@ class S3Session(TransferMixin):
         metadata: Mapping[str, str] | None,
         content_type: str | None,
         headers: Mapping[str, str] | None,
-        checksum: bool = True,
+        checksum: bool | str = True,
     ) -> str:
         validate_key(key)
         hdrs: dict[str, str] = {"Content-Type": content_type or _guess_type(key)}
         _metadata_headers(metadata, hdrs)
         if headers:
             hdrs.update(headers)
-        if checksum:  # every part then carries a CRC32 the server verifies
-            hdrs["x-amz-checksum-algorithm"] = "CRC32"
+        algorithm = _part_checksum(checksum)
+        if algorithm and algorithm != "md5":  # every part then carries it; the server verifies
+            hdrs["x-amz-checksum-algorithm"] = algorithm.upper()
         from .multipart import abort_strays, start_was_ambiguous
 
         request = self._build("POST", bucket, key, [("uploads", "")], hdrs, b"")
@@ -1063,38 +1118,56 @@ class S3Session(TransferMixin):
         return upload_id
 
     def _mp_upload_part(
-        self, bucket: str, key: str, upload_id: str, number: int, data: PartData
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        number: int,
+        data: PartData,
+        *,
+        headers: Mapping[str, str] | None = None,
+        checksum: str = "crc32",
     ) -> PartResult:
-        import base64
-        import zlib
-
         from .multipart import FileSection, PartResult
 
+        sums = checksums.new_checksum(_part_checksum(checksum) or "crc32")
         if isinstance(data, FileSection):
-            crc_value = 0
             for chunk in data.chunks():  # a first pass for the checksum; the bytes stay on disk
-                crc_value = zlib.crc32(chunk, crc_value)
+                sums.update(chunk)
             data.seek(0)
         else:
-            crc_value = zlib.crc32(data)
+            sums.update(data)  # type: ignore[arg-type]
         size = len(data)
-        crc = base64.b64encode(crc_value.to_bytes(4, "big")).decode()
-        # The signed CRC32 header protects the body; hashing it again for SigV4 is not needed.
-        hdrs = {"x-amz-checksum-crc32": crc}
+        crc = checksums.b64(sums.digest())
+        # The signed checksum header protects the body; hashing it again for SigV4 is not needed.
+        header = checksums.header_name(sums.name)
+        hdrs = {header: crc, **(headers or {})}
         params = [("partNumber", str(number)), ("uploadId", upload_id)]
         body = Body(data, size)  # type: ignore[arg-type]
         request = self._build("PUT", bucket, key, params, hdrs, body, payload_hash=UNSIGNED_PAYLOAD)
         response = self._send(request)
-        echoed = response.headers.get("x-amz-checksum-crc32")
+        if sums.name == "md5":  # Content-MD5: the server checked it; nothing goes in the list
+            return PartResult(number, size, etag=response.etag)
+        echoed = response.headers.get(header)
         if echoed is not None and echoed != crc:
-            raise ChecksumMismatch(f"part {number}: server stored CRC32 {echoed}, sent {crc}")
+            raise ChecksumMismatch(f"part {number}: server stored {sums.name} {echoed}, sent {crc}")
         return PartResult(number, size, etag=response.etag, checksum=crc)
 
     def _mp_complete(
-        self, bucket: str, key: str, upload_id: str, parts: list[PartResult]
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        parts: list[PartResult],
+        *,
+        headers: Mapping[str, str] | None = None,
+        checksum: str = "crc32",
     ) -> Response:
-        body = s3xml.complete_multipart_body((p.number, p.etag or "", p.checksum) for p in parts)
-        hdrs = {"Content-Type": "application/xml"}
+        algorithm = _part_checksum(checksum) or "crc32"
+        body = s3xml.complete_multipart_body(
+            ((p.number, p.etag or "", p.checksum) for p in parts), algorithm
+        )
+        hdrs = {"Content-Type": "application/xml", **(headers or {})}
         response = self._send(
             self._build("POST", bucket, key, [("uploadId", upload_id)], hdrs, body)
         )
@@ -1682,6 +1755,25 @@ def presign_seconds(expires_in: object) -> int:
     if seconds != int(seconds):
         raise ValueError(f"expires_in must be a whole number of seconds, got {expires_in!r}")
     return int(seconds)
+
+
+#: Checksums a multipart upload's parts may carry (md5: Content-MD5 per part).
+PART_CHECKSUMS = ("crc32", "crc32c", "sha1", "sha256", "md5")
+
+
+def _part_checksum(checksum: bool | str | None) -> str | None:
+    """The per-part checksum of a multipart upload: True means CRC32, False/None none."""
+    if checksum is True:
+        return "crc32"
+    if not checksum:
+        return None
+    name = checksum.lower()
+    if name not in PART_CHECKSUMS:
+        raise ValueError(
+            f"checksum {checksum!r} cannot be sent per part of a multipart upload; "
+            f"use one of {', '.join(PART_CHECKSUMS)}"
+        )
+    return name
 
 
 def _range_header(start: int | None, end: int | None) -> str | None:
