@@ -5,6 +5,7 @@ upload_file's object options. Against SeaweedFS, moto and the B2 test server."""
 from __future__ import annotations
 
 import datetime as _dt
+import io
 import logging
 import os
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import urllib3
 
-from conftest import FAST_RETRY
+from conftest import FAST_RETRY, new_bucket_name
 from faultproxy import ErrorResponse, FaultProxy
 from s3lite import B2Session, ClientError, S3Session
 from s3lite.compat import Connection
@@ -476,3 +477,47 @@ def test_readme_s3path_configuration_example_runs_on_seaweedfs(
     finally:
         for prefix in ("/", "/my-bucket", "/my-bucket/archive"):
             register_configuration_parameter(S3Path(prefix), parameters={})
+
+
+def test_headers_reach_every_request(s3: S3Session, tmp_path: Path) -> None:
+    """`headers=` goes out with every request a method makes (observed on the session's
+    transport; the requests themselves go to SeaweedFS and must succeed with it)."""
+    probe = {"X-S3lite-Probe": "yes"}
+    sent: list[tuple[str, str, dict[str, str]]] = []
+    original = s3.transport.send
+
+    def observe(request: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append((request.method, request.target, dict(request.headers)))
+        return original(request, *args, **kwargs)
+
+    s3.transport.send = observe  # type: ignore[method-assign]
+    other = new_bucket_name()
+    calls = [
+        lambda: s3.put_object("a", b"a", headers=probe),
+        lambda: s3.get_object("a", headers=probe, stream=False),
+        lambda: s3.head_object("a", headers=probe),
+        lambda: s3.copy_object("a", "b", headers=probe),
+        lambda: list(s3.list_objects(headers=probe)),
+        lambda: list(s3.list_object_versions(headers=probe)),
+        lambda: list(s3.list_multipart_uploads(headers=probe)),
+        lambda: s3.abort_multipart_uploads(headers=probe),
+        lambda: s3.delete_object("b", headers=probe),
+        lambda: s3.delete_objects(["a"], headers=probe),
+        lambda: s3.upload_file(io.BytesIO(b"u" * 5000), "u", headers=probe),
+        lambda: s3.download_file("u", tmp_path / "u", headers=probe),
+        lambda: s3.create_bucket(other, headers=probe),
+        lambda: s3.head_bucket(other, headers=probe),
+        lambda: s3.set_bucket_versioning(True, other, headers=probe),
+        lambda: s3.list_buckets(headers=probe),
+        lambda: s3.delete_bucket(other, headers=probe),
+    ]
+    try:
+        for call in calls:
+            before = len(sent)
+            call()
+            assert len(sent) > before
+    finally:
+        s3.transport.send = original  # type: ignore[method-assign]
+    missing = [(m, t) for m, t, h in sent if h.get("X-S3lite-Probe") != "yes"]
+    assert not missing
+    assert (tmp_path / "u").read_bytes() == b"u" * 5000

@@ -762,6 +762,7 @@ class S3Session(TransferMixin):
         *,
         prefix: str | None = None,
         bucket: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> DeleteResult:
         """Delete many keys (or every key under `prefix`) in batches of 1000.
 
@@ -792,14 +793,18 @@ class S3Session(TransferMixin):
                 key, version = entry
                 batch.append((validate_key(key), version))
             if len(batch) == 1000:
-                self._delete_batch(bucket, batch, result)
+                self._delete_batch(bucket, batch, result, headers)
                 batch = []
         if batch:
-            self._delete_batch(bucket, batch, result)
+            self._delete_batch(bucket, batch, result, headers)
         return result
 
     def _delete_batch(
-        self, bucket: str, batch: list[tuple[str, str | None]], result: DeleteResult
+        self,
+        bucket: str,
+        batch: list[tuple[str, str | None]],
+        result: DeleteResult,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         import base64
 
@@ -807,6 +812,7 @@ class S3Session(TransferMixin):
         hdrs = {
             "Content-Type": "application/xml",
             "Content-MD5": base64.b64encode(hashlib.md5(body).digest()).decode(),  # noqa: S324
+            **(headers or {}),
         }
         response = self._send(self._build("POST", bucket, None, [("delete", "")], hdrs, body))
         deleted, errors = s3xml.parse_delete_result(response.data)
@@ -823,6 +829,7 @@ class S3Session(TransferMixin):
         start_after: str | None = None,
         max_keys: int | None = None,
         page_size: int = 1000,
+        headers: Mapping[str, str] | None = None,
     ) -> Listing[ObjectInfo]:
         """List objects (ListObjectsV2), following every page lazily.
 
@@ -850,7 +857,7 @@ class S3Session(TransferMixin):
             params = [*base, ("max-keys", str(size))]
             if token:
                 params.append(("continuation-token", token))
-            response = self._send(self._build("GET", bucket, None, params))
+            response = self._send(self._build("GET", bucket, None, params, dict(headers or {})))
             return s3xml.parse_list_objects(response.data)
 
         return Listing(fetch, max_keys)
@@ -864,6 +871,7 @@ class S3Session(TransferMixin):
         key_marker: str | None = None,
         version_id_marker: str | None = None,
         max_keys: int | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Listing[VersionInfo]:
         """List object versions and delete markers (items add version_id, is_latest and
         delete_marker), following every page lazily.
@@ -889,7 +897,7 @@ class S3Session(TransferMixin):
                 params.append(("key-marker", marker))
             if version_marker:
                 params.append(("version-id-marker", version_marker))
-            response = self._send(self._build("GET", bucket, None, params))
+            response = self._send(self._build("GET", bucket, None, params, dict(headers or {})))
             return s3xml.parse_list_versions(response.data)
 
         return Listing(fetch, max_keys)
@@ -1175,10 +1183,13 @@ class S3Session(TransferMixin):
         response._override("etag", result["etag"])
         return response
 
-    def _mp_abort(self, bucket: str, key: str, upload_id: str) -> None:
+    def _mp_abort(
+        self, bucket: str, key: str, upload_id: str, *, headers: Mapping[str, str] | None = None
+    ) -> None:
         request = self._build(
-            "DELETE", bucket, key, [("uploadId", upload_id)], payload_hash=EMPTY_SHA256
-        )
+            "DELETE", bucket, key, [("uploadId", upload_id)], dict(headers or {}),
+            payload_hash=EMPTY_SHA256,
+        )  # fmt: skip
         with contextlib.suppress(NoSuchUpload):  # already aborted or completed
             self._send(request)
 
@@ -1235,11 +1246,16 @@ class S3Session(TransferMixin):
             )
 
     def list_multipart_uploads(
-        self, prefix: str = "", *, bucket: str | None = None
+        self,
+        prefix: str = "",
+        *,
+        bucket: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Listing[UploadInfo]:
         """Multipart uploads in progress (dicts with key, upload_id, initiated).
 
         `prefix`: only keys starting with it. `bucket`: the bucket (default the session's).
+        `headers`: extra request headers.
         """
         bucket = self._bucket(bucket)
         base = [("uploads", ""), ("encoding-type", "url"), ("max-uploads", "1000")]
@@ -1252,7 +1268,7 @@ class S3Session(TransferMixin):
                 params.append(("key-marker", marker))
             if upload_marker:
                 params.append(("upload-id-marker", upload_marker))
-            response = self._send(self._build("GET", bucket, None, params))
+            response = self._send(self._build("GET", bucket, None, params, dict(headers or {})))
             return s3xml.parse_list_multipart_uploads(response.data)
 
         return Listing(fetch)
@@ -1263,6 +1279,7 @@ class S3Session(TransferMixin):
         *,
         bucket: str | None = None,
         older_than: _dt.timedelta | float | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> int:
         """Abort the uploads in progress under `prefix` (only those started more than
         `older_than` ago, a timedelta or seconds, when given); returns how many.
@@ -1275,11 +1292,11 @@ class S3Session(TransferMixin):
         cutoff = _dt.datetime.now(_dt.timezone.utc) - older_than if older_than else None
         stale = [
             u
-            for u in self.list_multipart_uploads(prefix, bucket=bucket)
+            for u in self.list_multipart_uploads(prefix, bucket=bucket, headers=headers)
             if cutoff is None or (u["initiated"] is not None and u["initiated"] < cutoff)
         ]
         for upload in stale:
-            self._mp_abort(bucket, upload["key"], upload["upload_id"])
+            self._mp_abort(bucket, upload["key"], upload["upload_id"], headers=headers)
         return len(stale)
 
     # --- buckets -------------------------------------------------------------------------------
@@ -1290,6 +1307,7 @@ class S3Session(TransferMixin):
         region: str | None = None,
         acl: str | None = None,
         object_lock: bool = False,
+        headers: Mapping[str, str] | None = None,
     ) -> Response:
         """Create a bucket (in `region`, default the session's).
 
@@ -1297,7 +1315,7 @@ class S3Session(TransferMixin):
         'public-read'; `object_lock`: enable Object Lock on it (S3 then keeps versions).
         """
         bucket = self._bucket(bucket)
-        hdrs: dict[str, str] = {}
+        hdrs: dict[str, str] = dict(headers or {})
         if acl:
             hdrs["x-amz-acl"] = acl
         if object_lock:
@@ -1308,43 +1326,61 @@ class S3Session(TransferMixin):
             hdrs["Content-Type"] = "application/xml"
         return self._send(self._build("PUT", bucket, None, (), hdrs, body))
 
-    def delete_bucket(self, bucket: str | None = None) -> Response:
+    def delete_bucket(
+        self, bucket: str | None = None, *, headers: Mapping[str, str] | None = None
+    ) -> Response:
         """Delete an (empty) bucket.
 
         `bucket`: the bucket (default the session's).
+        `headers`: extra request headers.
         """
         bucket = self._bucket(bucket)
-        return self._send(self._build("DELETE", bucket, None, payload_hash=EMPTY_SHA256))
+        hdrs = dict(headers or {})
+        return self._send(self._build("DELETE", bucket, None, (), hdrs, payload_hash=EMPTY_SHA256))
 
-    def head_bucket(self, bucket: str | None = None) -> Response:
+    def head_bucket(
+        self, bucket: str | None = None, *, headers: Mapping[str, str] | None = None
+    ) -> Response:
         """Check that a bucket exists and is accessible (`NoSuchBucket` otherwise).
 
         `bucket`: the bucket (default the session's).
+        `headers`: extra request headers.
         """
         bucket = self._bucket(bucket)
+        hdrs = dict(headers or {})
         try:
-            return self._send(self._build("HEAD", bucket, None, payload_hash=EMPTY_SHA256))
+            return self._send(
+                self._build("HEAD", bucket, None, (), hdrs, payload_hash=EMPTY_SHA256)
+            )
         except NoSuchKey as exc:
             raise NoSuchBucket(
                 exc.status, "NoSuchBucket", "The specified bucket does not exist",
                 request_id=exc.request_id, resource=bucket,
             ) from None  # fmt: skip
 
-    def set_bucket_versioning(self, enabled: bool, bucket: str | None = None) -> Response:
+    def set_bucket_versioning(
+        self,
+        enabled: bool,
+        bucket: str | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response:
         """Turn versioning on (or suspend it) for a bucket.
 
         `enabled`: True to turn versioning on, False to suspend it. `bucket`: the bucket (default
         the session's).
+        `headers`: extra request headers.
         """
         bucket = self._bucket(bucket)
         state = "Enabled" if enabled else "Suspended"
         body = s3xml.versioning_body(state)
-        hdrs = {"Content-Type": "application/xml"}
+        hdrs = {"Content-Type": "application/xml", **(headers or {})}
         return self._send(self._build("PUT", bucket, None, [("versioning", "")], hdrs, body))
 
-    def list_buckets(self) -> list[dict[str, Any]]:
+    def list_buckets(self, *, headers: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
         """Every bucket the credentials own, as dicts with name and creation_date."""
-        response = self._send(self._build("GET", None, payload_hash=EMPTY_SHA256))
+        hdrs = dict(headers or {})
+        response = self._send(self._build("GET", None, None, (), hdrs, payload_hash=EMPTY_SHA256))
         return s3xml.parse_list_buckets(response.data)
 
     # --- presigned URLs ------------------------------------------------------------------------
