@@ -798,6 +798,15 @@ class MultipartUpload:
             if verify_existing and not _digest_matches(part, data):
                 continue
             adopted = adopt(part, data) if adopt is not None else part  # e.g. fill in the CRC
+            algorithm = upload._part_options.get("checksum")
+            if algorithm not in (None, "crc32"):  # the parts' checksums completing needs
+                from .checksums import b64, new_checksum
+
+                sums = new_checksum(algorithm)
+                sums.update(data)  # type: ignore[arg-type]
+                adopted = adopted._replace(
+                    checksum=None if algorithm == "md5" else b64(sums.digest())
+                )
             upload._parts[part.number] = adopted
             upload._progress.add(part.size)
         return upload.upload()

@@ -1172,8 +1172,9 @@ class S3Session(TransferMixin):
         checksum: str = "crc32",
     ) -> Response:
         algorithm = _part_checksum(checksum) or "crc32"
+        listed = algorithm != "md5"  # Content-MD5 parts list no checksum
         body = s3xml.complete_multipart_body(
-            ((p.number, p.etag or "", p.checksum) for p in parts), algorithm
+            ((p.number, p.etag or "", p.checksum if listed else None) for p in parts), algorithm
         )
         hdrs = {"Content-Type": "application/xml", **(headers or {})}
         response = self._send(

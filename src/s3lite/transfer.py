@@ -433,12 +433,14 @@ def _upload_options(
 ) -> tuple[dict[str, str] | None, dict[str, Any], dict[str, Any]]:
     """upload_file's object options as (headers, put_object options, MultipartUpload
     options); ValueError naming an option the session's backend cannot do."""
+    put: dict[str, Any] = {}
+    multipart: dict[str, Any] = {}
+    if storage_class is None and checksum is None and sse_customer_key is None:
+        return (dict(headers) if headers is not None else None), put, multipart
     import inspect
 
     accepted = inspect.signature(session.put_object).parameters
     kind = type(session).__name__
-    put: dict[str, Any] = {}
-    multipart: dict[str, Any] = {}
     if storage_class is not None:
         if "storage_class" not in accepted:
             raise ValueError(f"{kind} has no storage classes: storage_class is not available")
