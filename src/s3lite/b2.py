@@ -845,7 +845,8 @@ class B2Session(TransferMixin):
 
         `max_pool_connections`: connections kept per host; `connect_timeout`, `read_timeout`:
         seconds; `verify`: False, True or a CA bundle path. `max_attempts`, `retry_mode`
-        ('standard' or 'adaptive'), `backoff_base`, `max_backoff`: retries (full-jitter
+        ('standard' or 'adaptive'; default from `AWS_MAX_ATTEMPTS` / `AWS_RETRY_MODE`, then 5
+        and 'standard'), `backoff_base`, `max_backoff`: retries (full-jitter
         exponential backoff, in seconds). `stream`: whether `get_object` streams by default.
         `pool_manager`: a urllib3 PoolManager to share; `transport`: a whole `Transport` to share
         (then the connection and retry arguments are unused). `user_agent`: the User-Agent header
@@ -1230,6 +1231,7 @@ class B2Session(TransferMixin):
 
         `key`: the file name. `bucket`: the bucket (default the session's). `version_id`: one
         version (its file id).
+        `headers`: extra request headers (B2's download headers).
         """
         validate_key(key)
         bucket = self._bucket(bucket)
@@ -1581,7 +1583,10 @@ class B2Session(TransferMixin):
     ) -> int:
         """Cancel the unfinished large files under `prefix` (b2_cancel_large_file; only those
         started more than `older_than` ago, a timedelta or seconds, when given); returns how
-        many."""
+        many.
+
+        `bucket`: the bucket (default the session's).
+        """
         bucket = self._bucket(bucket)
         if isinstance(older_than, (int, float)):
             older_than = _dt.timedelta(seconds=older_than)

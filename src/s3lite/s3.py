@@ -245,8 +245,10 @@ class S3Session(TransferMixin):
 
         `max_pool_connections`: connections kept per host; `connect_timeout`, `read_timeout`:
         seconds; `verify`: False, True or a CA bundle path (default `AWS_CA_BUNDLE`).
-        `max_attempts`, `retry_mode` ('standard' or 'adaptive'), `backoff_base`,
-        `max_backoff`: retries (full-jitter exponential backoff, in seconds). `stream`: whether
+        `max_attempts` (counting the first), `retry_mode` ('standard' or 'adaptive'; default
+        from `AWS_MAX_ATTEMPTS` / `AWS_RETRY_MODE`, then the profile, then 3 and 'standard'),
+        `backoff_base`, `max_backoff`: retries (full-jitter exponential backoff, in seconds).
+        `stream`: whether
         `get_object` streams by default. `pool_manager`: a urllib3 PoolManager to share;
         `transport`: a whole `Transport` to share (then the connection and retry arguments are
         unused). `user_agent`: the User-Agent header (default `s3lite/<version>`).
@@ -467,6 +469,7 @@ class S3Session(TransferMixin):
         headers on download. `acl`: a canned ACL; `storage_class`: e.g. 'STANDARD_IA'. `headers`:
         extra request headers (they override those set from the arguments). `content_length`: the
         size of a stream of unknown length, so it is not spooled.
+        `sse_customer_key`: the SSE-C key (32 bytes, AES256) the object is written or read with.
         """
         validate_key(key)
         bucket = self._bucket(bucket)
@@ -598,6 +601,7 @@ class S3Session(TransferMixin):
         `resume`: resume a broken stream (True) or raise `TransportError`.
         `max_size`: with `stream=False`, the largest body read into memory (a larger one is
         refused as `MalformedResponse` while it is read); default no bound.
+        `sse_customer_key`: the SSE-C key (32 bytes, AES256) the object is written or read with.
         """
         validate_key(key)
         bucket = self._bucket(bucket)
@@ -686,6 +690,8 @@ class S3Session(TransferMixin):
         `key`: the object's key. `bucket`: the bucket (default the session's). `version_id`: one
         version instead of the latest. `if_match` / `if_none_match`: an ETag the object must (not)
         have.
+        `sse_customer_key`: the SSE-C key (32 bytes, AES256) the object is written or read with.
+        `headers`: extra request headers.
         """
         validate_key(key)
         bucket = self._bucket(bucket)
@@ -716,6 +722,8 @@ class S3Session(TransferMixin):
 
         `key`: the object's key. `bucket`: the bucket (default the session's). `version_id`: one
         version; `if_match`: the ETag it must still have.
+        `sse_customer_key`: the SSE-C key (32 bytes, AES256) the object is written or read with.
+        `headers`: extra request headers.
         """
         validate_key(key)
         bucket = self._bucket(bucket)
@@ -746,6 +754,7 @@ class S3Session(TransferMixin):
 
         `key`: the object's key. `bucket`: the bucket (default the session's). `version_id`: delete
         that version for good (without it, a versioned bucket gets a delete marker).
+        `headers`: extra request headers.
         """
         validate_key(key)
         bucket = self._bucket(bucket)
@@ -771,6 +780,7 @@ class S3Session(TransferMixin):
 
         `keys`: the keys to delete; `prefix`: instead, every key under it. `bucket`: the bucket
         (default the session's).
+        `headers`: extra request headers.
         """
         if (keys is None) == (prefix is None):
             raise ValueError("pass either keys or prefix")
@@ -840,6 +850,7 @@ class S3Session(TransferMixin):
         `prefix`: only keys starting with it. `bucket`: the bucket (default the session's).
         `delimiter`: group keys into common prefixes; `start_after`: begin after this key;
         `max_keys`: the most items in all; `page_size`: keys per request (1..1000).
+        `headers`: extra request headers.
         """
         bucket = self._bucket(bucket)
         if not 1 <= page_size <= 1000:
@@ -880,6 +891,7 @@ class S3Session(TransferMixin):
         `delimiter`: group keys into common prefixes (`iter_prefixes()`). `key_marker` /
         `version_id_marker`: start after that key (and version). `max_keys`: stop after this many
         items.
+        `headers`: extra request headers.
         """
         bucket = self._bucket(bucket)
         base = [("versions", ""), ("encoding-type", "url")]
@@ -937,6 +949,8 @@ class S3Session(TransferMixin):
         `metadata_directive`: see above; `cache_control`, `acl`, `storage_class`: set on the copy;
         `headers`: extra request headers. `if_match`: the ETag the source must have.
         `multipart_threshold`, `part_size`, `concurrency`: when and how a copy goes in parts.
+        `sse_customer_key`: the SSE-C key (32 bytes) to encrypt the copy with;
+        `copy_source_sse_customer_key`: the SSE-C key the source was written with.
         """
         validate_key(source_key)
         validate_key(dest_key)
@@ -1286,6 +1300,7 @@ class S3Session(TransferMixin):
         `older_than` ago, a timedelta or seconds, when given); returns how many.
 
         `bucket`: the bucket (default the session's).
+        `headers`: extra request headers.
         """
         bucket = self._bucket(bucket)
         if isinstance(older_than, (int, float)):
@@ -1314,6 +1329,7 @@ class S3Session(TransferMixin):
 
         `bucket`: its name (default the session's bucket); `acl`: a canned ACL such as 'private' or
         'public-read'; `object_lock`: enable Object Lock on it (S3 then keeps versions).
+        `headers`: extra request headers.
         """
         bucket = self._bucket(bucket)
         hdrs: dict[str, str] = dict(headers or {})
@@ -1379,7 +1395,10 @@ class S3Session(TransferMixin):
         return self._send(self._build("PUT", bucket, None, [("versioning", "")], hdrs, body))
 
     def list_buckets(self, *, headers: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
-        """Every bucket the credentials own, as dicts with name and creation_date."""
+        """Every bucket the credentials own, as dicts with name and creation_date.
+
+        `headers`: extra request headers.
+        """
         hdrs = dict(headers or {})
         response = self._send(self._build("GET", None, None, (), hdrs, payload_hash=EMPTY_SHA256))
         return s3xml.parse_list_buckets(response.data)
