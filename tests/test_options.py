@@ -538,3 +538,39 @@ def test_resume_with_another_checksum(s3: S3Session, checksum: str) -> None:
     )
     assert done.etag and done.etag.endswith("-3")
     assert s3.get_object("resumed.bin", stream=False).data == data
+
+
+def test_headers_reach_sub_resource_requests(moto_s3: S3Session) -> None:
+    """Tagging, policy, lifecycle and Object Lock calls send `headers=` too (moto)."""
+    probe = {"X-S3lite-Probe": "yes"}
+    moto_s3.put_object("t", b"t")
+    sent: list[dict[str, str]] = []
+    original = moto_s3.transport.send
+
+    def observe(request: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append(dict(request.headers))
+        return original(request, *args, **kwargs)
+
+    moto_s3.transport.send = observe  # type: ignore[method-assign]
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                       "Resource": f"arn:aws:s3:::{moto_s3.bucket}/*"}],
+    }  # fmt: skip
+    rule = {"ID": "tmp", "Status": "Enabled", "Filter": {"Prefix": "tmp/"},
+            "Expiration": {"Days": 7}}  # fmt: skip
+    try:
+        moto_s3.put_object_tagging("t", {"a": "b"}, headers=probe)
+        assert moto_s3.get_object_tagging("t", headers=probe) == {"a": "b"}
+        moto_s3.delete_object_tagging("t", headers=probe)
+        moto_s3.put_bucket_policy(policy, headers=probe)
+        assert moto_s3.get_bucket_policy(headers=probe)
+        moto_s3.delete_bucket_policy(headers=probe)
+        moto_s3.put_bucket_lifecycle_configuration([rule], headers=probe)
+        assert moto_s3.get_bucket_lifecycle_configuration(headers=probe)
+        moto_s3.delete_bucket_lifecycle(headers=probe)
+        moto_s3.get_object_lock_config(headers=probe)
+    finally:
+        moto_s3.transport.send = original  # type: ignore[method-assign]
+    assert len(sent) == 10
+    assert all(h.get("X-S3lite-Probe") == "yes" for h in sent)

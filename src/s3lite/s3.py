@@ -1592,6 +1592,7 @@ class S3Session(TransferMixin):
         body: bytes | None = None,
         version_id: str | None = None,
         content_type: str = "application/xml",
+        headers: Mapping[str, str] | None = None,
     ) -> Response:
         """One request on a sub-resource (`?tagging`, `?policy`, ...), with Content-MD5 on
         bodies (S3 requires it for several of them)."""
@@ -1602,7 +1603,7 @@ class S3Session(TransferMixin):
         params = [(name, "")]
         if version_id:
             params.append(("versionId", version_id))
-        hdrs: dict[str, str] = {}
+        hdrs: dict[str, str] = dict(headers or {})
         if body is not None:
             hdrs["Content-Type"] = content_type
             hdrs["Content-MD5"] = base64.b64encode(hashlib.md5(body).digest()).decode()  # noqa: S324
@@ -1619,66 +1620,114 @@ class S3Session(TransferMixin):
         *,
         bucket: str | None = None,
         version_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Response:
         """Replace the tags of object `key` (or of one version, `version_id`) in `bucket`
-        with `tags`, a dict of str to str (S3 allows up to 10)."""
+        with `tags`, a dict of str to str (S3 allows up to 10).
+
+        `headers`: extra request headers.
+        """
         if not isinstance(tags, Mapping):
             raise TypeError(f"tags must be a dict of str to str, not {type(tags).__name__}")
         body = s3xml.tagging_body(dict(tags))
-        return self._subresource("PUT", "tagging", bucket, key, body, version_id)
+        return self._subresource("PUT", "tagging", bucket, key, body, version_id, headers=headers)
 
     def get_object_tagging(
-        self, key: str, *, bucket: str | None = None, version_id: str | None = None
+        self,
+        key: str,
+        *,
+        bucket: str | None = None,
+        version_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> dict[str, str]:
         """The tags of object `key` (or of one version, `version_id`) in `bucket`, as a
-        dict ({} when it has none)."""
-        response = self._subresource("GET", "tagging", bucket, key, version_id=version_id)
+        dict ({} when it has none).
+
+        `headers`: extra request headers.
+        """
+        response = self._subresource(
+            "GET", "tagging", bucket, key, version_id=version_id, headers=headers
+        )
         return s3xml.parse_tagging(response.data)
 
     def delete_object_tagging(
-        self, key: str, *, bucket: str | None = None, version_id: str | None = None
+        self,
+        key: str,
+        *,
+        bucket: str | None = None,
+        version_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Response:
         """Remove every tag from object `key` (or from one version, `version_id`).
 
         `bucket`: the bucket (default the session's).
+        `headers`: extra request headers.
         """
-        return self._subresource("DELETE", "tagging", bucket, key, version_id=version_id)
+        return self._subresource(
+            "DELETE", "tagging", bucket, key, version_id=version_id, headers=headers
+        )
 
     def put_bucket_policy(
-        self, policy: str | Mapping[str, Any], *, bucket: str | None = None
+        self,
+        policy: str | Mapping[str, Any],
+        *,
+        bucket: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Response:
-        """Set the bucket policy of `bucket`: `policy` is the JSON text or a dict."""
+        """Set the bucket policy of `bucket`: `policy` is the JSON text or a dict.
+
+        `headers`: extra request headers.
+        """
         import json
 
         text = policy if isinstance(policy, str) else json.dumps(policy)
         return self._subresource(
-            "PUT", "policy", bucket, body=text.encode("utf-8"), content_type="application/json"
+            "PUT",
+            "policy",
+            bucket,
+            body=text.encode("utf-8"),
+            content_type="application/json",
+            headers=headers,
         )
 
-    def get_bucket_policy(self, bucket: str | None = None) -> str | None:
+    def get_bucket_policy(
+        self, bucket: str | None = None, *, headers: Mapping[str, str] | None = None
+    ) -> str | None:
         """The bucket policy of `bucket` as JSON text (`json.loads` it), or None when the
-        bucket has none."""
+        bucket has none.
+
+        `headers`: extra request headers.
+        """
         try:
-            response = self._subresource("GET", "policy", bucket)
+            response = self._subresource("GET", "policy", bucket, headers=headers)
         except ClientError as exc:
             if exc.code == "NoSuchBucketPolicy":
                 return None
             raise
         return response.data.decode("utf-8")
 
-    def delete_bucket_policy(self, bucket: str | None = None) -> Response:
-        """Remove the bucket policy of `bucket` (succeeds when there is none)."""
-        return self._subresource("DELETE", "policy", bucket)
+    def delete_bucket_policy(
+        self, bucket: str | None = None, *, headers: Mapping[str, str] | None = None
+    ) -> Response:
+        """Remove the bucket policy of `bucket` (succeeds when there is none).
+
+        `headers`: extra request headers.
+        """
+        return self._subresource("DELETE", "policy", bucket, headers=headers)
 
     def put_bucket_lifecycle_configuration(
         self,
         rules: Iterable[Mapping[str, Any]] | Mapping[str, Any],
         *,
         bucket: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Response:
         """Replace the lifecycle rules of `bucket`. `rules` is a list of rule dicts in
         boto3's shape, e.g. ``{"ID": "tmp", "Status": "Enabled", "Filter": {"Prefix":
-        "tmp/"}, "Expiration": {"Days": 7}}``, or boto3's ``{"Rules": [...]}``."""
+        "tmp/"}, "Expiration": {"Days": 7}}``, or boto3's ``{"Rules": [...]}``.
+
+        `headers`: extra request headers.
+        """
         given: Any = rules
         if isinstance(given, Mapping):
             if set(given) != {"Rules"}:
@@ -1693,14 +1742,19 @@ class S3Session(TransferMixin):
         if not listed:
             raise ValueError("pass at least one rule (delete_bucket_lifecycle removes them all)")
         body = s3xml.config_body("LifecycleConfiguration", {"Rules": listed})
-        return self._subresource("PUT", "lifecycle", bucket, body=body)
+        return self._subresource("PUT", "lifecycle", bucket, body=body, headers=headers)
 
-    def get_bucket_lifecycle_configuration(self, bucket: str | None = None) -> list[dict[str, Any]]:
+    def get_bucket_lifecycle_configuration(
+        self, bucket: str | None = None, *, headers: Mapping[str, str] | None = None
+    ) -> list[dict[str, Any]]:
         """The lifecycle rules of `bucket`, as dicts in boto3's shape ([] when none):
         element names as keys, repeated elements as lists (Rules, Transitions, Tags), days
-        and sizes as ints, dates as S3's text."""
+        and sizes as ints, dates as S3's text.
+
+        `headers`: extra request headers.
+        """
         try:
-            response = self._subresource("GET", "lifecycle", bucket)
+            response = self._subresource("GET", "lifecycle", bucket, headers=headers)
         except ClientError as exc:
             if exc.code == "NoSuchLifecycleConfiguration":
                 return []
@@ -1709,16 +1763,26 @@ class S3Session(TransferMixin):
         rules: list[dict[str, Any]] = config.get("Rules", [])
         return rules
 
-    def delete_bucket_lifecycle(self, bucket: str | None = None) -> Response:
-        """Remove every lifecycle rule of `bucket`."""
-        return self._subresource("DELETE", "lifecycle", bucket)
+    def delete_bucket_lifecycle(
+        self, bucket: str | None = None, *, headers: Mapping[str, str] | None = None
+    ) -> Response:
+        """Remove every lifecycle rule of `bucket`.
 
-    def get_object_lock_config(self, bucket: str | None = None) -> dict[str, Any]:
+        `headers`: extra request headers.
+        """
+        return self._subresource("DELETE", "lifecycle", bucket, headers=headers)
+
+    def get_object_lock_config(
+        self, bucket: str | None = None, *, headers: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
         """The Object Lock configuration of `bucket` in boto3's shape, e.g.
         ``{"ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode":
-        "GOVERNANCE", "Days": 1}}}``; {} when Object Lock is not enabled on it."""
+        "GOVERNANCE", "Days": 1}}}``; {} when Object Lock is not enabled on it.
+
+        `headers`: extra request headers.
+        """
         try:
-            response = self._subresource("GET", "object-lock", bucket)
+            response = self._subresource("GET", "object-lock", bucket, headers=headers)
         except ClientError as exc:
             if exc.code == "ObjectLockConfigurationNotFoundError":
                 return {}
@@ -1733,11 +1797,15 @@ class S3Session(TransferMixin):
         days: int | None = None,
         years: int | None = None,
         bucket: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Response:
         """Enable Object Lock on `bucket` (`lock=True`; S3 cannot turn it off again, so
         False is refused) and set or clear its default retention: `mode` ('GOVERNANCE' or
         'COMPLIANCE') with `days` or `years`, or none of them for no default retention.
-        S3 requires versioning on the bucket (`set_bucket_versioning(True)`)."""
+        S3 requires versioning on the bucket (`set_bucket_versioning(True)`).
+
+        `headers`: extra request headers.
+        """
         if not lock:
             raise ValueError(
                 "S3 cannot disable Object Lock once enabled; pass lock=True to enable it"
@@ -1754,7 +1822,7 @@ class S3Session(TransferMixin):
             unit = "Days" if days is not None else "Years"
             config["Rule"] = {"DefaultRetention": {"Mode": mode, unit: period}}
         body = s3xml.config_body("ObjectLockConfiguration", config)
-        return self._subresource("PUT", "object-lock", bucket, body=body)
+        return self._subresource("PUT", "object-lock", bucket, body=body, headers=headers)
 
 
 def _netloc_key(scheme: str, netloc: str) -> str:
