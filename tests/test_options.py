@@ -574,3 +574,18 @@ def test_headers_reach_sub_resource_requests(moto_s3: S3Session) -> None:
         moto_s3.transport.send = original  # type: ignore[method-assign]
     assert len(sent) == 10
     assert all(h.get("X-S3lite-Probe") == "yes" for h in sent)
+
+
+def test_cli_part_size_message_names_the_flag(
+    seaweed: LocalSeaweedFS, s3: S3Session, tmp_path: Path
+) -> None:
+    src = tmp_path / "big.bin"
+    src.write_bytes(os.urandom(20_000))
+    env = {"AWS_ACCESS_KEY_ID": seaweed.access_key, "AWS_SECRET_ACCESS_KEY": seaweed.secret_key}
+    result = run_cli(
+        "--endpoint-url", seaweed.endpoint_url, "cp", "--multipart-threshold", "1000",
+        "--part-size", "100", str(src), f"s3://{s3.bucket}/big.bin", env=env,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert "--part-size" in result.stderr and "part_size" not in result.stderr
+    assert [o["key"] for o in s3.list_objects()] == []

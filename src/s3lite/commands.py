@@ -145,7 +145,15 @@ def describe(exc: BaseException) -> str:
         return text
     if isinstance(exc, OSError) and exc.strerror:
         return f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
-    return str(exc) or type(exc).__name__
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, ValueError) and not isinstance(exc, S3LiteError):
+        # The library refused an argument: name the option, not the Python parameter.
+        text = re.sub(r"\b(part_size|expires_in)\b", lambda m: _FLAGS[m.group(1)], text)
+    return text
+
+
+#: Library parameter names as the command line spells them (in refused-argument messages).
+_FLAGS = {"part_size": "--part-size", "expires_in": "--expires"}
 
 
 _PREFIXES = {
