@@ -149,6 +149,14 @@ def test_connection_uses_configured_endpoint(
     conn.upload("from-env.txt", b"configured endpoint")
     assert conn.get("from-env.txt").content == b"configured endpoint"
     assert s3.get_object("from-env.txt", stream=False).data == b"configured endpoint"
+    # tinys3's Pool too.
+    from s3lite.compat import Pool
+
+    pool = Pool(seaweed.access_key, seaweed.secret_key, default_bucket=s3.bucket, size=2)
+    try:
+        assert pool.get("from-env.txt").result(timeout=60).content == b"configured endpoint"
+    finally:
+        pool.close()
     # An endpoint given explicitly still wins.
     other = Connection("AK", "SK", endpoint="127.0.0.1:9", tls=False)
     assert other.endpoint == "http://127.0.0.1:9"
