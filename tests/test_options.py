@@ -598,3 +598,18 @@ def test_cli_part_size_message_names_the_flag(
     assert result.returncode == 2, result.stderr
     assert "--part-size" in result.stderr and "part_size" not in result.stderr
     assert [o["key"] for o in s3.list_objects()] == []
+
+
+def test_cli_retries_follow_aws_max_attempts(
+    seaweed: LocalSeaweedFS, proxy: FaultProxy, s3: S3Session
+) -> None:
+    s3.put_object("k", b"x")
+    rule = proxy.add(ErrorResponse(503, "SlowDown", retry_after=0), method="GET", times=None)
+    env = {
+        "AWS_ACCESS_KEY_ID": seaweed.access_key,
+        "AWS_SECRET_ACCESS_KEY": seaweed.secret_key,
+        "AWS_MAX_ATTEMPTS": "2",
+    }
+    result = run_cli("--endpoint-url", proxy.url, "cat", f"s3://{s3.bucket}/k", env=env)
+    assert result.returncode == 1, result.stderr
+    assert rule.injected == 2
