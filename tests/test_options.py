@@ -295,14 +295,32 @@ def test_sse_c_bad_keys_are_refused_without_showing_them(s3: S3Session) -> None:
 
 
 def test_sse_c_multipart_upload_and_copy(s3: S3Session, tmp_path: Path) -> None:
+    from s3lite.s3 import sse_customer_headers
+
     data = os.urandom(11 * 1024 * 1024 + 123)
     source = tmp_path / "big.bin"
     source.write_bytes(data)
-    up = s3.upload_file(
-        source, "big.bin", sse_customer_key=SSE_KEY, threshold=1024 * 1024,
-        part_size=5 * 1024 * 1024, metadata={"kind": "secret"},
-    )  # fmt: skip
+    sent: list[tuple[str, str, dict[str, str]]] = []
+    original = s3.transport.send
+
+    def observe(request: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append((request.method, request.query, dict(request.headers)))
+        return original(request, *args, **kwargs)
+
+    s3.transport.send = observe  # type: ignore[method-assign]
+    try:
+        up = s3.upload_file(
+            source, "big.bin", sse_customer_key=SSE_KEY, threshold=1024 * 1024,
+            part_size=5 * 1024 * 1024, metadata={"kind": "secret"},
+        )  # fmt: skip
+    finally:
+        s3.transport.send = original  # type: ignore[method-assign]
     assert up.etag and up.etag.endswith("-3")
+    # Start, three parts and completion: every request carries the key.
+    assert [(m, "partNumber" in q) for m, q, _ in sent] == [
+        ("POST", False), ("PUT", True), ("PUT", True), ("PUT", True), ("POST", False)
+    ]  # fmt: skip
+    assert all(sse_customer_headers(SSE_KEY).items() <= h.items() for _, _, h in sent)
     with pytest.raises(ClientError):
         s3.get_object("big.bin", stream=False, range_end=10)
     head = s3.head_object("big.bin", sse_customer_key=SSE_KEY)
