@@ -632,3 +632,34 @@ def test_cli_retries_follow_aws_max_attempts(
     result = run_cli("--endpoint-url", proxy.url, "cat", f"s3://{s3.bucket}/k", env=env)
     assert result.returncode == 1, result.stderr
     assert rule.injected == 2
+
+
+@pytest.mark.parametrize("size", [300_000, 6 * 1024 * 1024 + 5], ids=["small", "parts"])
+def test_upload_file_options_from_a_pipe(s3: S3Session, size: int) -> None:
+    """A stream of unknown length (a pipe) takes the options on both of its paths too."""
+    import threading
+
+    data = os.urandom(size)
+    read_fd, write_fd = os.pipe()
+
+    def feed() -> None:
+        with os.fdopen(write_fd, "wb") as w:
+            w.write(data)
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    with os.fdopen(read_fd, "rb") as r:
+        s3.upload_file(
+            r, "piped.bin", sse_customer_key=SSE_KEY, storage_class="STANDARD_IA",
+            metadata={"via": "pipe"}, content_type="application/x-piped", checksum="sha256",
+            threshold=1024 * 1024, part_size=5 * 1024 * 1024,
+        )  # fmt: skip
+    writer.join(timeout=60)
+    head = s3.head_object("piped.bin", sse_customer_key=SSE_KEY)
+    assert (head.content_length, head.metadata, head.content_type) == (
+        size, {"via": "pipe"}, "application/x-piped"
+    )  # fmt: skip
+    assert head.headers.get("x-amz-storage-class") == "STANDARD_IA"
+    assert s3.get_object("piped.bin", sse_customer_key=SSE_KEY, stream=False).data == data
+    with pytest.raises(ClientError):
+        s3.head_object("piped.bin")
