@@ -814,6 +814,8 @@ class B2Session(TransferMixin):
     multipart_max_parts: int = 10000
     #: download_file pins its ranged GETs by file id (B2 has no If-Match).
     supports_if_match = False
+    #: upload_file records a large file's SHA-1 as its `large_file_sha1` file info.
+    records_large_file_sha1 = True
 
     def __init__(
         self,
@@ -823,8 +825,8 @@ class B2Session(TransferMixin):
         api_url: str = DEFAULT_API_URL,
         *,
         max_pool_connections: int = 10,
-        max_attempts: int = 5,
-        retry_mode: RetryMode = "standard",
+        max_attempts: int | None = None,
+        retry_mode: RetryMode | None = None,
         connect_timeout: float = 10.0,
         read_timeout: float = 60.0,
         verify: bool | str = True,
@@ -843,7 +845,8 @@ class B2Session(TransferMixin):
 
         `max_pool_connections`: connections kept per host; `connect_timeout`, `read_timeout`:
         seconds; `verify`: False, True or a CA bundle path. `max_attempts`, `retry_mode`
-        ('standard' or 'adaptive'), `backoff_base`, `max_backoff`: retries (full-jitter
+        ('standard' or 'adaptive'; default from `AWS_MAX_ATTEMPTS` / `AWS_RETRY_MODE`, then 5
+        and 'standard'), `backoff_base`, `max_backoff`: retries (full-jitter
         exponential backoff, in seconds). `stream`: whether `get_object` streams by default.
         `pool_manager`: a urllib3 PoolManager to share; `transport`: a whole `Transport` to share
         (then the connection and retry arguments are unused). `user_agent`: the User-Agent header
@@ -876,13 +879,18 @@ class B2Session(TransferMixin):
         self._slot = _slot_for(self.api_url, access_key_id, access_key)
         self._min_part_size: int | None = None
         if transport is None:
+            from .config import retry_settings  # AWS_MAX_ATTEMPTS / AWS_RETRY_MODE; no profile
+
+            attempts, mode = retry_settings(
+                max_attempts, retry_mode, default_attempts=5, use_profile=False
+            )
             transport = Transport(
                 max_pool_connections=max_pool_connections,
                 connect_timeout=connect_timeout,
                 read_timeout=read_timeout,
                 verify=verify,
                 retry=RetryPolicy(
-                    max_attempts, retry_mode, backoff_base=backoff_base, max_backoff=max_backoff
+                    attempts, mode, backoff_base=backoff_base, max_backoff=max_backoff
                 ),
                 pool_manager=pool_manager,
                 user_agent=user_agent,
@@ -1212,16 +1220,22 @@ class B2Session(TransferMixin):
         return resume
 
     def head_object(
-        self, key: str, *, bucket: str | None = None, version_id: str | None = None
+        self,
+        key: str,
+        *,
+        bucket: str | None = None,
+        version_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Response:
         """The file's headers (size, type, SHA-1, file id, file info) without its body.
 
         `key`: the file name. `bucket`: the bucket (default the session's). `version_id`: one
         version (its file id).
+        `headers`: extra request headers (B2's download headers).
         """
         validate_key(key)
         bucket = self._bucket(bucket)
-        request = self._download_request("HEAD", bucket, key, version_id, {})
+        request = self._download_request("HEAD", bucket, key, version_id, dict(headers or {}))
         response = self.transport.send(
             request, _TokenAuth(self), dialect=B2_DIALECT, error_parser=parse_error
         )
@@ -1560,6 +1574,33 @@ class B2Session(TransferMixin):
 
         return Listing(fetch)
 
+    def abort_multipart_uploads(
+        self,
+        prefix: str = "",
+        *,
+        bucket: str | None = None,
+        older_than: _dt.timedelta | float | None = None,
+    ) -> int:
+        """Cancel the unfinished large files under `prefix` (b2_cancel_large_file; only those
+        started more than `older_than` ago, a timedelta or seconds, when given); returns how
+        many.
+
+        `bucket`: the bucket (default the session's).
+        """
+        bucket = self._bucket(bucket)
+        if isinstance(older_than, (int, float)):
+            older_than = _dt.timedelta(seconds=older_than)
+        cutoff = _dt.datetime.now(_dt.timezone.utc) - older_than if older_than else None
+        stale = [
+            u
+            for u in self.list_multipart_uploads(prefix, bucket=bucket)
+            if cutoff is None or (u["initiated"] is not None and u["initiated"] < cutoff)
+        ]
+        for upload in stale:
+            with contextlib.suppress(NoSuchUpload):  # finished or cancelled meanwhile
+                self._mp_abort(bucket, upload["key"], upload["upload_id"])
+        return len(stale)
+
     # --- copy ----------------------------------------------------------------------------------
     def copy_object(
         self,
@@ -1803,13 +1844,13 @@ class B2Session(TransferMixin):
         self,
         method: str,
         key: str,
-        expires_in: int = 3600,
+        expires_in: int | _dt.timedelta = 3600,
         *,
         bucket: str | None = None,
         prefix: str | None = None,
     ) -> str:
-        """A download URL for `key` that works without credentials for `expires_in` seconds
-        (1 s .. 7 days): the file's URL with a download-authorization token
+        """A download URL for `key` that works without credentials for `expires_in` (seconds
+        or a timedelta, 1 s .. 7 days): the file's URL with a download-authorization token
         (b2_get_download_authorization) for the name prefix `prefix` (default: the key itself,
         so it also opens names that start with the key). GET and HEAD only.
 
@@ -1820,12 +1861,9 @@ class B2Session(TransferMixin):
             raise ValueError(f"B2 presigns downloads only (GET, HEAD), not {method!r}")
         validate_key(key)
         bucket = self._bucket(bucket)
-        if (
-            isinstance(expires_in, bool)
-            or not isinstance(expires_in, int)
-            or not (1 <= expires_in <= 7 * 24 * 3600)
-        ):
-            raise ValueError("expires_in must be between 1 and 604800 seconds (7 days)")
+        from .s3 import presign_seconds
+
+        expires_in = presign_seconds(expires_in)
         if prefix is None:
             prefix = key
         elif not isinstance(prefix, str) or not key.startswith(prefix):

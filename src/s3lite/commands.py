@@ -145,7 +145,15 @@ def describe(exc: BaseException) -> str:
         return text
     if isinstance(exc, OSError) and exc.strerror:
         return f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
-    return str(exc) or type(exc).__name__
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, ValueError) and not isinstance(exc, S3LiteError):
+        # The library refused an argument: name the option, not the Python parameter.
+        text = re.sub(r"\b(part_size|expires_in)\b", lambda m: _FLAGS[m.group(1)], text)
+    return text
+
+
+#: Library parameter names as the command line spells them (in refused-argument messages).
+_FLAGS = {"part_size": "--part-size", "expires_in": "--expires"}
 
 
 _PREFIXES = {
@@ -1211,6 +1219,10 @@ def cmd_presign(ctx: Context, args: argparse.Namespace) -> int:
     method = args.method.upper()
     if loc.scheme == "b2" and method not in ("GET", "HEAD"):
         raise usage_error("B2 presigns downloads only (--method GET or HEAD)")
+    if not 1 <= args.expires <= 7 * 24 * 3600:
+        raise usage_error(
+            f"--expires must be between 1 second and 7 days (7d, 604800), got {args.expires} s"
+        )
     with about(loc.with_key("")):
         url = ctx.session(loc.scheme).presign(method, loc.key, args.expires, bucket=loc.bucket)
     if ctx.json:

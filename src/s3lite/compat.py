@@ -74,6 +74,13 @@ def _endpoint_url(endpoint: str, tls: bool | None, region: str | None) -> tuple[
     return url, region
 
 
+def _configured_endpoint(profile: str | None) -> str | None:
+    """The endpoint S3Session would use when none is given (environment, then profile)."""
+    from . import config
+
+    return config.endpoint_url("s3", profile)
+
+
 def _max_age(expires: int | str | _dt.timedelta) -> int:
     """Seconds of caching for tinys3's `expires`: seconds, 'max' (a year) or a timedelta."""
     if expires == "max":
@@ -182,6 +189,8 @@ class Connection:
                 f"default_bucket {bucket!r} looks like an endpoint: the third positional "
                 "argument is the default bucket (as in tinys3 and minis3); pass endpoint=..."
             )
+        if endpoint == DEFAULT_ENDPOINT:  # none given: AWS_ENDPOINT_URL(_S3), the profile
+            endpoint = _configured_endpoint(session_options.get("profile")) or endpoint
         url, region = _endpoint_url(endpoint, secure, region)
         self.session = S3Session(
             access_key,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from .errors import S3LiteError
 
@@ -32,6 +32,7 @@ __all__ = [
     "profile_name",
     "region",
     "region_from_env",
+    "retry_settings",
 ]
 
 Section = Mapping[str, str]
@@ -310,3 +311,74 @@ def ca_bundle(profile: str | None = None) -> str | None:
     _, settings = _profile_settings(profile)
     value = settings.get("ca_bundle")
     return os.path.expanduser(value) if value else None
+
+
+# --- retries -------------------------------------------------------------------------------
+
+#: Total attempts when nothing sets them, per mode (botocore's: legacy mode made 5).
+_DEFAULT_ATTEMPTS = {"standard": 3, "adaptive": 3, "legacy": 5}
+
+
+def _retry_mode(value: str, where: str) -> str:
+    mode = value.strip().lower()
+    if mode not in _DEFAULT_ATTEMPTS:
+        raise ConfigError(f"{where} must be 'standard', 'adaptive' or 'legacy', got {value!r}")
+    return mode
+
+
+def _max_attempts(value: str, where: str) -> int:
+    try:
+        attempts = int(value.strip())
+    except ValueError:
+        attempts = 0
+    if attempts < 1:
+        raise ConfigError(f"{where} must be a whole number >= 1 (the first attempt counts)")
+    return attempts
+
+
+def retry_settings(
+    max_attempts: int | None = None,
+    retry_mode: str | None = None,
+    profile: str | None = None,
+    *,
+    default_attempts: int | None = None,
+    use_profile: bool = True,
+) -> tuple[int, Literal["standard", "adaptive"]]:
+    """(total attempts, s3lite retry mode), resolved as botocore does.
+
+    Each setting comes from the argument, then `AWS_MAX_ATTEMPTS` / `AWS_RETRY_MODE`, then
+    the profile's `max_attempts` / `retry_mode` (unless `use_profile` is False). Attempts
+    count the first one. botocore's `legacy` mode runs as `standard` here, with legacy's
+    default of 5 attempts; without any setting a session makes `default_attempts` (else 3).
+    """
+    env = os.environ
+    settings: Mapping[str, str] = {}
+    if use_profile and (
+        (max_attempts is None and not env.get("AWS_MAX_ATTEMPTS"))
+        or (retry_mode is None and not env.get("AWS_RETRY_MODE"))
+    ):
+        _, settings = _profile_settings(profile)
+    where = f"profile {profile_name(profile)!r} in {config_file_path()}"
+    if retry_mode is not None:
+        if not isinstance(retry_mode, str):
+            raise TypeError(f"retry_mode must be a str, not {type(retry_mode).__name__}")
+        mode = _retry_mode(retry_mode, "retry_mode")
+    elif env.get("AWS_RETRY_MODE"):
+        mode = _retry_mode(env["AWS_RETRY_MODE"], "AWS_RETRY_MODE")
+    elif settings.get("retry_mode"):
+        mode = _retry_mode(settings["retry_mode"], f"retry_mode of {where}")
+    else:
+        mode = "standard"
+    if max_attempts is not None:
+        if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
+            raise ValueError(f"max_attempts must be an int >= 1, got {max_attempts!r}")
+        attempts = max_attempts
+    elif env.get("AWS_MAX_ATTEMPTS"):
+        attempts = _max_attempts(env["AWS_MAX_ATTEMPTS"], "AWS_MAX_ATTEMPTS")
+    elif settings.get("max_attempts"):
+        attempts = _max_attempts(settings["max_attempts"], f"max_attempts of {where}")
+    elif mode == "legacy":
+        attempts = _DEFAULT_ATTEMPTS["legacy"]
+    else:
+        attempts = default_attempts or _DEFAULT_ATTEMPTS[mode]
+    return attempts, ("adaptive" if mode == "adaptive" else "standard")

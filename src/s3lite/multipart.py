@@ -492,6 +492,38 @@ def abort_strays(
 # --- the engine -------------------------------------------------------------------------------
 
 
+def _part_options(
+    backend: Any, checksum: str | None, sse_customer_key: bytes | str | None
+) -> dict[str, Any]:
+    """Keyword arguments for the backend's part primitives: `checksum` (the algorithm every
+    part carries) and `headers` (SSE-C); ValueError if the backend cannot do them."""
+    options: dict[str, Any] = {}
+    if checksum is None and sse_customer_key is None:
+        return options
+    import inspect
+
+    accepted = inspect.signature(backend._mp_upload_part).parameters
+    if checksum is not None:
+        if not isinstance(checksum, str):
+            raise TypeError(f"checksum must be a str, not {type(checksum).__name__}")
+        if "checksum" in accepted:
+            from .s3 import _part_checksum
+
+            options["checksum"] = _part_checksum(checksum)
+        elif checksum.lower() != "sha1":  # B2 verifies a SHA-1 of every part anyway
+            raise ValueError(
+                f"{type(backend).__name__} checks every part with SHA-1; checksum={checksum!r} "
+                "is not available"
+            )
+    if sse_customer_key is not None:
+        if "headers" not in accepted:
+            raise ValueError(f"{type(backend).__name__} does not support sse_customer_key")
+        from .s3 import sse_customer_headers
+
+        options["headers"] = sse_customer_headers(sse_customer_key)
+    return options
+
+
 class MultipartUpload:
     """Upload one object in parts, in parallel, with bounded memory.
 
@@ -517,6 +549,8 @@ class MultipartUpload:
         headers: Mapping[str, str] | None = None,
         size: int | None = None,
         upload_id: str | None = None,
+        checksum: str | None = None,
+        sse_customer_key: bytes | str | None = None,
     ) -> None:
         from .s3 import validate_key
 
@@ -531,6 +565,9 @@ class MultipartUpload:
         self.metadata = metadata
         self.content_type = content_type
         self.headers = headers
+        # Per-part options (S3): the checksum algorithm, the SSE-C key (kept out of repr).
+        self._part_options = _part_options(self.backend, checksum, sse_customer_key)
+        self._sse_customer_key = sse_customer_key
         self._source = _Source(source, size) if source is not None else None
         total = self._source.size if self._source is not None else size
         self._explicit_part_size = part_size is not None
@@ -552,12 +589,16 @@ class MultipartUpload:
     def start(self) -> str:
         """Create the upload on the server (once); returns its id."""
         if self.upload_id is None:
+            options = self._part_options
+            extra = {"checksum": options["checksum"]} if "checksum" in options else {}
+            headers = {**(self.headers or {}), **options.get("headers", {})}
             self.upload_id = self.backend._mp_start(
                 self.bucket,
                 self.key,
                 metadata=self.metadata,
                 content_type=self.content_type,
-                headers=self.headers,
+                headers=headers or None,
+                **extra,
             )
         return self.upload_id
 
@@ -569,7 +610,9 @@ class MultipartUpload:
             raise ValueError(
                 f"part number must be between 1 and {self.backend.multipart_max_parts}"
             )
-        result = self.backend._mp_upload_part(self.bucket, self.key, self.upload_id, number, data)
+        result = self.backend._mp_upload_part(
+            self.bucket, self.key, self.upload_id, number, data, **self._part_options
+        )
         with self._lock:
             self._parts[number] = result
         self._progress.add(len(data))
@@ -589,7 +632,9 @@ class MultipartUpload:
             missing = sorted(set(range(1, max(numbers) + 1)) - set(numbers))
             raise ValueError(f"cannot complete: parts {missing[:10]} are missing")
         try:
-            response = self.backend._mp_complete(self.bucket, self.key, self.upload_id, parts)
+            response = self.backend._mp_complete(
+                self.bucket, self.key, self.upload_id, parts, **self._part_options
+            )
         except NoSuchUpload:
             # A retried completion whose first attempt succeeded: check what is stored.
             response = self._already_completed(parts)
@@ -601,7 +646,8 @@ class MultipartUpload:
         return response
 
     def _already_completed(self, parts: list[PartResult]) -> Response:
-        head = self.backend.head_object(self.key, bucket=self.bucket)  # type: ignore[attr-defined]
+        sse = {"sse_customer_key": self._sse_customer_key} if self._sse_customer_key else {}
+        head = self.backend.head_object(self.key, bucket=self.bucket, **sse)  # type: ignore[attr-defined]
         expected = getattr(self.backend, "_mp_expected_etag", lambda _p: None)(parts)
         if expected is None or head.etag != expected:
             raise NoSuchUpload(
@@ -713,6 +759,8 @@ class MultipartUpload:
         concurrency: int = 8,
         progress: ProgressCallback | None = None,
         verify_existing: bool = True,
+        checksum: str | None = None,
+        sse_customer_key: bytes | str | None = None,
     ) -> Response:
         """Finish an interrupted upload: list the parts already there, send only the rest.
 
@@ -728,7 +776,7 @@ class MultipartUpload:
                 part_size = first.size
         upload = cls(
             session, source, key, bucket, part_size, concurrency, progress=progress,
-            upload_id=upload_id,
+            upload_id=upload_id, checksum=checksum, sse_customer_key=sse_customer_key,
         )  # fmt: skip
         src = upload._source
         assert src is not None
@@ -750,6 +798,15 @@ class MultipartUpload:
             if verify_existing and not _digest_matches(part, data):
                 continue
             adopted = adopt(part, data) if adopt is not None else part  # e.g. fill in the CRC
+            algorithm = upload._part_options.get("checksum")
+            if algorithm not in (None, "crc32"):  # the parts' checksums completing needs
+                from .checksums import b64, new_checksum
+
+                sums = new_checksum(algorithm)
+                sums.update(data)  # type: ignore[arg-type]
+                adopted = adopted._replace(
+                    checksum=None if algorithm == "md5" else b64(sums.digest())
+                )
             upload._parts[part.number] = adopted
             upload._progress.add(part.size)
         return upload.upload()

@@ -1658,8 +1658,9 @@ class S3Path(PureS3Path):
                 raise  # a local error
             raise self._not_found(config) from exc.__cause__
 
-    def presign(self, expires_in: int = 3600, method: str = "GET") -> str:
-        """A URL that lets anyone holding it `method` (GET, PUT...) this object."""
+    def presign(self, expires_in: int | _dt.timedelta = 3600, method: str = "GET") -> str:
+        """A URL that lets anyone holding it `method` (GET, PUT...) this object for
+        `expires_in` (seconds or a `datetime.timedelta`, 1 s .. 7 days)."""
         config = self._config()
         if not self.key:
             raise _error(IsADirectoryError, errno.EISDIR, self)

@@ -126,6 +126,35 @@ def _metadata_headers(metadata: Mapping[str, str] | None, headers: dict[str, str
         headers["x-amz-meta-" + name.lower()] = encode_rfc2047(value)
 
 
+_SSE_C = "x-amz-server-side-encryption-customer-"
+_COPY_SSE_C = "x-amz-copy-source-server-side-encryption-customer-"
+
+
+def sse_customer_headers(key: bytes | str | None, *, copy_source: bool = False) -> dict[str, str]:
+    """The SSE-C headers (algorithm AES256, the key and its MD5, base64) for a 32-byte
+    customer key; with `copy_source`, the `x-amz-copy-source-` ones. {} for None.
+
+    A str key is its UTF-8 bytes (as boto3 takes it). Errors never show the key."""
+    if key is None:
+        return {}
+    name = "copy_source_sse_customer_key" if copy_source else "sse_customer_key"
+    if isinstance(key, str):
+        key = key.encode("utf-8")
+    if not isinstance(key, (bytes, bytearray, memoryview)):
+        raise TypeError(f"{name} must be 32 bytes (bytes or str), not {type(key).__name__}")
+    raw = bytes(key)
+    if len(raw) != 32:
+        raise ValueError(f"{name} must be 32 bytes (an AES-256 key), got {len(raw)} bytes")
+    import base64
+
+    prefix = _COPY_SSE_C if copy_source else _SSE_C
+    return {
+        prefix + "algorithm": "AES256",
+        prefix + "key": base64.b64encode(raw).decode("ascii"),
+        prefix + "key-MD5": base64.b64encode(hashlib.md5(raw).digest()).decode("ascii"),  # noqa: S324
+    }
+
+
 def _guess_type(key: str) -> str:
     import mimetypes
 
@@ -181,8 +210,8 @@ class S3Session(TransferMixin):
         addressing_style: AddressingStyle = "auto",
         signature_version: SignatureVersion = "s3v4",
         max_pool_connections: int = 10,
-        max_attempts: int = 3,
-        retry_mode: RetryMode = "standard",
+        max_attempts: int | None = None,
+        retry_mode: RetryMode | None = None,
         connect_timeout: float = 10.0,
         read_timeout: float = 60.0,
         verify: bool | str = True,
@@ -216,8 +245,10 @@ class S3Session(TransferMixin):
 
         `max_pool_connections`: connections kept per host; `connect_timeout`, `read_timeout`:
         seconds; `verify`: False, True or a CA bundle path (default `AWS_CA_BUNDLE`).
-        `max_attempts`, `retry_mode` ('standard' or 'adaptive'), `backoff_base`,
-        `max_backoff`: retries (full-jitter exponential backoff, in seconds). `stream`: whether
+        `max_attempts` (counting the first), `retry_mode` ('standard' or 'adaptive'; default
+        from `AWS_MAX_ATTEMPTS` / `AWS_RETRY_MODE`, then the profile, then 3 and 'standard'),
+        `backoff_base`, `max_backoff`: retries (full-jitter exponential backoff, in seconds).
+        `stream`: whether
         `get_object` streams by default. `pool_manager`: a urllib3 PoolManager to share;
         `transport`: a whole `Transport` to share (then the connection and retry arguments are
         unused). `user_agent`: the User-Agent header (default `s3lite/<version>`).
@@ -242,6 +273,7 @@ class S3Session(TransferMixin):
         endpoint_url = endpoint_url or config.endpoint_url("s3", profile)
         if verify is True:
             verify = config.ca_bundle(profile) or True
+        max_attempts, retry_mode = config.retry_settings(max_attempts, retry_mode, profile)
         if endpoint_url is None:
             endpoint_url = f"https://s3.{self.region}.amazonaws.com"
         parts = urlsplit(endpoint_url if "://" in endpoint_url else "https://" + endpoint_url)
@@ -420,6 +452,7 @@ class S3Session(TransferMixin):
         if_match: str | None = None,
         checksum: str | None = None,
         content_length: int | None = None,
+        sse_customer_key: bytes | str | None = None,
     ) -> Response:
         """Upload one object in a single PUT.
 
@@ -436,6 +469,7 @@ class S3Session(TransferMixin):
         headers on download. `acl`: a canned ACL; `storage_class`: e.g. 'STANDARD_IA'. `headers`:
         extra request headers (they override those set from the arguments). `content_length`: the
         size of a stream of unknown length, so it is not spooled.
+        `sse_customer_key`: the SSE-C key (32 bytes, AES256) the object is written or read with.
         """
         validate_key(key)
         bucket = self._bucket(bucket)
@@ -460,6 +494,7 @@ class S3Session(TransferMixin):
             )
         if if_match is not None:
             hdrs["If-Match"] = _quoted_etag(if_match)
+        hdrs.update(sse_customer_headers(sse_customer_key))
         if headers:
             hdrs.update(headers)
         if content_length is not None and (
@@ -476,8 +511,8 @@ class S3Session(TransferMixin):
                 hdrs["x-amz-sdk-checksum-algorithm"] = sums.name.upper()
         request = self._build("PUT", bucket, key, (), hdrs, prepared, payload_hash=payload_hash)
         response = self._send(request)
-        if sums is not None:
-            self._verify_checksum(response, sums)
+        if sums is not None and not (sums.name == "md5" and _SSE_C + "algorithm" in hdrs):
+            self._verify_checksum(response, sums)  # (an SSE-C object's ETag is no MD5)
         return response
 
     def _prepare_body(
@@ -549,6 +584,7 @@ class S3Session(TransferMixin):
         headers: Mapping[str, str] | None = None,
         resume: bool = True,
         max_size: int | None = None,
+        sse_customer_key: bytes | str | None = None,
     ) -> Response:
         """Download an object (or the inclusive byte range `range_start`..`range_end`).
 
@@ -565,6 +601,7 @@ class S3Session(TransferMixin):
         `resume`: resume a broken stream (True) or raise `TransportError`.
         `max_size`: with `stream=False`, the largest body read into memory (a larger one is
         refused as `MalformedResponse` while it is read); default no bound.
+        `sse_customer_key`: the SSE-C key (32 bytes, AES256) the object is written or read with.
         """
         validate_key(key)
         bucket = self._bucket(bucket)
@@ -580,6 +617,7 @@ class S3Session(TransferMixin):
             hdrs["If-Modified-Since"] = _http_date(if_modified_since)
         if if_unmodified_since is not None:
             hdrs["If-Unmodified-Since"] = _http_date(if_unmodified_since)
+        hdrs.update(sse_customer_headers(sse_customer_key))
         if headers:
             hdrs.update(headers)
         params = [("versionId", version_id)] if version_id else []
@@ -643,6 +681,8 @@ class S3Session(TransferMixin):
         if_match: str | None = None,
         if_none_match: str | None = None,
         checksum_mode: bool = False,
+        sse_customer_key: bytes | str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Response:
         """The object's headers (size, type, ETag, metadata) without its body; with
         `checksum_mode`, also the checksums the server stored (`x-amz-checksum-*`).
@@ -650,6 +690,8 @@ class S3Session(TransferMixin):
         `key`: the object's key. `bucket`: the bucket (default the session's). `version_id`: one
         version instead of the latest. `if_match` / `if_none_match`: an ETag the object must (not)
         have.
+        `sse_customer_key`: the SSE-C key (32 bytes, AES256) the object is written or read with.
+        `headers`: extra request headers.
         """
         validate_key(key)
         bucket = self._bucket(bucket)
@@ -658,6 +700,9 @@ class S3Session(TransferMixin):
             hdrs["If-Match"] = _quoted_etag(if_match)
         if if_none_match is not None:
             hdrs["If-None-Match"] = _quoted_etag(if_none_match)
+        hdrs.update(sse_customer_headers(sse_customer_key))
+        if headers:
+            hdrs.update(headers)
         params = [("versionId", version_id)] if version_id else []
         request = self._build("HEAD", bucket, key, params, hdrs, payload_hash=EMPTY_SHA256)
         return self._send(request)
@@ -670,11 +715,15 @@ class S3Session(TransferMixin):
         bucket: str | None = None,
         version_id: str | None = None,
         if_match: str | None = None,
+        sse_customer_key: bytes | str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> int | None:
         """Size of part `part_number` of a multipart object (None if the server won't say).
 
         `key`: the object's key. `bucket`: the bucket (default the session's). `version_id`: one
         version; `if_match`: the ETag it must still have.
+        `sse_customer_key`: the SSE-C key (32 bytes, AES256) the object is written or read with.
+        `headers`: extra request headers.
         """
         validate_key(key)
         bucket = self._bucket(bucket)
@@ -682,6 +731,8 @@ class S3Session(TransferMixin):
         if version_id:
             params.append(("versionId", version_id))
         hdrs = {"If-Match": _quoted_etag(if_match)} if if_match else {}
+        hdrs.update(sse_customer_headers(sse_customer_key))
+        hdrs.update(headers or {})
         response = self._send(self._build("HEAD", bucket, key, params, hdrs))
         if "x-amz-mp-parts-count" not in response.headers:
             return None
@@ -694,6 +745,7 @@ class S3Session(TransferMixin):
         bucket: str | None = None,
         version_id: str | None = None,
         if_match: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Response:
         """Delete an object (or one version of it). Deleting a missing key succeeds.
 
@@ -702,11 +754,13 @@ class S3Session(TransferMixin):
 
         `key`: the object's key. `bucket`: the bucket (default the session's). `version_id`: delete
         that version for good (without it, a versioned bucket gets a delete marker).
+        `headers`: extra request headers.
         """
         validate_key(key)
         bucket = self._bucket(bucket)
         params = [("versionId", version_id)] if version_id else []
-        hdrs = {"If-Match": _quoted_etag(if_match)} if if_match is not None else None
+        hdrs = {"If-Match": _quoted_etag(if_match)} if if_match is not None else {}
+        hdrs.update(headers or {})
         return self._send(
             self._build("DELETE", bucket, key, params, hdrs, payload_hash=EMPTY_SHA256)
         )
@@ -717,6 +771,7 @@ class S3Session(TransferMixin):
         *,
         prefix: str | None = None,
         bucket: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> DeleteResult:
         """Delete many keys (or every key under `prefix`) in batches of 1000.
 
@@ -725,6 +780,7 @@ class S3Session(TransferMixin):
 
         `keys`: the keys to delete; `prefix`: instead, every key under it. `bucket`: the bucket
         (default the session's).
+        `headers`: extra request headers.
         """
         if (keys is None) == (prefix is None):
             raise ValueError("pass either keys or prefix")
@@ -747,14 +803,18 @@ class S3Session(TransferMixin):
                 key, version = entry
                 batch.append((validate_key(key), version))
             if len(batch) == 1000:
-                self._delete_batch(bucket, batch, result)
+                self._delete_batch(bucket, batch, result, headers)
                 batch = []
         if batch:
-            self._delete_batch(bucket, batch, result)
+            self._delete_batch(bucket, batch, result, headers)
         return result
 
     def _delete_batch(
-        self, bucket: str, batch: list[tuple[str, str | None]], result: DeleteResult
+        self,
+        bucket: str,
+        batch: list[tuple[str, str | None]],
+        result: DeleteResult,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         import base64
 
@@ -762,6 +822,7 @@ class S3Session(TransferMixin):
         hdrs = {
             "Content-Type": "application/xml",
             "Content-MD5": base64.b64encode(hashlib.md5(body).digest()).decode(),  # noqa: S324
+            **(headers or {}),
         }
         response = self._send(self._build("POST", bucket, None, [("delete", "")], hdrs, body))
         deleted, errors = s3xml.parse_delete_result(response.data)
@@ -778,6 +839,7 @@ class S3Session(TransferMixin):
         start_after: str | None = None,
         max_keys: int | None = None,
         page_size: int = 1000,
+        headers: Mapping[str, str] | None = None,
     ) -> Listing[ObjectInfo]:
         """List objects (ListObjectsV2), following every page lazily.
 
@@ -788,6 +850,7 @@ class S3Session(TransferMixin):
         `prefix`: only keys starting with it. `bucket`: the bucket (default the session's).
         `delimiter`: group keys into common prefixes; `start_after`: begin after this key;
         `max_keys`: the most items in all; `page_size`: keys per request (1..1000).
+        `headers`: extra request headers.
         """
         bucket = self._bucket(bucket)
         if not 1 <= page_size <= 1000:
@@ -805,7 +868,7 @@ class S3Session(TransferMixin):
             params = [*base, ("max-keys", str(size))]
             if token:
                 params.append(("continuation-token", token))
-            response = self._send(self._build("GET", bucket, None, params))
+            response = self._send(self._build("GET", bucket, None, params, dict(headers or {})))
             return s3xml.parse_list_objects(response.data)
 
         return Listing(fetch, max_keys)
@@ -819,6 +882,7 @@ class S3Session(TransferMixin):
         key_marker: str | None = None,
         version_id_marker: str | None = None,
         max_keys: int | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Listing[VersionInfo]:
         """List object versions and delete markers (items add version_id, is_latest and
         delete_marker), following every page lazily.
@@ -827,6 +891,7 @@ class S3Session(TransferMixin):
         `delimiter`: group keys into common prefixes (`iter_prefixes()`). `key_marker` /
         `version_id_marker`: start after that key (and version). `max_keys`: stop after this many
         items.
+        `headers`: extra request headers.
         """
         bucket = self._bucket(bucket)
         base = [("versions", ""), ("encoding-type", "url")]
@@ -844,7 +909,7 @@ class S3Session(TransferMixin):
                 params.append(("key-marker", marker))
             if version_marker:
                 params.append(("version-id-marker", version_marker))
-            response = self._send(self._build("GET", bucket, None, params))
+            response = self._send(self._build("GET", bucket, None, params, dict(headers or {})))
             return s3xml.parse_list_versions(response.data)
 
         return Listing(fetch, max_keys)
@@ -869,6 +934,8 @@ class S3Session(TransferMixin):
         multipart_threshold: int | None = None,
         part_size: int | None = None,
         concurrency: int = 8,
+        sse_customer_key: bytes | str | None = None,
+        copy_source_sse_customer_key: bytes | str | None = None,
     ) -> Response:
         """Copy an object server-side, within or between buckets.
 
@@ -882,6 +949,8 @@ class S3Session(TransferMixin):
         `metadata_directive`: see above; `cache_control`, `acl`, `storage_class`: set on the copy;
         `headers`: extra request headers. `if_match`: the ETag the source must have.
         `multipart_threshold`, `part_size`, `concurrency`: when and how a copy goes in parts.
+        `sse_customer_key`: the SSE-C key (32 bytes) to encrypt the copy with;
+        `copy_source_sse_customer_key`: the SSE-C key the source was written with.
         """
         validate_key(source_key)
         validate_key(dest_key)
@@ -909,18 +978,22 @@ class S3Session(TransferMixin):
         hdrs.update({k: v for k, v in optional.items() if v is not None})
         if if_match is not None:
             hdrs["x-amz-copy-source-if-match"] = _quoted_etag(if_match)
+        sse = sse_customer_headers(sse_customer_key)
+        sse.update(sse_customer_headers(copy_source_sse_customer_key, copy_source=True))
+        hdrs.update(sse)
         if headers:
             hdrs.update(headers)
         large = dict(
             source_bucket=src_bucket, source_key=source_key, source_version_id=source_version_id,
             dest_bucket=dst_bucket, dest_key=dest_key, directive=metadata_directive,
             metadata=metadata, content_type=content_type, headers=hdrs, if_match=if_match,
-            part_size=part_size, concurrency=concurrency,
+            part_size=part_size, concurrency=concurrency, part_headers=sse,
         )  # fmt: skip
         if multipart_threshold is not None:
             head = self.head_object(
-                source_key, bucket=src_bucket, version_id=source_version_id, if_match=if_match
-            )
+                source_key, bucket=src_bucket, version_id=source_version_id, if_match=if_match,
+                sse_customer_key=copy_source_sse_customer_key,
+            )  # fmt: skip
             if (head.content_length or 0) > multipart_threshold:
                 return self._copy_in_parts(head, **large)  # type: ignore[arg-type]
         try:
@@ -929,8 +1002,9 @@ class S3Session(TransferMixin):
             if "larger than the maximum" not in exc.message and not isinstance(exc, EntityTooLarge):
                 raise
             head = self.head_object(
-                source_key, bucket=src_bucket, version_id=source_version_id, if_match=if_match
-            )
+                source_key, bucket=src_bucket, version_id=source_version_id, if_match=if_match,
+                sse_customer_key=copy_source_sse_customer_key,
+            )  # fmt: skip
             return self._copy_in_parts(head, **large)  # type: ignore[arg-type]
         etag, last_modified = s3xml.parse_copy_result(response.data)
         response._override("etag", etag)
@@ -953,6 +1027,7 @@ class S3Session(TransferMixin):
         if_match: str | None,
         part_size: int | None,
         concurrency: int,
+        part_headers: dict[str, str],
     ) -> Response:
         """Copy with UploadPartCopy, in parallel parts pinned to the source's ETag."""
         from concurrent.futures import ThreadPoolExecutor
@@ -988,7 +1063,7 @@ class S3Session(TransferMixin):
         def copy_part(r: tuple[int, tuple[int, int] | None]) -> PartResult:
             return self._mp_upload_part_copy(
                 dest_bucket, dest_key, upload_id, r[0], source_bucket, source_key, r[1],
-                source_version_id, etag,
+                source_version_id, etag, part_headers,
             )  # fmt: skip
 
         try:
@@ -1012,6 +1087,7 @@ class S3Session(TransferMixin):
         byte_range: tuple[int, int] | None,
         source_version_id: str | None,
         if_match: str | None,
+        headers: Mapping[str, str] | None = None,
     ) -> PartResult:
         from .multipart import PartResult
 
@@ -1023,6 +1099,7 @@ class S3Session(TransferMixin):
             hdrs["x-amz-copy-source-range"] = f"bytes={byte_range[0]}-{byte_range[1]}"
         if if_match:
             hdrs["x-amz-copy-source-if-match"] = _quoted_etag(if_match)
+        hdrs.update(headers or {})  # SSE-C keys of the destination and of the source
         params = [("partNumber", str(number)), ("uploadId", upload_id)]
         response = self._send(self._build("PUT", bucket, key, params, hdrs, b""))
         etag, _ = s3xml.parse_copy_result(response.data)
@@ -1038,15 +1115,16 @@ class S3Session(TransferMixin):
         metadata: Mapping[str, str] | None,
         content_type: str | None,
         headers: Mapping[str, str] | None,
-        checksum: bool = True,
+        checksum: bool | str = True,
     ) -> str:
         validate_key(key)
         hdrs: dict[str, str] = {"Content-Type": content_type or _guess_type(key)}
         _metadata_headers(metadata, hdrs)
         if headers:
             hdrs.update(headers)
-        if checksum:  # every part then carries a CRC32 the server verifies
-            hdrs["x-amz-checksum-algorithm"] = "CRC32"
+        algorithm = _part_checksum(checksum)
+        if algorithm and algorithm != "md5":  # every part then carries it; the server verifies
+            hdrs["x-amz-checksum-algorithm"] = algorithm.upper()
         from .multipart import abort_strays, start_was_ambiguous
 
         request = self._build("POST", bucket, key, [("uploads", "")], hdrs, b"")
@@ -1062,38 +1140,57 @@ class S3Session(TransferMixin):
         return upload_id
 
     def _mp_upload_part(
-        self, bucket: str, key: str, upload_id: str, number: int, data: PartData
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        number: int,
+        data: PartData,
+        *,
+        headers: Mapping[str, str] | None = None,
+        checksum: str = "crc32",
     ) -> PartResult:
-        import base64
-        import zlib
-
         from .multipart import FileSection, PartResult
 
+        sums = checksums.new_checksum(_part_checksum(checksum) or "crc32")
         if isinstance(data, FileSection):
-            crc_value = 0
             for chunk in data.chunks():  # a first pass for the checksum; the bytes stay on disk
-                crc_value = zlib.crc32(chunk, crc_value)
+                sums.update(chunk)
             data.seek(0)
         else:
-            crc_value = zlib.crc32(data)
+            sums.update(data)  # type: ignore[arg-type]
         size = len(data)
-        crc = base64.b64encode(crc_value.to_bytes(4, "big")).decode()
-        # The signed CRC32 header protects the body; hashing it again for SigV4 is not needed.
-        hdrs = {"x-amz-checksum-crc32": crc}
+        crc = checksums.b64(sums.digest())
+        # The signed checksum header protects the body; hashing it again for SigV4 is not needed.
+        header = checksums.header_name(sums.name)
+        hdrs = {header: crc, **(headers or {})}
         params = [("partNumber", str(number)), ("uploadId", upload_id)]
         body = Body(data, size)  # type: ignore[arg-type]
         request = self._build("PUT", bucket, key, params, hdrs, body, payload_hash=UNSIGNED_PAYLOAD)
         response = self._send(request)
-        echoed = response.headers.get("x-amz-checksum-crc32")
+        if sums.name == "md5":  # Content-MD5: the server checked it; nothing goes in the list
+            return PartResult(number, size, etag=response.etag)
+        echoed = response.headers.get(header)
         if echoed is not None and echoed != crc:
-            raise ChecksumMismatch(f"part {number}: server stored CRC32 {echoed}, sent {crc}")
+            raise ChecksumMismatch(f"part {number}: server stored {sums.name} {echoed}, sent {crc}")
         return PartResult(number, size, etag=response.etag, checksum=crc)
 
     def _mp_complete(
-        self, bucket: str, key: str, upload_id: str, parts: list[PartResult]
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        parts: list[PartResult],
+        *,
+        headers: Mapping[str, str] | None = None,
+        checksum: str = "crc32",
     ) -> Response:
-        body = s3xml.complete_multipart_body((p.number, p.etag or "", p.checksum) for p in parts)
-        hdrs = {"Content-Type": "application/xml"}
+        algorithm = _part_checksum(checksum) or "crc32"
+        listed = algorithm != "md5"  # Content-MD5 parts list no checksum
+        body = s3xml.complete_multipart_body(
+            ((p.number, p.etag or "", p.checksum if listed else None) for p in parts), algorithm
+        )
+        hdrs = {"Content-Type": "application/xml", **(headers or {})}
         response = self._send(
             self._build("POST", bucket, key, [("uploadId", upload_id)], hdrs, body)
         )
@@ -1101,10 +1198,13 @@ class S3Session(TransferMixin):
         response._override("etag", result["etag"])
         return response
 
-    def _mp_abort(self, bucket: str, key: str, upload_id: str) -> None:
+    def _mp_abort(
+        self, bucket: str, key: str, upload_id: str, *, headers: Mapping[str, str] | None = None
+    ) -> None:
         request = self._build(
-            "DELETE", bucket, key, [("uploadId", upload_id)], payload_hash=EMPTY_SHA256
-        )
+            "DELETE", bucket, key, [("uploadId", upload_id)], dict(headers or {}),
+            payload_hash=EMPTY_SHA256,
+        )  # fmt: skip
         with contextlib.suppress(NoSuchUpload):  # already aborted or completed
             self._send(request)
 
@@ -1161,11 +1261,16 @@ class S3Session(TransferMixin):
             )
 
     def list_multipart_uploads(
-        self, prefix: str = "", *, bucket: str | None = None
+        self,
+        prefix: str = "",
+        *,
+        bucket: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Listing[UploadInfo]:
         """Multipart uploads in progress (dicts with key, upload_id, initiated).
 
         `prefix`: only keys starting with it. `bucket`: the bucket (default the session's).
+        `headers`: extra request headers.
         """
         bucket = self._bucket(bucket)
         base = [("uploads", ""), ("encoding-type", "url"), ("max-uploads", "1000")]
@@ -1178,7 +1283,7 @@ class S3Session(TransferMixin):
                 params.append(("key-marker", marker))
             if upload_marker:
                 params.append(("upload-id-marker", upload_marker))
-            response = self._send(self._build("GET", bucket, None, params))
+            response = self._send(self._build("GET", bucket, None, params, dict(headers or {})))
             return s3xml.parse_list_multipart_uploads(response.data)
 
         return Listing(fetch)
@@ -1189,11 +1294,13 @@ class S3Session(TransferMixin):
         *,
         bucket: str | None = None,
         older_than: _dt.timedelta | float | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> int:
         """Abort the uploads in progress under `prefix` (only those started more than
         `older_than` ago, a timedelta or seconds, when given); returns how many.
 
         `bucket`: the bucket (default the session's).
+        `headers`: extra request headers.
         """
         bucket = self._bucket(bucket)
         if isinstance(older_than, (int, float)):
@@ -1201,11 +1308,11 @@ class S3Session(TransferMixin):
         cutoff = _dt.datetime.now(_dt.timezone.utc) - older_than if older_than else None
         stale = [
             u
-            for u in self.list_multipart_uploads(prefix, bucket=bucket)
+            for u in self.list_multipart_uploads(prefix, bucket=bucket, headers=headers)
             if cutoff is None or (u["initiated"] is not None and u["initiated"] < cutoff)
         ]
         for upload in stale:
-            self._mp_abort(bucket, upload["key"], upload["upload_id"])
+            self._mp_abort(bucket, upload["key"], upload["upload_id"], headers=headers)
         return len(stale)
 
     # --- buckets -------------------------------------------------------------------------------
@@ -1216,14 +1323,16 @@ class S3Session(TransferMixin):
         region: str | None = None,
         acl: str | None = None,
         object_lock: bool = False,
+        headers: Mapping[str, str] | None = None,
     ) -> Response:
         """Create a bucket (in `region`, default the session's).
 
         `bucket`: its name (default the session's bucket); `acl`: a canned ACL such as 'private' or
         'public-read'; `object_lock`: enable Object Lock on it (S3 then keeps versions).
+        `headers`: extra request headers.
         """
         bucket = self._bucket(bucket)
-        hdrs: dict[str, str] = {}
+        hdrs: dict[str, str] = dict(headers or {})
         if acl:
             hdrs["x-amz-acl"] = acl
         if object_lock:
@@ -1234,43 +1343,64 @@ class S3Session(TransferMixin):
             hdrs["Content-Type"] = "application/xml"
         return self._send(self._build("PUT", bucket, None, (), hdrs, body))
 
-    def delete_bucket(self, bucket: str | None = None) -> Response:
+    def delete_bucket(
+        self, bucket: str | None = None, *, headers: Mapping[str, str] | None = None
+    ) -> Response:
         """Delete an (empty) bucket.
 
         `bucket`: the bucket (default the session's).
+        `headers`: extra request headers.
         """
         bucket = self._bucket(bucket)
-        return self._send(self._build("DELETE", bucket, None, payload_hash=EMPTY_SHA256))
+        hdrs = dict(headers or {})
+        return self._send(self._build("DELETE", bucket, None, (), hdrs, payload_hash=EMPTY_SHA256))
 
-    def head_bucket(self, bucket: str | None = None) -> Response:
+    def head_bucket(
+        self, bucket: str | None = None, *, headers: Mapping[str, str] | None = None
+    ) -> Response:
         """Check that a bucket exists and is accessible (`NoSuchBucket` otherwise).
 
         `bucket`: the bucket (default the session's).
+        `headers`: extra request headers.
         """
         bucket = self._bucket(bucket)
+        hdrs = dict(headers or {})
         try:
-            return self._send(self._build("HEAD", bucket, None, payload_hash=EMPTY_SHA256))
+            return self._send(
+                self._build("HEAD", bucket, None, (), hdrs, payload_hash=EMPTY_SHA256)
+            )
         except NoSuchKey as exc:
             raise NoSuchBucket(
                 exc.status, "NoSuchBucket", "The specified bucket does not exist",
                 request_id=exc.request_id, resource=bucket,
             ) from None  # fmt: skip
 
-    def set_bucket_versioning(self, enabled: bool, bucket: str | None = None) -> Response:
+    def set_bucket_versioning(
+        self,
+        enabled: bool,
+        bucket: str | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response:
         """Turn versioning on (or suspend it) for a bucket.
 
         `enabled`: True to turn versioning on, False to suspend it. `bucket`: the bucket (default
         the session's).
+        `headers`: extra request headers.
         """
         bucket = self._bucket(bucket)
         state = "Enabled" if enabled else "Suspended"
         body = s3xml.versioning_body(state)
-        hdrs = {"Content-Type": "application/xml"}
+        hdrs = {"Content-Type": "application/xml", **(headers or {})}
         return self._send(self._build("PUT", bucket, None, [("versioning", "")], hdrs, body))
 
-    def list_buckets(self) -> list[dict[str, Any]]:
-        """Every bucket the credentials own, as dicts with name and creation_date."""
-        response = self._send(self._build("GET", None, payload_hash=EMPTY_SHA256))
+    def list_buckets(self, *, headers: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+        """Every bucket the credentials own, as dicts with name and creation_date.
+
+        `headers`: extra request headers.
+        """
+        hdrs = dict(headers or {})
+        response = self._send(self._build("GET", None, None, (), hdrs, payload_hash=EMPTY_SHA256))
         return s3xml.parse_list_buckets(response.data)
 
     # --- presigned URLs ------------------------------------------------------------------------
@@ -1278,7 +1408,7 @@ class S3Session(TransferMixin):
         self,
         method: str,
         key: str,
-        expires_in: int = 3600,
+        expires_in: int | _dt.timedelta = 3600,
         *,
         bucket: str | None = None,
         version_id: str | None = None,
@@ -1286,7 +1416,8 @@ class S3Session(TransferMixin):
         params: Mapping[str, str] | None = None,
     ) -> str:
         """A URL that lets anyone holding it do `method` (GET, PUT, HEAD, DELETE) on the key
-        for `expires_in` seconds (1 s .. 7 days), without credentials.
+        for `expires_in` (seconds or a `datetime.timedelta`, 1 s .. 7 days), without
+        credentials.
 
         `method`: the HTTP method; `key`: the object's key. `bucket`: the bucket (default the
         session's). `version_id`: one version. `headers`: headers the URL's user must send (signed);
@@ -1296,6 +1427,7 @@ class S3Session(TransferMixin):
         if method not in ("GET", "PUT", "HEAD", "DELETE"):
             raise ValueError(f"presign supports GET, PUT, HEAD and DELETE, not {method!r}")
         validate_key(key)
+        expires_in = presign_seconds(expires_in)
         bucket = self._bucket(bucket)
         creds = self.credentials.get()
         if creds is None:
@@ -1306,8 +1438,6 @@ class S3Session(TransferMixin):
             query.append(("versionId", version_id))
         now = self.transport.now()
         if self.signature_version == "s3":
-            if not isinstance(expires_in, int) or not 1 <= expires_in <= 7 * 24 * 3600:
-                raise ValueError("expires_in must be between 1 and 604800 seconds (7 days)")
             return presign_v2(
                 creds.access_key, creds.secret_key, method, self._scheme, host, path, resource,
                 query, int(now) + expires_in, session_token=creds.token,
@@ -1464,6 +1594,7 @@ class S3Session(TransferMixin):
         body: bytes | None = None,
         version_id: str | None = None,
         content_type: str = "application/xml",
+        headers: Mapping[str, str] | None = None,
     ) -> Response:
         """One request on a sub-resource (`?tagging`, `?policy`, ...), with Content-MD5 on
         bodies (S3 requires it for several of them)."""
@@ -1474,7 +1605,7 @@ class S3Session(TransferMixin):
         params = [(name, "")]
         if version_id:
             params.append(("versionId", version_id))
-        hdrs: dict[str, str] = {}
+        hdrs: dict[str, str] = dict(headers or {})
         if body is not None:
             hdrs["Content-Type"] = content_type
             hdrs["Content-MD5"] = base64.b64encode(hashlib.md5(body).digest()).decode()  # noqa: S324
@@ -1491,66 +1622,114 @@ class S3Session(TransferMixin):
         *,
         bucket: str | None = None,
         version_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Response:
         """Replace the tags of object `key` (or of one version, `version_id`) in `bucket`
-        with `tags`, a dict of str to str (S3 allows up to 10)."""
+        with `tags`, a dict of str to str (S3 allows up to 10).
+
+        `headers`: extra request headers.
+        """
         if not isinstance(tags, Mapping):
             raise TypeError(f"tags must be a dict of str to str, not {type(tags).__name__}")
         body = s3xml.tagging_body(dict(tags))
-        return self._subresource("PUT", "tagging", bucket, key, body, version_id)
+        return self._subresource("PUT", "tagging", bucket, key, body, version_id, headers=headers)
 
     def get_object_tagging(
-        self, key: str, *, bucket: str | None = None, version_id: str | None = None
+        self,
+        key: str,
+        *,
+        bucket: str | None = None,
+        version_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> dict[str, str]:
         """The tags of object `key` (or of one version, `version_id`) in `bucket`, as a
-        dict ({} when it has none)."""
-        response = self._subresource("GET", "tagging", bucket, key, version_id=version_id)
+        dict ({} when it has none).
+
+        `headers`: extra request headers.
+        """
+        response = self._subresource(
+            "GET", "tagging", bucket, key, version_id=version_id, headers=headers
+        )
         return s3xml.parse_tagging(response.data)
 
     def delete_object_tagging(
-        self, key: str, *, bucket: str | None = None, version_id: str | None = None
+        self,
+        key: str,
+        *,
+        bucket: str | None = None,
+        version_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Response:
         """Remove every tag from object `key` (or from one version, `version_id`).
 
         `bucket`: the bucket (default the session's).
+        `headers`: extra request headers.
         """
-        return self._subresource("DELETE", "tagging", bucket, key, version_id=version_id)
+        return self._subresource(
+            "DELETE", "tagging", bucket, key, version_id=version_id, headers=headers
+        )
 
     def put_bucket_policy(
-        self, policy: str | Mapping[str, Any], *, bucket: str | None = None
+        self,
+        policy: str | Mapping[str, Any],
+        *,
+        bucket: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Response:
-        """Set the bucket policy of `bucket`: `policy` is the JSON text or a dict."""
+        """Set the bucket policy of `bucket`: `policy` is the JSON text or a dict.
+
+        `headers`: extra request headers.
+        """
         import json
 
         text = policy if isinstance(policy, str) else json.dumps(policy)
         return self._subresource(
-            "PUT", "policy", bucket, body=text.encode("utf-8"), content_type="application/json"
+            "PUT",
+            "policy",
+            bucket,
+            body=text.encode("utf-8"),
+            content_type="application/json",
+            headers=headers,
         )
 
-    def get_bucket_policy(self, bucket: str | None = None) -> str | None:
+    def get_bucket_policy(
+        self, bucket: str | None = None, *, headers: Mapping[str, str] | None = None
+    ) -> str | None:
         """The bucket policy of `bucket` as JSON text (`json.loads` it), or None when the
-        bucket has none."""
+        bucket has none.
+
+        `headers`: extra request headers.
+        """
         try:
-            response = self._subresource("GET", "policy", bucket)
+            response = self._subresource("GET", "policy", bucket, headers=headers)
         except ClientError as exc:
             if exc.code == "NoSuchBucketPolicy":
                 return None
             raise
         return response.data.decode("utf-8")
 
-    def delete_bucket_policy(self, bucket: str | None = None) -> Response:
-        """Remove the bucket policy of `bucket` (succeeds when there is none)."""
-        return self._subresource("DELETE", "policy", bucket)
+    def delete_bucket_policy(
+        self, bucket: str | None = None, *, headers: Mapping[str, str] | None = None
+    ) -> Response:
+        """Remove the bucket policy of `bucket` (succeeds when there is none).
+
+        `headers`: extra request headers.
+        """
+        return self._subresource("DELETE", "policy", bucket, headers=headers)
 
     def put_bucket_lifecycle_configuration(
         self,
         rules: Iterable[Mapping[str, Any]] | Mapping[str, Any],
         *,
         bucket: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Response:
         """Replace the lifecycle rules of `bucket`. `rules` is a list of rule dicts in
         boto3's shape, e.g. ``{"ID": "tmp", "Status": "Enabled", "Filter": {"Prefix":
-        "tmp/"}, "Expiration": {"Days": 7}}``, or boto3's ``{"Rules": [...]}``."""
+        "tmp/"}, "Expiration": {"Days": 7}}``, or boto3's ``{"Rules": [...]}``.
+
+        `headers`: extra request headers.
+        """
         given: Any = rules
         if isinstance(given, Mapping):
             if set(given) != {"Rules"}:
@@ -1565,14 +1744,19 @@ class S3Session(TransferMixin):
         if not listed:
             raise ValueError("pass at least one rule (delete_bucket_lifecycle removes them all)")
         body = s3xml.config_body("LifecycleConfiguration", {"Rules": listed})
-        return self._subresource("PUT", "lifecycle", bucket, body=body)
+        return self._subresource("PUT", "lifecycle", bucket, body=body, headers=headers)
 
-    def get_bucket_lifecycle_configuration(self, bucket: str | None = None) -> list[dict[str, Any]]:
+    def get_bucket_lifecycle_configuration(
+        self, bucket: str | None = None, *, headers: Mapping[str, str] | None = None
+    ) -> list[dict[str, Any]]:
         """The lifecycle rules of `bucket`, as dicts in boto3's shape ([] when none):
         element names as keys, repeated elements as lists (Rules, Transitions, Tags), days
-        and sizes as ints, dates as S3's text."""
+        and sizes as ints, dates as S3's text.
+
+        `headers`: extra request headers.
+        """
         try:
-            response = self._subresource("GET", "lifecycle", bucket)
+            response = self._subresource("GET", "lifecycle", bucket, headers=headers)
         except ClientError as exc:
             if exc.code == "NoSuchLifecycleConfiguration":
                 return []
@@ -1581,16 +1765,26 @@ class S3Session(TransferMixin):
         rules: list[dict[str, Any]] = config.get("Rules", [])
         return rules
 
-    def delete_bucket_lifecycle(self, bucket: str | None = None) -> Response:
-        """Remove every lifecycle rule of `bucket`."""
-        return self._subresource("DELETE", "lifecycle", bucket)
+    def delete_bucket_lifecycle(
+        self, bucket: str | None = None, *, headers: Mapping[str, str] | None = None
+    ) -> Response:
+        """Remove every lifecycle rule of `bucket`.
 
-    def get_object_lock_config(self, bucket: str | None = None) -> dict[str, Any]:
+        `headers`: extra request headers.
+        """
+        return self._subresource("DELETE", "lifecycle", bucket, headers=headers)
+
+    def get_object_lock_config(
+        self, bucket: str | None = None, *, headers: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
         """The Object Lock configuration of `bucket` in boto3's shape, e.g.
         ``{"ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode":
-        "GOVERNANCE", "Days": 1}}}``; {} when Object Lock is not enabled on it."""
+        "GOVERNANCE", "Days": 1}}}``; {} when Object Lock is not enabled on it.
+
+        `headers`: extra request headers.
+        """
         try:
-            response = self._subresource("GET", "object-lock", bucket)
+            response = self._subresource("GET", "object-lock", bucket, headers=headers)
         except ClientError as exc:
             if exc.code == "ObjectLockConfigurationNotFoundError":
                 return {}
@@ -1605,11 +1799,15 @@ class S3Session(TransferMixin):
         days: int | None = None,
         years: int | None = None,
         bucket: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Response:
         """Enable Object Lock on `bucket` (`lock=True`; S3 cannot turn it off again, so
         False is refused) and set or clear its default retention: `mode` ('GOVERNANCE' or
         'COMPLIANCE') with `days` or `years`, or none of them for no default retention.
-        S3 requires versioning on the bucket (`set_bucket_versioning(True)`)."""
+        S3 requires versioning on the bucket (`set_bucket_versioning(True)`).
+
+        `headers`: extra request headers.
+        """
         if not lock:
             raise ValueError(
                 "S3 cannot disable Object Lock once enabled; pass lock=True to enable it"
@@ -1626,7 +1824,7 @@ class S3Session(TransferMixin):
             unit = "Days" if days is not None else "Years"
             config["Rule"] = {"DefaultRetention": {"Mode": mode, unit: period}}
         body = s3xml.config_body("ObjectLockConfiguration", config)
-        return self._subresource("PUT", "object-lock", bucket, body=body)
+        return self._subresource("PUT", "object-lock", bucket, body=body, headers=headers)
 
 
 def _netloc_key(scheme: str, netloc: str) -> str:
@@ -1656,6 +1854,52 @@ def _query_fields(
             raise TypeError(f"query parameter {name!r} must be a str, int or None")
         out.append((name, value))
     return out
+
+
+#: The longest a presigned URL may live: 7 days (SigV4's limit; B2's too).
+MAX_PRESIGN_SECONDS = 7 * 24 * 3600
+
+
+def presign_seconds(expires_in: object) -> int:
+    """`expires_in` (seconds, or a `datetime.timedelta`) as whole seconds, checked to be
+    1 s .. 7 days; TypeError/ValueError naming the problem otherwise."""
+    if isinstance(expires_in, _dt.timedelta):
+        seconds: float = expires_in.total_seconds()
+    elif isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool):
+        seconds = expires_in
+    else:
+        raise TypeError(
+            "expires_in must be seconds (int) or a datetime.timedelta, "
+            f"not {type(expires_in).__name__}"
+        )
+    if not seconds > 0:
+        raise ValueError(f"expires_in must be positive (1 second to 7 days), got {expires_in!r}")
+    if seconds > MAX_PRESIGN_SECONDS:
+        raise ValueError(
+            f"expires_in must be at most 7 days ({MAX_PRESIGN_SECONDS} seconds), got {expires_in!r}"
+        )
+    if seconds != int(seconds):
+        raise ValueError(f"expires_in must be a whole number of seconds, got {expires_in!r}")
+    return int(seconds)
+
+
+#: Checksums a multipart upload's parts may carry (md5: Content-MD5 per part).
+PART_CHECKSUMS = ("crc32", "crc32c", "sha1", "sha256", "md5")
+
+
+def _part_checksum(checksum: bool | str | None) -> str | None:
+    """The per-part checksum of a multipart upload: True means CRC32, False/None none."""
+    if checksum is True:
+        return "crc32"
+    if not checksum:
+        return None
+    name = checksum.lower()
+    if name not in PART_CHECKSUMS:
+        raise ValueError(
+            f"checksum {checksum!r} cannot be sent per part of a multipart upload; "
+            f"use one of {', '.join(PART_CHECKSUMS)}"
+        )
+    return name
 
 
 def _range_header(start: int | None, end: int | None) -> str | None:

@@ -426,13 +426,17 @@ def delete_objects_body(keys: Iterable[tuple[str, str | None]], quiet: bool) -> 
     return "".join(parts).encode("utf-8")
 
 
-def complete_multipart_body(parts: Iterable[tuple[int, str, str | None]]) -> bytes:
-    """The CompleteMultipartUpload document: (number, ETag, CRC32 or None) per part."""
+def complete_multipart_body(
+    parts: Iterable[tuple[int, str, str | None]], algorithm: str = "crc32"
+) -> bytes:
+    """The CompleteMultipartUpload document: (number, ETag, checksum or None) per part, the
+    checksums of `algorithm` (crc32, crc32c, sha1, sha256)."""
+    tag = "Checksum" + algorithm.upper()
     body = [f"<CompleteMultipartUpload {_NS}>"]
     for number, etag, crc in parts:
         body.append(f'<Part><PartNumber>{number}</PartNumber><ETag>"{escape(etag)}"</ETag>')
         if crc:
-            body.append(f"<ChecksumCRC32>{escape(crc)}</ChecksumCRC32>")
+            body.append(f"<{tag}>{escape(crc)}</{tag}>")
         body.append("</Part>")
     body.append("</CompleteMultipartUpload>")
     return "".join(body).encode("utf-8")

@@ -84,6 +84,9 @@ class _Verifier:
             return cls("sha1", large_sha1.lower())
         etag = (head.etag or "").lower()
         kms = "x-amz-server-side-encryption-aws-kms-key-id" in head.headers
+        if "x-amz-server-side-encryption-customer-algorithm" in head.headers:
+            # SSE-C: the ETag is no MD5 of the plaintext
+            return cls("crc64nvme", crc64) if crc64 else cls("size", None)
         if re.match(_MD5, etag) and not kms:
             return cls("md5", etag)
         match = re.match(_MULTIPART, etag)
@@ -254,6 +257,9 @@ class TransferMixin:
         part_size: int | None = None,
         concurrency: int = 8,
         progress: ProgressCallback | None = None,
+        storage_class: str | None = None,
+        checksum: str | None = None,
+        sse_customer_key: bytes | str | None = None,
     ) -> Response:
         """Upload a file (path or binary file object): one PUT up to `threshold` bytes,
         a parallel multipart upload above it. `progress(done, total)` is called as it goes.
@@ -263,12 +269,20 @@ class TransferMixin:
         `put_object`. `threshold`: size above which parts are used; `part_size`: bytes per part
         (default 8 MiB, grown to stay within the part limit); `concurrency`: parts in flight;
         `progress`: a callable `progress(done, total)`.
+        `storage_class`, `checksum` (the algorithm sent for the server to verify: crc32
+        (default on S3), crc32c, sha1, sha256 or md5; on every part when multipart) and
+        `sse_customer_key` (SSE-C, 32 bytes) apply to both paths, as `metadata`,
+        `content_type` and `headers` do (`headers` go with the request that creates the
+        object).
         """
         from .multipart import MultipartUpload
 
         session: Any = self
         size: int | None
         opened: IO[bytes] | None = None
+        headers, put_options, mp_options = _upload_options(
+            session, headers, storage_class, checksum, sse_customer_key
+        )
         if isinstance(source, (str, os.PathLike)):
             size = os.stat(source).st_size
         else:
@@ -280,17 +294,19 @@ class TransferMixin:
             if len(head) <= threshold:
                 return session.put_object(  # type: ignore[no-any-return]
                     key, head, bucket=bucket, metadata=metadata, content_type=content_type,
-                    headers=headers,
+                    headers=headers, **put_options,
                 )  # fmt: skip
             stream = _chain(head, source)
             return MultipartUpload(
                 self, stream, key, bucket, part_size, concurrency, metadata, content_type,
-                progress, headers=headers,
+                progress, headers=headers, **mp_options,
             ).upload()  # fmt: skip
         if size > threshold:
+            if getattr(session, "records_large_file_sha1", False):
+                metadata = _with_large_file_sha1(source, size, metadata, headers)
             return MultipartUpload(
                 self, source, key, bucket, part_size, concurrency, metadata, content_type,
-                progress, headers=headers,
+                progress, headers=headers, **mp_options,
             ).upload()  # fmt: skip
         reporter = ProgressReporter(progress, size)
         try:
@@ -302,10 +318,12 @@ class TransferMixin:
             all_headers = dict(headers or {})
             if getattr(session, "supports_checksum_mode", False):
                 # The server verifies and stores it, so downloads can check it cheaply.
-                all_headers["x-amz-checksum-crc32"] = _crc32_of(body, size)
+                name = (checksum or "crc32").lower()
+                all_headers[_checksum_header(name)] = _checksum_of(body, size, name)
+            sse = {k: v for k, v in put_options.items() if k == "sse_customer_key"}
             response = session.put_object(
                 key, _CountingReader(body, reporter), bucket=bucket, metadata=metadata,
-                content_type=content_type, headers=all_headers, content_length=size,
+                content_type=content_type, headers=all_headers, content_length=size, **sse,
             )  # fmt: skip
         finally:
             if opened is not None:
@@ -325,6 +343,8 @@ class TransferMixin:
         concurrency: int = 8,
         progress: ProgressCallback | None = None,
         verify: bool = True,
+        sse_customer_key: bytes | str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Response:
         """Download an object to a path (written to a temporary file, renamed into place on
         success) or a binary file object. Above `threshold`, ranges are fetched in parallel;
@@ -336,12 +356,15 @@ class TransferMixin:
         above which ranges are fetched in parallel; `part_size`: bytes per range; `concurrency`:
         ranges in flight; `progress`: a callable `progress(done, total)`; `verify`: check the bytes
         against the stored checksum, ETag or SHA-1 (the size is always checked).
+        `sse_customer_key`: the SSE-C key (32 bytes) the object was written with; it and
+        `headers` go with the HEAD and every GET.
         """
         session: Any = self
         if concurrency < 1 or part_size < 1:
             raise ValueError("concurrency and part_size must be positive")
         extra = {"checksum_mode": True} if getattr(session, "supports_checksum_mode", False) else {}
-        head = session.head_object(key, bucket=bucket, version_id=version_id, **extra)
+        options = _request_options(session, sse_customer_key, headers)
+        head = session.head_object(key, bucket=bucket, version_id=version_id, **extra, **options)
         size = head.content_length or 0
         if size > MAX_OBJECT_SIZE:
             raise MalformedResponse(
@@ -352,6 +375,7 @@ class TransferMixin:
         pin: dict[str, Any] = {"bucket": bucket, "version_id": version_id or head.version_id}
         if head.etag and getattr(session, "supports_if_match", True):
             pin["if_match"] = head.etag
+        pin.update(options)
         reporter = ProgressReporter(progress, size)
         sink = _Sink(dest, size)
         try:
@@ -400,20 +424,110 @@ def _remaining(f: Any) -> int | None:
     return None
 
 
-def _crc32_of(f: Any, size: int) -> str:
-    """Base64 CRC32 of the next `size` bytes of a seekable file, which is left where it was."""
-    from .checksums import b64
+def _upload_options(
+    session: Any,
+    headers: Mapping[str, str] | None,
+    storage_class: str | None,
+    checksum: str | None,
+    sse_customer_key: bytes | str | None,
+) -> tuple[dict[str, str] | None, dict[str, Any], dict[str, Any]]:
+    """upload_file's object options as (headers, put_object options, MultipartUpload
+    options); ValueError naming an option the session's backend cannot do."""
+    put: dict[str, Any] = {}
+    multipart: dict[str, Any] = {}
+    if storage_class is None and checksum is None and sse_customer_key is None:
+        return (dict(headers) if headers is not None else None), put, multipart
+    import inspect
 
+    accepted = inspect.signature(session.put_object).parameters
+    kind = type(session).__name__
+    if storage_class is not None:
+        if "storage_class" not in accepted:
+            raise ValueError(f"{kind} has no storage classes: storage_class is not available")
+        if not isinstance(storage_class, str) or not storage_class:
+            raise ValueError(f"storage_class must be a non-empty str, got {storage_class!r}")
+        headers = {**(headers or {}), "x-amz-storage-class": storage_class}
+    if checksum is not None:
+        from .checksums import new_checksum
+
+        if "checksum" not in accepted:
+            if not isinstance(checksum, str) or checksum.lower() != "sha1":
+                raise ValueError(f"{kind} verifies uploads with SHA-1; checksum={checksum!r}")
+        else:
+            new_checksum(checksum)  # a known algorithm (a multipart upload may take fewer)
+            put["checksum"] = multipart["checksum"] = checksum.lower()
+    if sse_customer_key is not None:
+        if "sse_customer_key" not in accepted:
+            raise ValueError(f"{kind} does not support sse_customer_key")
+        put["sse_customer_key"] = multipart["sse_customer_key"] = sse_customer_key
+    return (dict(headers) if headers is not None else None), put, multipart
+
+
+def _with_large_file_sha1(
+    source: str | os.PathLike[str] | IO[bytes],
+    size: int,
+    metadata: Mapping[str, str] | None,
+    headers: Mapping[str, str] | None,
+) -> Mapping[str, str] | None:
+    """`metadata` plus `large_file_sha1`: the SHA-1 of the whole source, which B2 does not
+    compute for a large file; it becomes the file's ETag and what downloads check. One extra
+    read of the source."""
+    from .b2 import MAX_INFO_ENTRIES
+
+    result = dict(metadata or {})
+    if any(name.lower() == "large_file_sha1" for name in result):
+        return result
+    if len(result) + len(headers or {}) >= MAX_INFO_ENTRIES:
+        return metadata  # no room left in the file info: the file goes without one
+    if isinstance(source, (str, os.PathLike)):
+        with open(source, "rb") as f:
+            digest = _checksum_of(f, size, "sha1")
+    else:
+        digest = _checksum_of(source, size, "sha1")
+    import base64
+
+    result["large_file_sha1"] = base64.b64decode(digest).hex()
+    return result
+
+
+def _request_options(
+    session: Any, sse_customer_key: bytes | str | None, headers: Mapping[str, str] | None
+) -> dict[str, Any]:
+    """download_file's options for its HEAD and GETs (ValueError if the backend lacks one)."""
+    options: dict[str, Any] = {}
+    if sse_customer_key is not None:
+        import inspect
+
+        if "sse_customer_key" not in inspect.signature(session.get_object).parameters:
+            raise ValueError(f"{type(session).__name__} does not support sse_customer_key")
+        options["sse_customer_key"] = sse_customer_key
+    if headers:
+        options["headers"] = dict(headers)
+    return options
+
+
+def _checksum_header(name: str) -> str:
+    from .checksums import header_name
+
+    return header_name(name)
+
+
+def _checksum_of(f: Any, size: int, name: str = "crc32") -> str:
+    """Base64 checksum (`name`: crc32, sha256, ...) of the next `size` bytes of a seekable
+    file, which is left where it was."""
+    from .checksums import b64, new_checksum
+
+    sums = new_checksum(name)
     here = f.tell()
-    crc, left = 0, size
+    left = size
     while left > 0:
         chunk = f.read(min(CHUNK, left))
         if not chunk:
             break
-        crc = zlib.crc32(chunk, crc)
+        sums.update(chunk)
         left -= len(chunk)
     f.seek(here)
-    return b64(crc.to_bytes(4, "big"))
+    return b64(sums.digest())
 
 
 def _read_up_to(f: IO[bytes], n: int) -> bytes:
