@@ -30,6 +30,7 @@ __all__ = [
     "ConnectionFailed",
     "CredentialSourceError",
     "Credentials",
+    "DeleteObjectsError",
     "DeleteResult",
     "DistributedLock",
     "EntityTooLarge",
@@ -91,6 +92,7 @@ __all__ = [
 #: public name -> module that defines it
 _EXPORTS: dict[str, str] = {
     "S3Session": "s3",
+    "DeleteObjectsError": "s3",
     "DeleteResult": "s3",
     "B2Session": "b2",
     "Response": "response",
@@ -233,6 +235,7 @@ if TYPE_CHECKING:
     from .path import register_configuration_parameter as register_configuration_parameter
     from .response import Response as Response
     from .retries import RetryPolicy as RetryPolicy
+    from .s3 import DeleteObjectsError as DeleteObjectsError
     from .s3 import DeleteResult as DeleteResult
     from .s3 import S3Session as S3Session
     from .transport import BodyNotReplayable as BodyNotReplayable

@@ -1043,7 +1043,7 @@ class S3Path(PureS3Path):
     def _has_children(self, config: _Config, prefix: str | None = None) -> bool:
         """Whether any object has a key under `prefix` (default: this directory)."""
         listing = config.session.list_objects(
-            self._dir_prefix if prefix is None else prefix, bucket=self.bucket, max_keys=1
+            self._dir_prefix if prefix is None else prefix, bucket=self.bucket, limit=1
         )
         try:
             with _mapped(self):
@@ -1421,7 +1421,7 @@ class S3Path(PureS3Path):
         prefix = self._dir_prefix
         with _mapped(self):
             keys = [item["key"] for item in session.list_objects(prefix, bucket=self.bucket,
-                                                                 max_keys=2)]  # fmt: skip
+                                                                 limit=2)]  # fmt: skip
         if not keys:
             if self._head(config) is not None:
                 raise _error(NotADirectoryError, errno.ENOTDIR, self)
@@ -1754,7 +1754,7 @@ class S3Path(PureS3Path):
             for page in session.list_objects(prefix, bucket=self.bucket).pages():
                 done = list(pool.map(one, page.items))
                 if move and done:
-                    result = session.delete_objects(done, bucket=self.bucket)
+                    result = session.delete_objects(done, bucket=self.bucket, raise_errors=False)
                     if result.errors:
                         raise _error(
                             OSError, errno.EIO, self,
