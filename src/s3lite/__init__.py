@@ -67,6 +67,7 @@ __all__ = [
     "PreconditionFailed",
     "PureB2Path",
     "PureS3Path",
+    "PureVersionedS3Path",
     "RequestTimeTooSkewed",
     "RequestTimeout",
     "Response",
@@ -85,6 +86,7 @@ __all__ = [
     "Unauthorized",
     "UploadInfo",
     "VersionInfo",
+    "VersionedS3Path",
     "__version__",
     "register_configuration_parameter",
 ]
@@ -109,6 +111,8 @@ _EXPORTS: dict[str, str] = {
     "LocalSeaweedFS": "devserver",
     "DistributedLock": "lock",
     "S3Path": "path",
+    "PureVersionedS3Path": "path",
+    "VersionedS3Path": "path",
     "PureS3Path": "path",
     "B2Path": "path",
     "PureB2Path": "path",
@@ -231,7 +235,9 @@ if TYPE_CHECKING:
     from .path import B2Path as B2Path
     from .path import PureB2Path as PureB2Path
     from .path import PureS3Path as PureS3Path
+    from .path import PureVersionedS3Path as PureVersionedS3Path
     from .path import S3Path as S3Path
+    from .path import VersionedS3Path as VersionedS3Path
     from .path import register_configuration_parameter as register_configuration_parameter
     from .response import Response as Response
     from .retries import RetryPolicy as RetryPolicy
