@@ -79,6 +79,16 @@ def test_multipart_upload_as_minis3_builds_it(conn: s3lite.Connection, s3: S3Ses
         minis3.MultipartUpload(conn, None, "never").complete_upload()
 
 
+def test_conn_alias(seaweed: LocalSeaweedFS, s3: S3Session) -> None:
+    # minis3 exports Conn for code written before Connection
+    conn = minis3.Conn(seaweed.access_key, seaweed.secret_key, s3.bucket, False,
+                       _hostport(seaweed), **FAST_RETRY)  # fmt: skip
+    assert isinstance(conn, minis3.Connection)
+    conn.upload("alias.txt", b"a")
+    assert conn.get("alias.txt").content == b"a"
+    conn.close()
+
+
 def test_endpoint_and_tls_as_given(seaweed: LocalSeaweedFS, s3: S3Session) -> None:
     conn = minis3.Connection("key", "secret", endpoint="localhost:9000", tls=False)
     assert conn.endpoint == "localhost:9000" and conn.tls is False

@@ -121,6 +121,16 @@ def test_upload_part_checks_md5_and_length(conn: s3lite.Connection, s3: S3Sessio
     assert s3.get_object("checked.txt").data == b"payload"
 
 
+def test_bucket_helpers(conn: s3lite.Connection, s3: S3Session) -> None:
+    assert conn.bucket(None) == s3.bucket and conn.bucket("other-bucket") == "other-bucket"
+    assert conn.head_bucket().status_code == 200
+    with pytest.raises(s3lite.NoSuchBucket):
+        conn.head_bucket("no-such-bucket-s3lite")
+    conn.default_bucket = None
+    with pytest.raises(ValueError, match="no default bucket"):
+        conn.bucket(None)
+
+
 def test_endpoint_and_tls_attributes(seaweed: LocalSeaweedFS, s3: S3Session) -> None:
     ak, sk = seaweed.access_key, seaweed.secret_key
     default = tinys3.Connection(ak, sk)

@@ -26,6 +26,7 @@ __all__ = [
     "ConditionalRequestConflict",
     "ConfigError",
     "Conflict",
+    "Conn",
     "Connection",
     "ConnectionFailed",
     "CredentialSourceError",
@@ -119,6 +120,7 @@ _EXPORTS: dict[str, str] = {
     "register_configuration_parameter": "path",
     "MultipartUpload": "multipart",
     "Connection": "compat",
+    "Conn": "compat",
     "Pool": "compat",
     "AccessDenied": "errors",
     "BadDigest": "errors",
@@ -172,6 +174,7 @@ _EXPORTS: dict[str, str] = {
 
 if TYPE_CHECKING:
     from .b2 import B2Session as B2Session
+    from .compat import Conn as Conn
     from .compat import Connection as Connection
     from .compat import Pool as Pool
     from .config import ConfigError as ConfigError

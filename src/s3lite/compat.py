@@ -30,7 +30,7 @@ from .response import Response
 from .s3 import S3Session
 from .transport import BodyLike
 
-__all__ = ["CompletedResponse", "Connection", "Pool", "TinyMultipartUpload"]
+__all__ = ["CompletedResponse", "Conn", "Connection", "Pool", "TinyMultipartUpload"]
 
 log = logging.getLogger("s3lite")
 
@@ -489,6 +489,15 @@ class Connection:
         return [*self.list_multipart_uploads(prefix, bucket)]
 
     # --- buckets -------------------------------------------------------------------------------
+    def bucket(self, bucket: str | None) -> str:
+        """The bucket a request uses: `bucket`, else the default bucket (ValueError if
+        neither), as tinys3's and minis3's `conn.bucket(...)`."""
+        return self.session._bucket(bucket or None)
+
+    def head_bucket(self, bucket: str | None = None) -> Response:
+        """HEAD of a bucket (NoSuchBucket if it does not exist)."""
+        return self.session.head_bucket(self.bucket(bucket))
+
     def create_bucket(self, bucket: str | None = None) -> Response:
         """Create a bucket (in the connection's region)."""
         return self.session.create_bucket(bucket)
@@ -657,6 +666,10 @@ class TinyMultipartUpload(MultipartUpload):
         self.abort()
 
 
+#: minis3's (and old tinys3's) name for Connection.
+Conn = Connection
+
+
 class CompletedResponse(Response):
     """A response that is also its own finished future: `Pool.as_completed` yields these, so
     tinys3 code (`for r in pool.as_completed(fs): r.status_code`) and minis3 code
@@ -741,6 +754,7 @@ class Pool:
     delete = _in_worker(Connection.delete)
     copy = _in_worker(Connection.copy)
     update_metadata = _in_worker(Connection.update_metadata)
+    head_bucket = _in_worker(Connection.head_bucket)
     create_bucket = _in_worker(Connection.create_bucket)
     delete_bucket = _in_worker(Connection.delete_bucket)
     initiate_multipart_upload = _in_worker(Connection.initiate_multipart_upload)
