@@ -90,12 +90,14 @@ def test_conn_alias(seaweed: LocalSeaweedFS, s3: S3Session) -> None:
 
 
 def test_endpoint_and_tls_as_given(seaweed: LocalSeaweedFS, s3: S3Session) -> None:
-    conn = minis3.Connection("key", "secret", endpoint="localhost:9000", tls=False)
+    conn = minis3.Connection("key", "secret-never-kept", endpoint="localhost:9000", tls=False)
     assert conn.endpoint == "localhost:9000" and conn.tls is False
     assert conn.session.endpoint_url == "http://localhost:9000"
     conn.tls = True
     assert conn.tls and conn.session.endpoint_url == "https://localhost:9000"
     assert conn.endpoint == "localhost:9000"
+    # the new session reuses the credentials provider: the secret is not kept on the side
+    assert "secret-never-kept" not in repr(vars(conn))
     # a new endpoint keeps the keys, bucket and scheme
     working = minis3.Connection(seaweed.access_key, seaweed.secret_key, s3.bucket,
                                 endpoint="localhost:1", tls=False, **FAST_RETRY)  # fmt: skip

@@ -185,26 +185,27 @@ class Connection:
             )
         self._endpoint = endpoint
         self._region = region
+        # Everything but the keys, to build the session again when `tls` or `endpoint`
+        # changes (the keys stay in the session's credentials provider only).
         self._options: dict[str, Any] = dict(
-            session_token=session_token,
             addressing_style="path" if path_style else "auto",
             signature_version=signature_version,
             verify=verify,
             **session_options,
         )
-        self._keys = (access_key, secret_key)
-        self.session = self._new_session(secure, bucket)
-
-    def _new_session(self, tls: bool | None, bucket: str | None) -> S3Session:
-        url, region = _endpoint_url(self._endpoint, tls, self._region)
-        return S3Session(
-            *self._keys, bucket=bucket, endpoint_url=url, region=region, **self._options
-        )
+        url, signing_region = _endpoint_url(endpoint, secure, region)
+        self.session = S3Session(
+            access_key, secret_key, bucket=bucket, endpoint_url=url, region=signing_region,
+            session_token=session_token, **self._options,
+        )  # fmt: skip
 
     def _rebuild(self, tls: bool | None) -> None:
-        """A new session for a changed `tls` or `endpoint` (same keys, bucket, options)."""
+        """A new session for a changed `tls` or `endpoint` (same credentials provider, bucket
+        and options)."""
         old = self.session
-        self.session = self._new_session(tls, old.bucket)
+        url, region = _endpoint_url(self._endpoint, tls, self._region)
+        options = {**self._options, "credentials": old.credentials}
+        self.session = S3Session(bucket=old.bucket, endpoint_url=url, region=region, **options)
         if "transport" not in self._options and "pool_manager" not in self._options:
             old.close()
 
