@@ -239,6 +239,25 @@ def test_delete_objects_tries_every_batch_then_names_failures(versioned: S3Sessi
     )  # a later version; the held one stays held (moto keeps it)
 
 
+def test_a_failed_batch_does_not_stop_the_next(seaweed: LocalSeaweedFS, s3: S3Session) -> None:
+    from faultproxy import ErrorResponse, FaultProxy
+
+    keys = [f"b/{i:04d}" for i in range(1001)]
+    _put_many(s3, keys)
+    with FaultProxy("127.0.0.1", seaweed.s3_port) as proxy:
+        session = S3Session(seaweed.access_key, seaweed.secret_key, s3.bucket, proxy.url,
+                            max_attempts=1)  # fmt: skip
+        proxy.add(ErrorResponse(500, "InternalError"), method="POST", query_contains="delete")
+        with pytest.raises(s3lite.DeleteObjectsError, match="1000 key") as info:
+            session.delete_objects(keys)
+        assert isinstance(info.value.__cause__, s3lite.InternalError)  # the batch's own error
+        assert {e["code"] for e in info.value.result.errors} == {"InternalError"}
+        assert [i["key"] for i in s3.list_objects("b/")] == keys[:1000]  # the second went
+        with pytest.raises(s3lite.NoSuchBucket):  # no bucket: nothing to go on with
+            session.delete_objects(["x"], bucket="no-such-bucket-s3lite")
+        session.close()
+
+
 def test_b2_delete_objects_failures_raised_after_all_keys(
     b2: B2Session, b2server: B2TestServer
 ) -> None:

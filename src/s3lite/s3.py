@@ -22,6 +22,7 @@ from .errors import (
     ClientError,
     EntityTooLarge,
     InvalidRequest,
+    MalformedResponse,
     NoSuchBucket,
     NoSuchKey,
     NoSuchUpload,
@@ -77,11 +78,12 @@ def _ok_get(status: int) -> bool:
 class DeleteResult:
     """What delete_objects did: the keys deleted and the per-key errors."""
 
-    __slots__ = ("deleted", "errors")
+    __slots__ = ("_cause", "deleted", "errors")
 
     def __init__(self) -> None:
         self.deleted: list[dict[str, Any]] = []
         self.errors: list[dict[str, Any]] = []
+        self._cause: BaseException | None = None  # the first batch that failed as a whole
 
     @property
     def ok(self) -> bool:
@@ -93,7 +95,7 @@ class DeleteResult:
     def raise_errors(self) -> DeleteResult:
         """Raise `DeleteObjectsError` naming the failed keys, if any failed; else self."""
         if self.errors:
-            raise DeleteObjectsError(self)
+            raise DeleteObjectsError(self) from self._cause
         return self
 
 
@@ -892,7 +894,13 @@ class S3Session(TransferMixin):
         try:
             response = self._send(self._build("POST", bucket, None, [("delete", "")], hdrs, body))
             deleted, errors = s3xml.parse_delete_result(response.data)
-        except (ClientError, TransportError) as exc:  # the whole batch failed: go on, report it
+        except (ClientError, TransportError, MalformedResponse) as exc:
+            # The whole batch failed: go on with the next, report it (its error is the cause of
+            # the DeleteObjectsError). A missing bucket has nothing to go on with.
+            if isinstance(exc, NoSuchBucket):
+                raise
+            if result._cause is None:
+                result._cause = exc
             code = getattr(exc, "code", None) or type(exc).__name__
             message = getattr(exc, "message", None) or str(exc)
             result.errors.extend(
