@@ -81,6 +81,19 @@ def test_uploads_found_by_listing_are_completed_or_cancelled(
     other.close()
 
 
+def test_listing_markers(conn: s3lite.Connection) -> None:
+    uploads = {key: conn.initiate_multipart_upload(key) for key in ("m/a", "m/b", "m/c")}
+    after_a = [u.key for u in conn.list_multipart_uploads("m/", key_marker="m/a")]
+    assert after_a == ["m/b", "m/c"]
+    mp = uploads["m/a"]
+    for number in (1, 2, 3):
+        mp.upload_part_from_file(io.BytesIO(b"x" * number), number)
+    assert [p["part_number"] for p in mp.list_parts(part_number_marker="1")] == [2, 3]
+    assert [p["size"] for p in mp.list_parts(max_parts=1)] == [1, 2, 3]  # every page
+    for upload in uploads.values():
+        upload.cancel_upload()
+
+
 def test_multipart_upload_constructor_forms(
     conn: s3lite.Connection, s3: S3Session, tmp_path: Path
 ) -> None:
