@@ -613,8 +613,12 @@ class B2TestServer:
         return {"uploadUrl": self.api_url + path, "authorizationToken": token}
 
     def _op_get_upload_url(self, c: _Call) -> Any:
+        """Fixed: the simulator checks a bucket-restricted key against no bucket (so refuses
+        it); the key's bucket is checked here and the bucket hands out the URL."""
         bucket_id = c.params["bucketId"]
-        sim_url = self._sim("get_upload_url", c, bucket_id)["uploadUrl"]  # …/<bucket>/<n>/<token>
+        bucket = self._bucket(bucket_id)
+        self._assert_auth(c.token, bucket, "writeFiles", None)
+        sim_url = bucket.get_upload_url(c.token)["uploadUrl"]  # …/<bucket>/<n>/<token>
         n = sim_url.split("/")[4]
         return {
             "bucketId": bucket_id,
@@ -623,7 +627,9 @@ class B2TestServer:
 
     def _op_get_upload_part_url(self, c: _Call) -> Any:
         file_id = self._large_file(c.params["fileId"]).file_id
-        sim_url = self._sim("get_upload_part_url", c, file_id)["uploadUrl"]
+        bucket = self._bucket(self.simulator.file_id_to_bucket_id[file_id])
+        self._assert_auth(c.token, bucket, "writeFiles", None)  # Fixed as b2_get_upload_url
+        sim_url = bucket.get_upload_part_url(c.token, file_id)["uploadUrl"]
         n = str(next(self._serial))
         return {"fileId": file_id, **self._upload_url(c, "b2_upload_part", file_id, sim_url, n)}
 

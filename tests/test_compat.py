@@ -112,7 +112,8 @@ def test_tinys3_uploading_files(seaweed: LocalSeaweedFS, s3: S3Session, tmp_path
     assert conn.get("positional.txt").content == b"p"
 
     # ssl / tls pick the scheme of a bare host[:port]
-    assert tinys3.Connection(ak, sk, ssl=True, endpoint=hostport).endpoint.startswith("https://")
+    secure = tinys3.Connection(ak, sk, ssl=True, endpoint=hostport)
+    assert secure.endpoint == hostport and secure.session.endpoint_url.startswith("https://")
     assert tinys3.Connection(ak, sk, endpoint=hostport).tls  # HTTPS unless told otherwise
     assert not tinys3.Connection(ak, sk, tls=False, endpoint=hostport).tls
 
@@ -128,7 +129,7 @@ def test_tinys3_expiry_headers(conn: s3lite.Connection, s3: S3Session) -> None:
     ]:
         conn.upload(key, f, bucket=bucket, expires=expires)
         head = conn.head_object(key, bucket)
-        assert head.headers["Cache-Control"] == f"max-age={seconds}"
+        assert head.headers["Cache-Control"] == f"max-age={seconds}, private"
         expires_at = email.utils.parsedate_to_datetime(head.headers["Expires"]).timestamp()
         assert before + seconds - 5 <= expires_at <= time.time() + seconds + 5
         assert conn.get(key, bucket).content == b"cache me"  # f rewound each time
@@ -232,7 +233,7 @@ def test_tinys3_update_metadata(conn: s3lite.Connection, s3: S3Session) -> None:
     assert head.headers["x-amz-storage-class"] == "REDUCED_REDUNDANCY"
     assert head.metadata == {"author": "ann"}  # not named: kept
     assert head.content_type == "image/jpeg"
-    assert head.headers["cache-control"] == "max-age=600"
+    assert head.headers["cache-control"] == "max-age=600, private"
     assert head.headers["expires"] == before.headers["expires"]
 
     # We can also change the privacy of a file, without updating its metadata
@@ -363,7 +364,7 @@ def test_minis3_signature_v2(seaweed: LocalSeaweedFS, s3: S3Session) -> None:
     )  # fmt: skip
     conn.upload("v2.txt", b"signed with SigV2", expires=60)
     assert conn.get("v2.txt").text == "signed with SigV2"
-    assert s3.head_object("v2.txt").headers["cache-control"] == "max-age=60"
+    assert s3.head_object("v2.txt").headers["cache-control"] == "max-age=60, private"
     wrong = minis3.Connection(
         seaweed.access_key, "wrong-secret", s3.bucket, False, _hostport(seaweed),
         signature_version="s3", **FAST_RETRY,
@@ -383,9 +384,10 @@ def test_minis3_multipart_upload(conn: s3lite.Connection, s3: S3Session, tmp_pat
     assert head.content_type == "video/mp4"
     assert s3.get_object("videos/large_video.mp4").data == data
 
-    # the connection's default bucket is the upload's default
+    # the connection's default bucket is the upload's default (a path, not a str: with a
+    # Connection, `MultipartUpload(conn, "x", "key")` is tinys3's (conn, bucket, key) form)
     conn.default_bucket = s3.bucket
-    with MultipartUpload(conn, file_path, "again.mp4"):
+    with MultipartUpload(conn, Path(file_path), "again.mp4"):
         pass
     assert s3.head_object("again.mp4").content_length == len(data)
 
@@ -399,7 +401,7 @@ def test_tinys3_pool(seaweed: LocalSeaweedFS, s3: S3Session) -> None:
     # The pool can use the same parameters as Connection; 5 workers by default
     pool = tinys3.Pool(ak, sk, ssl=True, default_bucket="my_bucket")
     assert pool.size == 5 and pool.default_bucket == "my_bucket"
-    assert pool.connection.endpoint == "https://s3.amazonaws.com"
+    assert pool.connection.session.endpoint_url == "https://s3.amazonaws.com"
     pool.close()
 
     pool = tinys3.Pool(ak, sk, size=25, tls=False, endpoint=_hostport(seaweed), **FAST_RETRY)
@@ -540,7 +542,7 @@ def test_public_objects_on_moto(
 
 def test_connection_arguments() -> None:
     conn = s3lite.Connection("AKID", "SECRET-never-shown")
-    assert conn.endpoint == "https://s3.amazonaws.com" and conn.tls
+    assert conn.session.endpoint_url == "https://s3.amazonaws.com" and conn.tls
     assert conn.session.addressing_style == "auto"  # virtual host on AWS
     assert "SECRET" not in repr(conn) and "SECRET" not in str(conn)
     assert "SECRET" not in repr(s3lite.Pool("AKID", "SECRET-never-shown"))
@@ -548,11 +550,12 @@ def test_connection_arguments() -> None:
     conn = s3lite.Connection("AKID", "S", endpoint="s3.eu-west-1.amazonaws.com")
     assert conn.session.region == "eu-west-1"
     conn = s3lite.Connection("AKID", "S", region="ap-southeast-2")
-    assert conn.endpoint == "https://s3.ap-southeast-2.amazonaws.com"
+    assert conn.session.endpoint_url == "https://s3.ap-southeast-2.amazonaws.com"
     conn = s3lite.Connection("AKID", "S", endpoint="localhost:9000", tls=False, path_style=True)
-    assert conn.endpoint == "http://localhost:9000" and conn.session.addressing_style == "path"
+    assert conn.session.endpoint_url == "http://localhost:9000"
+    assert conn.session.addressing_style == "path"
     conn = s3lite.Connection("AKID", "S", endpoint="https://minio.local:9000/")
-    assert conn.endpoint == "https://minio.local:9000" and conn.tls
+    assert conn.session.endpoint_url == "https://minio.local:9000" and conn.tls
 
     with pytest.raises(ValueError, match="disagree"):
         s3lite.Connection("AKID", "S", ssl=True, tls=False)

@@ -91,7 +91,7 @@ def _run_child(scenario: str, url: str, *extra: str) -> dict[str, Any]:
     ("scenario", "fragment", "status", "bound", "raised"),
     [
         ("s3-listing", "list-type", 200, 32, "MalformedResponse"),
-        ("s3-error", "delete", 500, 1, "InternalError"),
+        ("s3-error", "delete", 500, 1, "DeleteObjectsError"),  # every batch tried, then raised
         ("container", "/creds", 200, 1, "CredentialSourceError"),
         ("sts", "/", 200, 1, "CredentialSourceError"),
         ("b2", "b2_authorize_account", 200, 64, "MalformedResponse"),

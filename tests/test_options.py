@@ -145,7 +145,7 @@ def test_connection_uses_configured_endpoint(
 ) -> None:
     monkeypatch.setenv(variable, seaweed.endpoint_url)
     conn = Connection(seaweed.access_key, seaweed.secret_key, default_bucket=s3.bucket)
-    assert conn.endpoint == seaweed.endpoint_url
+    assert conn.session.endpoint_url == seaweed.endpoint_url
     conn.upload("from-env.txt", b"configured endpoint")
     assert conn.get("from-env.txt").content == b"configured endpoint"
     assert s3.get_object("from-env.txt", stream=False).data == b"configured endpoint"
@@ -159,7 +159,8 @@ def test_connection_uses_configured_endpoint(
         pool.close()
     # An endpoint given explicitly still wins.
     other = Connection("AK", "SK", endpoint="127.0.0.1:9", tls=False)
-    assert other.endpoint == "http://127.0.0.1:9"
+    assert other.endpoint == "127.0.0.1:9"  # as given, as in tinys3
+    assert other.session.endpoint_url == "http://127.0.0.1:9"
 
 
 # --- presign with a timedelta ------------------------------------------------------------------

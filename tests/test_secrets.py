@@ -196,6 +196,7 @@ def test_every_public_object_hides_secrets(
     upload.abort()
     objects += [s3.lock("secrets-lock"), b2.lock("secrets-lock")]
     objects += [PureS3Path("/b/k"), S3Path("/b/k"), PureB2Path("/b/k"), B2Path("/b/k")]
+    objects.append(s3lite.VersionedS3Path("/b/k", version_id="v1"))
     connection = Connection("AKIDVISIBLE", SECRET, "bucket-x", endpoint="127.0.0.1:1", tls=False)
     pool = Pool("AKIDVISIBLE", SECRET, "bucket-x", endpoint="127.0.0.1:1", tls=False, size=1)
     objects += [connection, pool]

@@ -26,10 +26,12 @@ __all__ = [
     "ConditionalRequestConflict",
     "ConfigError",
     "Conflict",
+    "Conn",
     "Connection",
     "ConnectionFailed",
     "CredentialSourceError",
     "Credentials",
+    "DeleteObjectsError",
     "DeleteResult",
     "DistributedLock",
     "EntityTooLarge",
@@ -66,6 +68,7 @@ __all__ = [
     "PreconditionFailed",
     "PureB2Path",
     "PureS3Path",
+    "PureVersionedS3Path",
     "RequestTimeTooSkewed",
     "RequestTimeout",
     "Response",
@@ -84,6 +87,7 @@ __all__ = [
     "Unauthorized",
     "UploadInfo",
     "VersionInfo",
+    "VersionedS3Path",
     "__version__",
     "register_configuration_parameter",
 ]
@@ -91,6 +95,7 @@ __all__ = [
 #: public name -> module that defines it
 _EXPORTS: dict[str, str] = {
     "S3Session": "s3",
+    "DeleteObjectsError": "s3",
     "DeleteResult": "s3",
     "B2Session": "b2",
     "Response": "response",
@@ -107,12 +112,15 @@ _EXPORTS: dict[str, str] = {
     "LocalSeaweedFS": "devserver",
     "DistributedLock": "lock",
     "S3Path": "path",
+    "PureVersionedS3Path": "path",
+    "VersionedS3Path": "path",
     "PureS3Path": "path",
     "B2Path": "path",
     "PureB2Path": "path",
     "register_configuration_parameter": "path",
     "MultipartUpload": "multipart",
     "Connection": "compat",
+    "Conn": "compat",
     "Pool": "compat",
     "AccessDenied": "errors",
     "BadDigest": "errors",
@@ -166,6 +174,7 @@ _EXPORTS: dict[str, str] = {
 
 if TYPE_CHECKING:
     from .b2 import B2Session as B2Session
+    from .compat import Conn as Conn
     from .compat import Connection as Connection
     from .compat import Pool as Pool
     from .config import ConfigError as ConfigError
@@ -229,10 +238,13 @@ if TYPE_CHECKING:
     from .path import B2Path as B2Path
     from .path import PureB2Path as PureB2Path
     from .path import PureS3Path as PureS3Path
+    from .path import PureVersionedS3Path as PureVersionedS3Path
     from .path import S3Path as S3Path
+    from .path import VersionedS3Path as VersionedS3Path
     from .path import register_configuration_parameter as register_configuration_parameter
     from .response import Response as Response
     from .retries import RetryPolicy as RetryPolicy
+    from .s3 import DeleteObjectsError as DeleteObjectsError
     from .s3 import DeleteResult as DeleteResult
     from .s3 import S3Session as S3Session
     from .transport import BodyNotReplayable as BodyNotReplayable

@@ -822,15 +822,17 @@ class B2Session(TransferMixin):
         access_key_id: str | None = None,
         access_key: str | None = None,
         bucket: str | None = None,
-        api_url: str = DEFAULT_API_URL,
-        *,
         max_pool_connections: int = 10,
         max_attempts: int | None = None,
+        read_timeout: float = 60.0,
+        download_url: str | None = None,
+        stream: bool = True,
+        *,
+        api_url: str = DEFAULT_API_URL,
+        max_connections: int | None = None,
         retry_mode: RetryMode | None = None,
         connect_timeout: float = 10.0,
-        read_timeout: float = 60.0,
         verify: bool | str = True,
-        stream: bool = True,
         pool_manager: urllib3.PoolManager | None = None,
         transport: Transport | None = None,
         backoff_base: float = 1.0,
@@ -839,19 +841,51 @@ class B2Session(TransferMixin):
     ) -> None:
         """Open a session (nothing is sent until the first call).
 
+        Positional arguments follow s3func's order: `(access_key_id, access_key, bucket,
+        max_pool_connections, max_attempts, read_timeout, download_url, stream)`; the rest are
+        keyword-only. Every argument is checked here, so a value in the wrong position fails
+        now.
+
         `access_key_id`, `access_key`: the application key id and key (default
         `B2_APPLICATION_KEY_ID` / `B2_APPLICATION_KEY`). `bucket`: the default bucket of every
-        call. `api_url`: where b2_authorize_account is (default Backblaze's).
+        call; without it, a key restricted to one bucket uses that bucket (its authorization
+        names it). `api_url`: where b2_authorize_account is (default Backblaze's).
+        `download_url`: another download host (a CDN or proxy) instead of the one the
+        authorization gives.
 
-        `max_pool_connections`: connections kept per host; `connect_timeout`, `read_timeout`:
-        seconds; `verify`: False, True or a CA bundle path. `max_attempts`, `retry_mode`
-        ('standard' or 'adaptive'; default from `AWS_MAX_ATTEMPTS` / `AWS_RETRY_MODE`, then 5
-        and 'standard'), `backoff_base`, `max_backoff`: retries (full-jitter
-        exponential backoff, in seconds). `stream`: whether `get_object` streams by default.
-        `pool_manager`: a urllib3 PoolManager to share; `transport`: a whole `Transport` to share
-        (then the connection and retry arguments are unused). `user_agent`: the User-Agent header
-        (default `s3lite/<version>`).
+        `max_pool_connections` (s3func's `max_connections` too): connections kept per host;
+        `connect_timeout`, `read_timeout`: seconds; `verify`: False, True or a CA bundle path.
+        `max_attempts`, `retry_mode` ('standard' or 'adaptive'; default from `AWS_MAX_ATTEMPTS` /
+        `AWS_RETRY_MODE`, then 5 and 'standard'), `backoff_base`, `max_backoff`: retries
+        (full-jitter exponential backoff, in seconds). `stream`: whether `get_object` streams
+        by default. `pool_manager`: a urllib3 PoolManager to share; `transport`: a whole
+        `Transport` to share (then the connection and retry arguments are unused).
+        `user_agent`: the User-Agent header (default `s3lite/<version>`).
         """
+        from .s3 import _check_endpoint, _check_session_args
+
+        if max_connections is not None:
+            if max_pool_connections not in (max_connections, 10):
+                raise ValueError("max_connections is max_pool_connections; pass one")
+            max_pool_connections = max_connections
+        _check_session_args(
+            region=None, max_pool_connections=max_pool_connections, max_attempts=max_attempts,
+            retry_mode=retry_mode, read_timeout=read_timeout, stream=stream,
+            connect_timeout=connect_timeout,
+        )  # fmt: skip
+        _check_endpoint(api_url, "api_url")
+        self._download: tuple[str, str, str] | None = None
+        self._download_url: str | None = None
+        if download_url is not None:
+            _check_endpoint(download_url, "download_url")
+            if "://" not in download_url:
+                download_url = "https://" + download_url
+            try:
+                self._download = _split_url(download_url, "download_url")
+            except MalformedResponse:
+                raise ValueError(f"download_url must be http(s)://host[:port], got "
+                                 f"{download_url!r}") from None  # fmt: skip
+            self._download_url = download_url.rstrip("/")
         if (access_key_id is None) != (access_key is None):
             raise ValueError("pass both access_key_id and access_key, or neither")
         if access_key_id is None or access_key is None:
@@ -939,7 +973,13 @@ class B2Session(TransferMixin):
     def _bucket(self, bucket: str | None) -> str:
         if bucket is None:
             if self.bucket is None:
-                raise ValueError("no bucket given and the session has no default bucket")
+                # A key restricted to one bucket: its authorization names that bucket.
+                account = self._account()
+                if account.allowed_bucket_name is None:
+                    raise ValueError("no bucket given and the session has no default bucket")
+                if account.allowed_bucket_id is not None:
+                    self._slot.bucket_ids[account.allowed_bucket_name] = account.allowed_bucket_id
+                self.bucket = account.allowed_bucket_name
             return self.bucket
         return validate_bucket(bucket)
 
@@ -1020,6 +1060,9 @@ class B2Session(TransferMixin):
         else:
             path = f"{account.download_base}/file/{bucket}/{quote(key, safe='/')}"
             query = ""
+        if self._download is not None:
+            path = self._download[2] + path[len(account.download_base) :]
+            return Request(method, self._download[0], self._download[1], path, query, headers)
         return Request(method, account.download_scheme, account.download_host, path, query, headers)
 
     def _send_upload(
@@ -1260,7 +1303,7 @@ class B2Session(TransferMixin):
         return _apply_file(response, obj)
 
     def delete_object(
-        self, key: str, *, bucket: str | None = None, version_id: str | None = None
+        self, key: str, version_id: str | None = None, *, bucket: str | None = None
     ) -> Response:
         """Delete one version (`version_id`, a file id) or every version of a file name,
         hide markers included. Deleting what is not there succeeds, as on S3.
@@ -1321,35 +1364,45 @@ class B2Session(TransferMixin):
     def delete_objects(
         self,
         keys: Iterable[str | tuple[str, str | None] | Mapping[str, Any]] | None = None,
-        *,
         prefix: str | None = None,
+        purge: bool = True,
+        *,
         bucket: str | None = None,
+        raise_errors: bool = True,
     ) -> DeleteResult:
-        """Delete many files in parallel: every version of each key given as a string, the
-        given version of `(key, version_id)` pairs and listing dicts, or every version (hide
-        markers included) of every file under `prefix`.
+        """Delete many files in parallel.
+
+        - `keys`: strings, `(key, version_id)` pairs or dicts with `key` (and `version_id`),
+          such as listing items. Exclusive with `prefix`.
+        - `prefix`: every file under it (`''`: the whole bucket).
+        - `purge` (default True, as B2's `delete_object`): every version, hide markers
+          included, of each key given without a version. False hides the names instead
+          (b2_hide_file, B2's delete marker): the versions stay, recoverable.
+        - `bucket`: default the session's.
+        - `raise_errors`: every key is attempted, then `DeleteObjectsError` names the keys
+          that failed; with False they are only reported in `DeleteResult.errors`.
 
         B2 has no batch delete: each version is one b2_delete_file_version, up to
-        `max_pool_connections` at a time. Failures of single keys are reported in
-        `DeleteResult.errors`, not raised; `deleted` lists each version deleted (a key that
+        `max_pool_connections` at a time. `deleted` lists each version deleted (a key that
         had none is reported once, without a version id).
-
-        `keys`: the names to delete (every version of each); `prefix`: instead, every name under it.
-        `bucket`: the bucket (default the session's).
         """
+        from .s3 import _delete_entries
+
         if (keys is None) == (prefix is None):
             raise ValueError("pass either keys or prefix")
         bucket = self._bucket(bucket)
         source: Iterable[tuple[str, str | None]]
         if prefix is not None:
+            if not isinstance(prefix, str):
+                raise TypeError(f"prefix must be a str, not {type(prefix).__name__}")
             source = (
-                (item["key"], item["version_id"])
-                for item in self.list_object_versions(prefix, bucket=bucket)
-            )
+                ((item["key"], item["version_id"]) for item in self.list_object_versions(
+                    prefix, bucket=bucket))
+                if purge
+                else ((item["key"], None) for item in self.list_objects(prefix, bucket=bucket))
+            )  # fmt: skip
         else:
-            if isinstance(keys, (str, bytes)):
-                raise TypeError("keys must be an iterable of keys, not a single string")
-            source = self._delete_entries(keys)  # type: ignore[arg-type]
+            source = _delete_entries(keys)
         result = DeleteResult()
         workers = max(1, min(16, self.transport.max_pool_connections))
         from concurrent.futures import ThreadPoolExecutor
@@ -1362,30 +1415,29 @@ class B2Session(TransferMixin):
                     self._delete_batch(pool, bucket, batch, result)
                     batch = []
             if batch:
-                self._delete_batch(pool, bucket, batch, result)
-        return result
-
-    @staticmethod
-    def _delete_entries(
-        keys: Iterable[str | tuple[str, str | None] | Mapping[str, Any]],
-    ) -> Iterator[tuple[str, str | None]]:
-        for entry in keys:
-            if isinstance(entry, str):
-                yield validate_key(entry), None
-            elif isinstance(entry, Mapping):
-                yield validate_key(entry["key"]), entry.get("version_id")
-            else:
-                key, version = entry
-                yield validate_key(key), version
+                self._delete_batch(pool, bucket, batch, result, purge)
+        return result.raise_errors() if raise_errors else result
 
     def _delete_batch(
-        self, pool: Any, bucket: str, batch: list[tuple[str, str | None]], result: DeleteResult
+        self,
+        pool: Any,
+        bucket: str,
+        batch: list[tuple[str, str | None]],
+        result: DeleteResult,
+        purge: bool = True,
     ) -> None:
         def one(
             entry: tuple[str, str | None],
         ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
             key, version = entry
             try:
+                if version is None and not purge:
+                    try:
+                        hidden = self.hide_object(key, bucket=bucket)
+                    except NoSuchKey:
+                        return [{"key": key, "version_id": None, "delete_marker": False}], None
+                    marker = {"key": key, "version_id": hidden.version_id, "delete_marker": True}
+                    return [marker], None
                 if version is not None:
                     self._delete_version(key, version)
                     return [{"key": key, "version_id": version, "delete_marker": False}], None
@@ -1396,9 +1448,11 @@ class B2Session(TransferMixin):
                     if self._delete_version(key, vid)
                 ]
                 return done or [{"key": key, "version_id": None, "delete_marker": False}], None
-            except ClientError as exc:
-                return [], {"key": key, "version_id": version, "code": exc.code,
-                            "message": exc.message}  # fmt: skip
+            except (ClientError, TransportError) as exc:
+                code = getattr(exc, "code", None) or type(exc).__name__
+                message = getattr(exc, "message", None) or str(exc)
+                return [], {"key": key, "version_id": version, "code": code,
+                            "message": message}  # fmt: skip
 
         for deleted, error in pool.map(one, batch):
             result.deleted.extend(deleted)
@@ -1409,26 +1463,29 @@ class B2Session(TransferMixin):
     def list_objects(
         self,
         prefix: str = "",
+        start_after: str | None = None,
+        delimiter: str | None = None,
+        max_keys: int | None = None,
         *,
         bucket: str | None = None,
-        delimiter: str | None = None,
-        start_after: str | None = None,
-        max_keys: int | None = None,
-        page_size: int = 1000,
+        limit: int | None = None,
+        page_size: int | None = None,
     ) -> Listing[ObjectInfo]:
         """List file names (b2_list_file_names; hidden ones are left out), following every
         page lazily. Items are dicts with key, content_length, etag (the SHA-1),
         upload_timestamp and storage_class (None on B2); `iter_prefixes()` gives the "folders"
-        when `delimiter` is given. `max_keys` caps the total.
+        when `delimiter` is given.
 
-        `prefix`: only names starting with it. `bucket`: the bucket (default the session's).
-        `delimiter`: group names into common prefixes; `start_after`: begin after this name;
-        `max_keys`: the most items in all; `page_size`: names per API call (at most 10,000).
+        `prefix`: only names starting with it. `start_after`: begin after this name.
+        `delimiter`: group names into common prefixes. `max_keys` (alias `page_size`): names
+        per API call (default 1000, at most 10,000), as in s3func: every name is still listed.
+        `limit`: the most items in all. `bucket`: the bucket (default the session's).
         """
+        from .s3 import _page_size
+
         bucket = self._bucket(bucket)
-        if not isinstance(page_size, int) or not 1 <= page_size <= 10000:
-            raise ValueError("page_size must be between 1 and 10000")
-        size = min(page_size, max_keys) if max_keys else page_size
+        page_size = _page_size(max_keys, page_size, 10000, default=1000)
+        size = min(page_size, limit) if limit else page_size
         base: dict[str, Any] = {"maxFileCount": size}
         if prefix:
             base["prefix"] = prefix
@@ -1457,32 +1514,35 @@ class B2Session(TransferMixin):
             next_name = next_name if isinstance(next_name, str) and next_name else None
             return ListPage(items, prefixes, next_name is not None, next_name)
 
-        return Listing(fetch, max_keys)
+        return Listing(fetch, limit)
 
     def list_object_versions(
         self,
         prefix: str = "",
+        key_marker: str | None = None,
+        delimiter: str | None = None,
+        max_keys: int | None = None,
         *,
         bucket: str | None = None,
-        delimiter: str | None = None,
-        key_marker: str | None = None,
         version_id_marker: str | None = None,
-        max_keys: int | None = None,
-        page_size: int = 1000,
+        limit: int | None = None,
+        page_size: int | None = None,
     ) -> Listing[VersionInfo]:
         """List every version (b2_list_file_versions), newest first within a name; hide
         markers are items with `delete_marker=True`. Items add version_id (the file id),
         is_latest and delete_marker. `key_marker` (with `version_id_marker`) starts after
         that key (version), as on S3.
 
-        `prefix`: only names starting with it. `bucket`: the bucket (default the session's).
-        `delimiter`: group names into common prefixes (`iter_prefixes()`). `max_keys`: stop after
-        this many items; `page_size`: items per API call (at most 10,000).
+        `prefix`: only names starting with it. `delimiter`: group names into common prefixes
+        (`iter_prefixes()`). `max_keys` (alias `page_size`): items per API call (default 1000,
+        at most 10,000); `limit`: stop after this many items. `bucket`: the bucket (default the
+        session's).
         """
+        from .s3 import _page_size
+
         bucket = self._bucket(bucket)
-        if not isinstance(page_size, int) or not 1 <= page_size <= 10000:
-            raise ValueError("page_size must be between 1 and 10000")
-        size = min(page_size, max_keys) if max_keys else page_size
+        page_size = _page_size(max_keys, page_size, 10000, default=1000)
+        size = min(page_size, limit) if limit else page_size
         base: dict[str, Any] = {"maxFileCount": size}
         if prefix:
             base["prefix"] = prefix
@@ -1539,7 +1599,7 @@ class B2Session(TransferMixin):
             next_id = next_id if isinstance(next_id, str) and next_id else None
             return ListPage(items, prefixes, next_name is not None, next_name, next_id)
 
-        return Listing(fetch, max_keys)
+        return Listing(fetch, limit)
 
     def list_multipart_uploads(
         self, prefix: str = "", *, bucket: str | None = None
@@ -1606,13 +1666,13 @@ class B2Session(TransferMixin):
         self,
         source_key: str,
         dest_key: str,
-        *,
+        source_version_id: str | None = None,
         source_bucket: str | None = None,
         dest_bucket: str | None = None,
-        source_version_id: str | None = None,
         metadata: Mapping[str, str] | None = None,
-        metadata_directive: Literal["COPY", "REPLACE"] | None = None,
         content_type: str | None = None,
+        *,
+        metadata_directive: Literal["COPY", "REPLACE"] | None = None,
         cache_control: str | None = None,
         content_disposition: str | None = None,
         content_encoding: str | None = None,
@@ -1627,11 +1687,12 @@ class B2Session(TransferMixin):
         what is given: `metadata_directive='REPLACE'`). `if_match` is checked against the
         SHA-1 of the very version that is then copied (`PreconditionFailed` otherwise).
 
-        `source_key`, `dest_key`: the names; `source_bucket`, `dest_bucket`: their buckets (default
-        the session's); `source_version_id`: copy that version (file id). `metadata`,
-        `content_type`, `metadata_directive`: see above; `cache_control`, `content_disposition`,
-        `content_encoding`, `content_language`, `expires`: set on the copy (its file info is then
-        replaced).
+        Positional order as s3func's S3Session: `source_key`, `dest_key`: the names;
+        `source_version_id`: copy that version (file id); `source_bucket`, `dest_bucket`: their
+        buckets (default the session's); `metadata`, `content_type`; then keyword-only:
+        `metadata_directive`: see above; `cache_control`, `content_disposition`,
+        `content_encoding`, `content_language`, `expires`: set on the copy (its file info is
+        then replaced).
         """
         validate_key(source_key)
         validate_key(dest_key)
@@ -1876,7 +1937,7 @@ class B2Session(TransferMixin):
         token = _str(obj, "authorizationToken")
         account = self._account()
         return (
-            f"{account.download_url}/file/{bucket}/{quote(key, safe='/')}"
+            f"{self._download_url or account.download_url}/file/{bucket}/{quote(key, safe='/')}"
             f"?Authorization={quote(token, safe='')}"
         )
 

@@ -1059,7 +1059,7 @@ def _rm_one(
         deleted += urls
         return []
     if args.recursive:
-        result = session.delete_objects(keys, bucket=loc.bucket)
+        result = session.delete_objects(keys, bucket=loc.bucket, raise_errors=False)
         failed = {e["key"] for e in result.errors}
         for e in result.errors:
             url, message = str(loc.with_key(e["key"])), e.get("message") or e.get("code")
@@ -1169,7 +1169,7 @@ def cmd_rb(ctx: Context, args: argparse.Namespace) -> int:
     with about(loc):
         if args.force:
             deleted = _empty_bucket(ctx, session, loc)
-        elif any(True for _ in session.list_objects(bucket=loc.bucket, max_keys=1)):
+        elif any(True for _ in session.list_objects(bucket=loc.bucket, limit=1)):
             raise not_empty  # some servers (SeaweedFS) would delete it with its objects
         try:
             session.delete_bucket(loc.bucket)
@@ -1189,13 +1189,13 @@ def _empty_bucket(ctx: Context, session: Any, loc: Location) -> int:
     """Delete every object (every version, on versioned buckets and B2) and every unfinished
     upload; returns how many objects (names) were deleted."""
     names = {item["key"] for item in session.list_objects(bucket=loc.bucket)}
-    result = session.delete_objects(prefix="", bucket=loc.bucket)
+    result = session.delete_objects(prefix="", bucket=loc.bucket, raise_errors=False)
     if loc.scheme == "s3":
         try:
             listing = session.list_object_versions(bucket=loc.bucket)
             versions = [(v["key"], v.get("version_id")) for v in listing]
             if versions:
-                more = session.delete_objects(versions, bucket=loc.bucket)
+                more = session.delete_objects(versions, bucket=loc.bucket, raise_errors=False)
                 result.errors.extend(more.errors)
         except ClientError as exc:  # a server without versions
             if exc.status not in (400, 404, 405, 501):
@@ -1420,7 +1420,9 @@ def _sync_delete(
     deleted: list[Location] = []
     if dst.remote:
         session = ctx.session(dst.scheme)
-        result = session.delete_objects([loc.key for loc in extra], bucket=dst.bucket)
+        result = session.delete_objects(
+            [loc.key for loc in extra], bucket=dst.bucket, raise_errors=False
+        )
         failed = {e["key"]: e for e in result.errors}
         for loc in extra:
             if loc.key in failed:

@@ -25,11 +25,12 @@ from typing import IO, Any, Concatenate, Literal, ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
 from .errors import ClientError, NoSuchBucket, NoSuchKey
+from .multipart import MultipartUpload, PartResult
 from .response import Response
 from .s3 import S3Session
 from .transport import BodyLike
 
-__all__ = ["CompletedResponse", "Connection", "Pool"]
+__all__ = ["CompletedResponse", "Conn", "Connection", "Pool", "TinyMultipartUpload"]
 
 log = logging.getLogger("s3lite")
 
@@ -191,19 +192,31 @@ class Connection:
             )
         if endpoint == DEFAULT_ENDPOINT:  # none given: AWS_ENDPOINT_URL(_S3), the profile
             endpoint = _configured_endpoint(session_options.get("profile")) or endpoint
-        url, region = _endpoint_url(endpoint, secure, region)
-        self.session = S3Session(
-            access_key,
-            secret_key,
-            bucket=bucket,
-            region=region,
-            endpoint_url=url,
-            session_token=session_token,
+        self._endpoint = endpoint
+        self._region = region
+        # Everything but the keys, to build the session again when `tls` or `endpoint`
+        # changes (the keys stay in the session's credentials provider only).
+        self._options: dict[str, Any] = dict(
             addressing_style="path" if path_style else "auto",
             signature_version=signature_version,
             verify=verify,
             **session_options,
         )
+        url, signing_region = _endpoint_url(endpoint, secure, region)
+        self.session = S3Session(
+            access_key, secret_key, bucket=bucket, endpoint_url=url, region=signing_region,
+            session_token=session_token, **self._options,
+        )  # fmt: skip
+
+    def _rebuild(self, tls: bool | None) -> None:
+        """A new session for a changed `tls` or `endpoint` (same credentials provider, bucket
+        and options)."""
+        old = self.session
+        url, region = _endpoint_url(self._endpoint, tls, self._region)
+        options = {**self._options, "credentials": old.credentials}
+        self.session = S3Session(bucket=old.bucket, endpoint_url=url, region=region, **options)
+        if "transport" not in self._options and "pool_manager" not in self._options:
+            old.close()
 
     # --- settings ------------------------------------------------------------------------------
     @property
@@ -221,12 +234,44 @@ class Connection:
 
     @property
     def endpoint(self) -> str:
-        """The endpoint URL."""
-        return self.session.endpoint_url
+        """The endpoint as given (`'s3.amazonaws.com'`, `'localhost:9000'` or a URL), as in
+        tinys3 and minis3; `conn.session.endpoint_url` is the URL requests go to. Settable."""
+        return self._endpoint
+
+    @endpoint.setter
+    def endpoint(self, endpoint: str) -> None:
+        tls = self.tls
+        previous, self._endpoint = self._endpoint, endpoint
+        try:
+            self._rebuild(None if "://" in endpoint else tls)
+        except (TypeError, ValueError):
+            self._endpoint = previous
+            raise
 
     @property
     def tls(self) -> bool:
+        """Whether requests use HTTPS. Settable: `conn.tls = False` switches to plain HTTP."""
         return self.session.endpoint_url.startswith("https://")
+
+    @tls.setter
+    def tls(self, tls: bool) -> None:
+        if not isinstance(tls, bool):
+            raise TypeError(f"tls must be True or False, got {tls!r}")
+        if tls == self.tls:
+            return
+        if "://" in self._endpoint:  # a URL: switch its scheme
+            self._endpoint = ("https" if tls else "http") + self._endpoint[
+                self._endpoint.index("://") :
+            ]
+        self._rebuild(tls)
+
+    def run(self, request: Any) -> Any:
+        """Run a request object (anything with a `run()` method, as tinys3's requests have)
+        and return its result; tinys3's and minis3's `conn.run(request)`."""
+        run = getattr(request, "run", None)
+        if not callable(run):
+            raise TypeError(f"run() needs an object with a run() method, not {request!r}")
+        return run()
 
     @property
     def multipart_backend(self) -> S3Session:
@@ -248,10 +293,11 @@ class Connection:
     ) -> Response:
         """Upload a file object (streamed, never read whole into memory) or bytes to `key`.
 
-        `expires` (seconds, `'max'` for a year, or a timedelta) sets `Cache-Control: max-age`
-        (`, public` for public objects) and an `Expires` date; the content type is guessed
-        from the key unless given; `public=True` makes the object readable by anyone
-        (`x-amz-acl: public-read`); `headers` are sent as given and win over all of these.
+        `expires` (seconds, `'max'` for a year, or a timedelta) sets `Cache-Control:
+        max-age=N, public` (`, private` for private objects, as minis3) and an `Expires`
+        date; the content type is guessed from the key unless given; `public=True` makes the
+        object readable by anyone (`x-amz-acl: public-read`); `headers` are sent as given
+        and win over all of these.
         A file is uploaded from its start (`rewind`) and closed afterwards with `close=True`.
         Files over 5 GiB (or streams of unknown length over 8 MiB) go up in parts.
         """
@@ -259,7 +305,8 @@ class Connection:
         content_type = hdrs.pop("content-type", None) or content_type
         if expires is not None:
             seconds = _max_age(expires)
-            hdrs.setdefault("cache-control", f"max-age={seconds}" + (", public" if public else ""))
+            visibility = ", public" if public else ", private"  # as minis3 sends it
+            hdrs.setdefault("cache-control", f"max-age={seconds}{visibility}")
             hdrs.setdefault("expires", formatdate(time.time() + seconds, usegmt=True))
         if public:
             hdrs.setdefault("x-amz-acl", "public-read")
@@ -415,7 +462,52 @@ class Connection:
                 return True
         return False
 
+    # --- multipart uploads (tinys3 / minis3 API) ------------------------------------------------
+    def initiate_multipart_upload(self, key: str, bucket: str | None = None) -> TinyMultipartUpload:
+        """Start a multipart upload of `key`; returns tinys3's object (`upload_id`,
+        `upload_part_from_file`, `complete_upload`, `cancel_upload`, `list_parts`)."""
+        upload = TinyMultipartUpload(self, bucket, key)
+        upload.initiate()
+        return upload
+
+    def list_multipart_uploads(
+        self,
+        prefix: str = "",
+        bucket: str | None = None,
+        encoding: str | None = None,
+        max_uploads: int = 1000,
+        key_marker: str = "",
+        upload_id_marker: str = "",
+    ) -> Iterator[TinyMultipartUpload]:
+        """Iterate over the unfinished multipart uploads under `prefix`, each as tinys3's
+        upload object (its `upload_id` set), following every page. `encoding` and
+        `max_uploads` (the page size) are accepted for compatibility; `key_marker` (with
+        `upload_id_marker`) starts after that upload."""
+        bucket = self.session._bucket(bucket)
+        start = (key_marker or "", upload_id_marker or "")
+        for item in self.session.list_multipart_uploads(prefix, bucket=bucket):
+            if key_marker and (item["key"], item["upload_id"] if upload_id_marker else "") <= start:
+                continue
+            upload = TinyMultipartUpload(self, bucket, item["key"])
+            upload.upload_id = item["upload_id"]
+            yield upload
+
+    def get_all_multipart_uploads(
+        self, bucket: str | None = None, prefix: str = ""
+    ) -> builtins.list[TinyMultipartUpload]:
+        """`list_multipart_uploads` as a list."""
+        return [*self.list_multipart_uploads(prefix, bucket)]
+
     # --- buckets -------------------------------------------------------------------------------
+    def bucket(self, bucket: str | None) -> str:
+        """The bucket a request uses: `bucket`, else the default bucket (ValueError if
+        neither), as tinys3's and minis3's `conn.bucket(...)`."""
+        return self.session._bucket(bucket or None)
+
+    def head_bucket(self, bucket: str | None = None) -> Response:
+        """HEAD of a bucket (NoSuchBucket if it does not exist)."""
+        return self.session.head_bucket(self.bucket(bucket))
+
     def create_bucket(self, bucket: str | None = None) -> Response:
         """Create a bucket (in the connection's region)."""
         return self.session.create_bucket(bucket)
@@ -440,6 +532,152 @@ class Connection:
             f"Connection(endpoint={self.endpoint!r}, default_bucket={self.default_bucket!r}, "
             f"signature_version={self.session.signature_version!r})"
         )
+
+
+class TinyMultipartUpload(MultipartUpload):
+    """tinys3's / minis3's multipart upload object, `MultipartUpload(conn, bucket, key)`,
+    on s3lite's multipart engine (parts carry a CRC32; the result is verified).
+
+    `MultipartUpload(conn, bucket, key)` with a Connection (or Pool) and exactly these three
+    positional arguments makes one; `MultipartUpload(conn_or_session, source, key, ...)` with
+    a source that is not a str, or with any keyword, is s3lite's own upload of a source.
+    """
+
+    def __init__(self, conn: Connection | Pool, bucket: str | None, key: str) -> None:
+        connection = conn.connection if isinstance(conn, Pool) else conn
+        if not isinstance(connection, Connection):
+            raise TypeError(f"MultipartUpload(conn, bucket, key) needs a Connection, not {conn!r}")
+        self.conn = connection
+        super().__init__(connection.session, None, key, bucket)
+
+    @property
+    def uploadId(self) -> str | None:  # tinys3's spelling
+        """tinys3's name for `upload_id`."""
+        return self.upload_id
+
+    @uploadId.setter
+    def uploadId(self, value: str | None) -> None:
+        self.upload_id = value
+
+    def initiate(self) -> str:
+        """Create the upload on the server; returns its id (`conn.initiate_multipart_upload`
+        does this for you)."""
+        return self.start()
+
+    def start(self) -> str:
+        """Create the upload (once). Parts are checked with Content-MD5 rather than a CRC32
+        recorded at creation, so that any process holding the id can complete it from the
+        server's list of parts, as tinys3 allows."""
+        if self.upload_id is None:
+            self.upload_id = self.conn.session._mp_start(
+                self.bucket, self.key, metadata=self.metadata, content_type=self.content_type,
+                headers=self.headers, checksum=False,
+            )  # fmt: skip
+        return self.upload_id
+
+    def upload_part_from_file(
+        self,
+        fp: Any,
+        part_num: int,
+        length: int | None = None,
+        md5: str | None = None,
+        close: bool = False,
+        rewind: bool = True,
+    ) -> PartResult:
+        """Upload part `part_num` (1-based) from a file object (from its start with `rewind`,
+        `length` bytes or to its end) or bytes. `md5` (base64 MD5 of the part) is checked
+        before anything is sent. Returns the part (`etag`, `size`)."""
+        try:
+            if isinstance(fp, (bytes, bytearray, memoryview)):
+                data = bytes(fp)
+            else:
+                if rewind and _seekable(fp):
+                    fp.seek(0)
+                data = fp.read() if length is None else fp.read(length)
+                if not isinstance(data, bytes):
+                    raise TypeError("the part's file must be opened in binary mode")
+            if length is not None and len(data) != length:
+                raise ValueError(f"part {part_num}: length={length} but {len(data)} bytes read")
+            return self._send_part(part_num, data, md5)
+        finally:
+            closer = getattr(fp, "close", None)
+            if close and callable(closer):
+                closer()
+
+    def _send_part(self, number: int, data: bytes, md5: str | None) -> PartResult:
+        import base64
+        import hashlib
+
+        if self.upload_id is None:
+            raise RuntimeError("the upload was not initiated")
+        if not isinstance(number, int) or not 1 <= number <= 10000:
+            raise ValueError(f"part number must be between 1 and 10000, got {number!r}")
+        digest = hashlib.md5(data).digest()  # noqa: S324 - S3's Content-MD5
+        actual = base64.b64encode(digest).decode()
+        if md5 is not None and actual != md5:
+            raise ValueError(f"part {number}: md5 {md5!r} does not match the data")
+        session = self.conn.session
+        params = [("partNumber", str(number)), ("uploadId", self.upload_id)]
+        request = session._build(
+            "PUT", self.bucket, self.key, params, {"Content-MD5": actual}, data
+        )
+        response = session._send(request)
+        if response.etag and response.etag != digest.hex():
+            from .errors import ChecksumMismatch
+
+            raise ChecksumMismatch(f"part {number}: ETag {response.etag} is not the data's MD5")
+        part = PartResult(number, len(data), etag=response.etag)
+        with self._lock:
+            self._parts[number] = part
+        return part
+
+    def list_parts(
+        self, encoding: str | None = None, max_parts: int = 1000, part_number_marker: str = ""
+    ) -> Iterator[dict[str, Any]]:
+        """The parts on the server, as dicts with `part_number`, `last_modified`, `etag` and
+        `size`, following every page (`max_parts` is the page size)."""
+        from . import s3xml
+
+        if self.upload_id is None:
+            raise RuntimeError("the upload was not initiated")
+        session = self.conn.session
+        marker: int | None = int(part_number_marker) if part_number_marker else None
+        while True:
+            params = [("uploadId", self.upload_id), ("max-parts", str(max_parts))]
+            if marker:
+                params.append(("part-number-marker", str(marker)))
+            response = session._send(session._build("GET", self.bucket, self.key, params))
+            page, truncated, marker = s3xml.parse_list_parts(response.data)
+            for part in page:
+                yield {k: part[k] for k in ("part_number", "last_modified", "etag", "size")}
+            if not truncated or not marker:
+                return
+
+    def number_of_parts(self) -> int:
+        """How many parts the server holds for this upload."""
+        return sum(1 for _ in self.list_parts())
+
+    def complete_upload(self) -> Response:
+        """Assemble the parts on the server (also those uploaded by another process or
+        before a restart) into the object, and verify it."""
+        if self.upload_id is None:
+            raise RuntimeError("the upload was not initiated")
+        known = {p.number for p in self.parts}
+        for part in self.backend._mp_list_parts(self.bucket, self.key, self.upload_id):
+            if part.number not in known:
+                with self._lock:
+                    self._parts[part.number] = part
+        return self.complete()
+
+    def cancel_upload(self) -> None:
+        """Abort the upload and delete its parts."""
+        if self.upload_id is None:
+            raise RuntimeError("the upload was not initiated")
+        self.abort()
+
+
+#: minis3's (and old tinys3's) name for Connection.
+Conn = Connection
 
 
 class CompletedResponse(Response):
@@ -526,8 +764,11 @@ class Pool:
     delete = _in_worker(Connection.delete)
     copy = _in_worker(Connection.copy)
     update_metadata = _in_worker(Connection.update_metadata)
+    head_bucket = _in_worker(Connection.head_bucket)
     create_bucket = _in_worker(Connection.create_bucket)
     delete_bucket = _in_worker(Connection.delete_bucket)
+    initiate_multipart_upload = _in_worker(Connection.initiate_multipart_upload)
+    get_all_multipart_uploads = _in_worker(Connection.get_all_multipart_uploads)
 
     def list(
         self, prefix: str = "", bucket: str | None = None
@@ -542,6 +783,26 @@ class Pool:
     @property
     def default_bucket(self) -> str | None:
         return self.connection.default_bucket
+
+    @property
+    def tls(self) -> bool:
+        """Whether requests use HTTPS (settable, as `Connection.tls`)."""
+        return self.connection.tls
+
+    @tls.setter
+    def tls(self, tls: bool) -> None:
+        self.connection.tls = tls
+
+    @property
+    def endpoint(self) -> str:
+        """The endpoint as given (as `Connection.endpoint`)."""
+        return self.connection.endpoint
+
+    def run(self, request: Any) -> _futures.Future[Any]:
+        """Run a request object's `run()` in a worker; returns its Future (tinys3's Pool)."""
+        if not callable(getattr(request, "run", None)):
+            raise TypeError(f"run() needs an object with a run() method, not {request!r}")
+        return self._executor.submit(request.run)
 
     @property
     def multipart_backend(self) -> S3Session:

@@ -61,9 +61,13 @@ class Listing(Generic[ItemT]):
     iteration lists afresh from the first page.
     """
 
+    #: s3func's listing responses had these; s3lite raises typed errors while iterating.
+    status = 200
+    error = None
+
     def __init__(self, fetch: PageFetcher[ItemT], max_keys: int | None = None) -> None:
         if max_keys is not None and (not isinstance(max_keys, int) or max_keys < 0):
-            raise ValueError(f"max_keys must be a non-negative int, got {max_keys!r}")
+            raise ValueError(f"limit must be a non-negative int, got {max_keys!r}")
         self._fetch = fetch
         self._max_keys = max_keys
 

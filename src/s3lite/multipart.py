@@ -534,6 +534,21 @@ class MultipartUpload:
     Memory stays within `concurrency` × part size.
     """
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> MultipartUpload:
+        """`MultipartUpload(conn, bucket, key)` (a tinys3/minis3 `Connection` or `Pool`, then
+        a str or None and a str, nothing else) is their multipart object; any other call
+        (a session, a source that is not a str, any keyword) is s3lite's upload of a source."""
+        if cls is MultipartUpload and len(args) == 3 and not kwargs:
+            conn, bucket, key = args
+            if getattr(conn, "multipart_backend", None) is not None and (
+                isinstance(bucket, str) or bucket is None
+            ):
+                from .compat import Connection, Pool, TinyMultipartUpload
+
+                if isinstance(conn, (Connection, Pool)) and isinstance(key, str):
+                    return super().__new__(TinyMultipartUpload)
+        return super().__new__(cls)
+
     def __init__(
         self,
         session: Any,

@@ -31,7 +31,17 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import PurePosixPath
 from types import TracebackType
-from typing import IO, TYPE_CHECKING, Any, BinaryIO, Literal, NamedTuple, TypeVar, overload
+from typing import (
+    IO,
+    TYPE_CHECKING,
+    Any,
+    BinaryIO,
+    Literal,
+    NamedTuple,
+    NoReturn,
+    TypeVar,
+    overload,
+)
 from urllib.parse import quote, unquote
 
 from .errors import (
@@ -62,11 +72,13 @@ __all__ = [
     "B2Path",
     "PureB2Path",
     "PureS3Path",
+    "PureVersionedS3Path",
     "S3ObjectReader",
     "S3ObjectWriter",
     "S3Path",
     "StatResult",
     "TransferConfig",
+    "VersionedS3Path",
     "clear_configuration",
     "register_configuration_parameter",
 ]
@@ -183,6 +195,23 @@ class StatResult(NamedTuple):
     @property
     def st_mtime_ns(self) -> int:
         return int(self.st_mtime * 1_000_000_000)
+
+    @property
+    def size(self) -> int:
+        """s3path's name for `st_size`."""
+        return self.st_size
+
+    @property
+    def st_version_id(self) -> str | None:
+        """s3path's name for `version_id`."""
+        return self.version_id
+
+    def __getattr__(self, name: str) -> Any:
+        # os.stat_result fields objects do not have (st_ino, st_uid, st_atime, ...): s3path's
+        # error, io.UnsupportedOperation, rather than a made-up value.
+        if name.startswith("st_") or name in ("n_fields", "n_sequence_fields"):
+            raise io.UnsupportedOperation(f"{type(self).__name__} has no {name}: S3 has none")
+        raise AttributeError(name)
 
     @classmethod
     def _for_object(cls, head: Response) -> StatResult:
@@ -504,7 +533,7 @@ def register_configuration_parameter(
     """
     if parameters is None and session is None:
         raise ValueError("pass parameters, a session, or both")
-    pure = path if isinstance(path, PureS3Path) else PureS3Path(path)
+    pure = _config_path(path)
     if not pure.is_absolute():
         raise ValueError(f"configure an absolute path (/, /bucket or /bucket/prefix), not {pure}")
     if session is not None:
@@ -521,8 +550,20 @@ def clear_configuration(path: PureS3Path | str | None = None) -> None:
     if path is None:
         _REGISTRY.clear()
         return
-    pure = path if isinstance(path, PureS3Path) else PureS3Path(path)
+    pure = _config_path(path)
     _REGISTRY.clear(pure._flavour, str(pure))
+
+
+def _config_path(path: object) -> PureS3Path:
+    """An S3/B2 path (or its text), never a local path taken for one (s3path's TypeError)."""
+    if isinstance(path, PureS3Path):
+        return PureS3Path._wrap(path._p) if isinstance(path, PureVersionedS3Path) else path
+    if isinstance(path, str):
+        return PureS3Path(path)
+    raise TypeError(
+        f"path must be an S3Path/PureS3Path (or B2), or its str, not {type(path).__name__}: "
+        "a local path is not a bucket"
+    )
 
 
 # --- errors --------------------------------------------------------------------------------
@@ -937,6 +978,11 @@ class PureS3Path:
             f"{type(self).__name__} is not a local file path; use str(path) for its text"
         )
 
+    def __bytes__(self) -> bytes:
+        raise TypeError(
+            f"{type(self).__name__} is not a local file path; use str(path).encode() for bytes"
+        )
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, PureS3Path):
             return NotImplemented
@@ -1035,15 +1081,19 @@ class S3Path(PureS3Path):
         try:
             with _mapped(self):
                 return config.session.head_object(  # type: ignore[no-any-return]
-                    self.key, bucket=self.bucket
+                    self.key, bucket=self.bucket, **self._version_args()
                 )
         except FileNotFoundError:
             return None
 
+    def _version_args(self) -> dict[str, str]:
+        """`version_id=` for the requests of a versioned path; nothing for others."""
+        return {}
+
     def _has_children(self, config: _Config, prefix: str | None = None) -> bool:
         """Whether any object has a key under `prefix` (default: this directory)."""
         listing = config.session.list_objects(
-            self._dir_prefix if prefix is None else prefix, bucket=self.bucket, max_keys=1
+            self._dir_prefix if prefix is None else prefix, bucket=self.bucket, limit=1
         )
         try:
             with _mapped(self):
@@ -1097,26 +1147,74 @@ class S3Path(PureS3Path):
     def is_fifo(self) -> bool:
         return False
 
-    def is_block_device(self) -> bool:
-        return False
+    # S3 has no devices, links, modes, users or home: s3path's NotImplementedError, never a
+    # made-up answer.
+    @classmethod
+    def cwd(cls) -> NoReturn:
+        _unsupported("cwd")
 
-    def is_char_device(self) -> bool:
-        return False
+    @classmethod
+    def home(cls) -> NoReturn:
+        _unsupported("home")
+
+    def is_block_device(self) -> NoReturn:
+        _unsupported("is_block_device")
+
+    def is_char_device(self) -> NoReturn:
+        _unsupported("is_char_device")
+
+    def chmod(self, mode: int, *, follow_symlinks: bool = True) -> NoReturn:
+        _unsupported("chmod")
+
+    def lchmod(self, mode: int) -> NoReturn:
+        _unsupported("lchmod")
+
+    def group(self) -> NoReturn:
+        _unsupported("group")
+
+    def readlink(self) -> NoReturn:
+        _unsupported("readlink")
+
+    def symlink_to(self, target: object, target_is_directory: bool = False) -> NoReturn:
+        _unsupported("symlink_to")
+
+    def hardlink_to(self, target: object) -> NoReturn:
+        _unsupported("hardlink_to")
+
+    def owner(self) -> str:
+        """The owner of the object: its ACL owner's display name (else id) on S3, the account
+        id on B2. Not an object: an error that is both FileNotFoundError and s3path's
+        KeyError."""
+        config = self._config()
+        if not self.key or self._head(config) is None:
+            raise _OwnerNotFound(errno.ENOENT, "file not found", str(self))
+        session = config.session
+        if _is_b2(session):
+            return session._account().account_id  # type: ignore[no-any-return]
+        from . import s3xml
+
+        params = [("acl", "")] + [
+            (k.replace("_id", "Id"), v) for k, v in self._version_args().items()
+        ]
+        with _mapped(self):
+            response = session._send(session._build("GET", self.bucket, self.key, params))
+            owner = s3xml._root(response.data).find("Owner")
+        name = s3xml._text(owner, "DisplayName") or s3xml._text(owner, "ID")
+        if not name:
+            raise _error(PermissionError, errno.EACCES, self, "the server names no owner")
+        return name
 
     def absolute(self: _S) -> _S:
         """The path itself: S3 paths are absolute (there is no current directory)."""
         self._absolute()
         return self
 
-    def resolve(self: _S, strict: bool = False) -> _S:
-        """The path itself (`..` is already resolved; there are no symlinks)."""
-        self._absolute()
-        if strict and not self.exists():
-            raise _error(FileNotFoundError, errno.ENOENT, self)
-        return self
+    def resolve(self, strict: bool = False) -> NoReturn:
+        """Unsupported, as in s3path (`..` is resolved on construction; use the path)."""
+        _unsupported("resolve")
 
-    def expanduser(self: _S) -> _S:
-        return self
+    def expanduser(self) -> NoReturn:
+        _unsupported("expanduser")
 
     def stat(self, *, follow_symlinks: bool = True) -> StatResult:
         """Size, mtime, ETag, version, content type and metadata of the object; a
@@ -1135,13 +1233,13 @@ class S3Path(PureS3Path):
             return StatResult._for_directory()
         raise _error(FileNotFoundError, errno.ENOENT, self)
 
-    def lstat(self) -> StatResult:
-        return self.stat()
+    def lstat(self) -> NoReturn:
+        _unsupported("lstat")
 
     def samefile(self, other_path: str | PureS3Path) -> bool:
         """Whether both paths name the same existing object or directory on the same
         session (FileNotFoundError if either is missing)."""
-        other = other_path if isinstance(other_path, S3Path) else type(self)(other_path)
+        other = other_path if isinstance(other_path, S3Path) else self.with_segments(other_path)
         self.stat()
         other.stat()
         return self == other and self.session is other.session
@@ -1421,7 +1519,7 @@ class S3Path(PureS3Path):
         prefix = self._dir_prefix
         with _mapped(self):
             keys = [item["key"] for item in session.list_objects(prefix, bucket=self.bucket,
-                                                                 max_keys=2)]  # fmt: skip
+                                                                 limit=2)]  # fmt: skip
         if not keys:
             if self._head(config) is not None:
                 raise _error(NotADirectoryError, errno.ENOTDIR, self)
@@ -1551,7 +1649,9 @@ class S3Path(PureS3Path):
         progress = config.progress_for(self)
         try:
             with _mapped(self):
-                response = config.session.get_object(self.key, bucket=self.bucket, stream=True)
+                response = config.session.get_object(
+                    self.key, bucket=self.bucket, stream=True, **self._version_args()
+                )
                 if progress is None:
                     return response.data  # type: ignore[no-any-return]
                 reporter = ProgressReporter(progress, response.content_length)
@@ -1610,15 +1710,22 @@ class S3Path(PureS3Path):
             pass
 
     def unlink(self, missing_ok: bool = False) -> None:
-        """Delete the object (FileNotFoundError if there is none, unless `missing_ok`;
-        IsADirectoryError for a prefix or bucket). On B2, every version is deleted."""
+        """Delete the object (FileNotFoundError if there is none, unless `missing_ok`: also
+        for a missing bucket; IsADirectoryError for a bucket or a prefix, whose name is never
+        sent as a DELETE). On B2, every version is deleted; a `VersionedS3Path` deletes its
+        version only."""
         config = self._config()
         if not self.key:
+            if missing_ok and self.bucket and not self._bucket_exists(config):
+                return
             raise _error(IsADirectoryError, errno.EISDIR, self)
-        if not missing_ok and self._head(config) is None:
-            raise self._not_found(config)
+        if self._head(config) is None:
+            error = self._not_found(config)
+            if missing_ok and isinstance(error, FileNotFoundError):
+                return
+            raise error
         with _mapped(self):
-            config.session.delete_object(self.key, bucket=self.bucket)
+            config.session.delete_object(self.key, bucket=self.bucket, **self._version_args())
 
     # --- upload / download / copy / move ------------------------------------------------------
     def upload_from(self: _S, source: str | os.PathLike[str] | IO[bytes]) -> _S:
@@ -1651,7 +1758,7 @@ class S3Path(PureS3Path):
             with _mapped(self):
                 config.session.download_file(
                     self.key, dest, bucket=self.bucket, progress=config.progress_for(self),
-                    **kwargs,
+                    **self._version_args(), **kwargs,
                 )  # fmt: skip
         except FileNotFoundError as exc:
             if exc.__cause__ is None:
@@ -1665,8 +1772,25 @@ class S3Path(PureS3Path):
         if not self.key:
             raise _error(IsADirectoryError, errno.EISDIR, self)
         return config.session.presign(  # type: ignore[no-any-return]
-            method, self.key, expires_in, bucket=self.bucket
+            method, self.key, expires_in, bucket=self.bucket, **self._version_args()
         )
+
+    def get_presigned_url(self, expire_in: _dt.timedelta | int = 3600) -> str:
+        """s3path's presigned GET URL: `expire_in` seconds or a timedelta (positive)."""
+        import datetime
+
+        if not self._p.is_absolute():
+            raise ValueError("relative path have no bucket, key specification")
+        if isinstance(expire_in, datetime.timedelta):
+            expire_in = int(expire_in.total_seconds())
+        if isinstance(expire_in, bool) or not isinstance(expire_in, int):
+            raise TypeError(f"expire_in must be seconds or a timedelta, not {expire_in!r}")
+        if expire_in <= 0:
+            raise ValueError(
+                f"The expire_in argument can't represent a negative or null time delta "
+                f"(got {expire_in} seconds)"
+            )
+        return self.presign(expire_in)
 
     def rename(self: _S, target: str | PureS3Path) -> _S:
         """Move this object, or every object under this prefix, to `target` (absolute):
@@ -1692,9 +1816,9 @@ class S3Path(PureS3Path):
         if isinstance(target, S3Path) and target._flavour == self._flavour:
             dest: _S = target  # type: ignore[assignment]
         elif isinstance(target, PureS3Path) and target._flavour != self._flavour:
-            dest = type(self)(str(target))
+            dest = self.with_segments(str(target))
         else:
-            dest = type(self)(target)
+            dest = self.with_segments(target)
         if not dest.is_absolute():
             raise ValueError(f"the target must be an absolute path, /bucket/key; got {dest}")
         if not dest.bucket:
@@ -1755,7 +1879,7 @@ class S3Path(PureS3Path):
             for page in session.list_objects(prefix, bucket=self.bucket).pages():
                 done = list(pool.map(one, page.items))
                 if move and done:
-                    result = session.delete_objects(done, bucket=self.bucket)
+                    result = session.delete_objects(done, bucket=self.bucket, raise_errors=False)
                     if result.errors:
                         raise _error(
                             OSError, errno.EIO, self,
@@ -1814,6 +1938,141 @@ class B2Path(PureB2Path, S3Path):
     __slots__ = ()
 
 
+class _OwnerNotFound(FileNotFoundError, KeyError):
+    """owner() of what is not an object: pathlib's FileNotFoundError, s3path's KeyError."""
+
+    def __str__(self) -> str:
+        return FileNotFoundError.__str__(self)
+
+
+def _unsupported(method: str) -> NoReturn:
+    raise NotImplementedError(f"{method} is unsupported on S3 service (S3 has no such notion)")
+
+
+def _versioned(cls: type[PureVersionedS3Path], path: str, version_id: str) -> Any:
+    return cls(path, version_id=version_id)
+
+
+class PureVersionedS3Path(PureS3Path):
+    """One stored version of an S3 object: `PureVersionedS3Path('/b/k', version_id='...')`.
+
+    Paths derived from it (`/ child`, `parent`, `with_name`, ...) name other objects and are
+    plain `PureS3Path`s; `'/bucket' / versioned_key` keeps the version. Two versioned paths
+    are equal when path and version are.
+    """
+
+    __slots__ = ("version_id",)
+
+    def __init__(self, *pathsegments: str | os.PathLike[str] | PureS3Path, version_id: str) -> None:
+        if not isinstance(version_id, str) or not version_id:
+            raise TypeError(f"version_id must be a non-empty str, not {version_id!r}")
+        super().__init__(*pathsegments)
+        self.version_id = version_id
+
+    @classmethod
+    def _plain(cls) -> type[PureS3Path]:
+        return S3Path if issubclass(cls, S3Path) else PureS3Path
+
+    @classmethod
+    def _wrap(cls: type[_P], p: PurePosixPath) -> _P:
+        return cls._plain()._wrap(p)  # type: ignore[attr-defined,no-any-return]
+
+    @classmethod
+    def from_uri(cls, uri: str, *, version_id: str) -> PureVersionedS3Path:  # type: ignore[override]
+        """The version `version_id` of `s3://bucket/key`."""
+        return cls(str(PureS3Path.from_uri(uri)), version_id=version_id)
+
+    @classmethod
+    def from_bucket_key(  # type: ignore[override]
+        cls, bucket: str, key: str, *, version_id: str
+    ) -> PureVersionedS3Path:
+        """The version `version_id` of `key` in `bucket`."""
+        return cls(str(PureS3Path.from_bucket_key(bucket, key)), version_id=version_id)
+
+    def _version_args(self) -> dict[str, str]:
+        return {"version_id": self.version_id}
+
+    def joinpath(self, *pathsegments: str | os.PathLike[str] | PureS3Path) -> Any:
+        return self._plain()(self, *pathsegments)
+
+    def with_segments(self, *pathsegments: str | os.PathLike[str] | PureS3Path) -> Any:
+        return self._plain()(*pathsegments)
+
+    def __rtruediv__(self, other: str | os.PathLike[str]) -> Any:
+        """`'/bucket' / PureVersionedS3Path('key', version_id=v)` keeps the version (s3path's
+        way to build one from a relative versioned key)."""
+        try:
+            return type(self)(other, self, version_id=self.version_id)
+        except TypeError:
+            return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self._p)!r}, version_id={self.version_id!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_versioned, (type(self), str(self._p), self.version_id))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PureS3Path):
+            return NotImplemented
+        return super().__eq__(other) is True and self.version_id == getattr(
+            other, "version_id", None
+        )
+
+    def __hash__(self) -> int:
+        return hash((self._flavour, self._p, self.version_id))
+
+
+def _read_only(method: str) -> Callable[..., NoReturn]:
+    def refuse(self: VersionedS3Path, *args: Any, **kwargs: Any) -> NoReturn:
+        raise io.UnsupportedOperation(
+            f"{method}: {self!r} is one stored version, which cannot change; use the "
+            "unversioned S3Path (copy_object(key, key, version_id) restores a version)"
+        )
+
+    refuse.__name__ = method
+    return refuse
+
+
+class VersionedS3Path(PureVersionedS3Path, S3Path):
+    """One stored version of an S3 object, for reading: `open('rb')`, `read_bytes`,
+    `read_text`, `stat`, `exists`, `is_file`, `download_to`, `presign`; `unlink` deletes that
+    version only. Writing and moving are refused (a version cannot change)."""
+
+    __slots__ = ()
+
+    def exists(self, *, follow_symlinks: bool = True) -> bool:
+        """Whether this version of the object exists."""
+        config = self._config()
+        return bool(self.key) and self._head(config) is not None
+
+    def is_dir(self, *, follow_symlinks: bool = True) -> bool:
+        return False
+
+    def stat(self, *, follow_symlinks: bool = True) -> StatResult:
+        """The stat of this version (FileNotFoundError if there is no such version)."""
+        config = self._config()
+        head = self._head(config) if self.key else None
+        if head is None:
+            raise _error(FileNotFoundError, errno.ENOENT, self, "no such version")
+        return StatResult._for_object(head)
+
+    def open(self, mode: str = "r", *args: Any, **kwargs: Any) -> IO[Any]:  # type: ignore[override]
+        if mode not in ("r", "rt", "tr", "rb", "br"):
+            _read_only("open")(self)
+        return super().open(mode, *args, **kwargs)
+
+    write_bytes = _read_only("write_bytes")
+    write_text = _read_only("write_text")
+    touch = _read_only("touch")
+    mkdir = _read_only("mkdir")
+    rmdir = _read_only("rmdir")
+    rename = _read_only("rename")
+    replace = _read_only("replace")
+    copy = _read_only("copy")
+    upload_from = _read_only("upload_from")
+
+
 # --- streams -------------------------------------------------------------------------------
 
 
@@ -1843,8 +2102,10 @@ class S3ObjectReader(io.RawIOBase):
         self._key = key if key is not None else path.key
         self.size: int = head.content_length or 0
         self.etag = head.etag
-        self._pin: dict[str, str] = {}
-        if getattr(session, "supports_if_match", True) and head.etag:
+        self._pin: dict[str, str] = path._version_args()
+        if self._pin:
+            pass  # one stored version: nothing can replace it
+        elif getattr(session, "supports_if_match", True) and head.etag:
             self._pin["if_match"] = head.etag
         elif head.version_id:
             self._pin["version_id"] = head.version_id

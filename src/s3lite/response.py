@@ -403,6 +403,17 @@ class Response:
             charset = ctype.split("charset=", 1)[1].split(";")[0].strip() or charset
         return self.data.decode(charset, errors="replace")
 
+    # --- s3func-style names ---------------------------------------------------------------------
+    @property
+    def stream(self) -> Response:
+        """The body as a file object (s3func's `resp.stream.read()`): the response itself."""
+        return self
+
+    @property
+    def error(self) -> None:
+        """Always None: a failed request raises its typed error instead (s3func put it here)."""
+        return None
+
     # --- requests-style names, for code written against requests.Response --------------------
     @property
     def status_code(self) -> int:

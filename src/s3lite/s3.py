@@ -11,7 +11,7 @@ import datetime as _dt
 import hashlib
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, urlsplit
 
@@ -22,11 +22,14 @@ from .errors import (
     ClientError,
     EntityTooLarge,
     InvalidRequest,
+    MalformedResponse,
     NoSuchBucket,
     NoSuchKey,
     NoSuchUpload,
     ObjectChanged,
     PreconditionFailed,
+    S3LiteError,
+    TransportError,
 )
 from .listing import Listing, ObjectInfo, UploadInfo, VersionInfo
 from .response import S3_DIALECT, Response, encode_rfc2047
@@ -51,7 +54,7 @@ if TYPE_CHECKING:
     from .lock import DistributedLock, LockProtocol
     from .multipart import PartData, PartResult
 
-__all__ = ["DeleteResult", "S3Session"]
+__all__ = ["DeleteObjectsError", "DeleteResult", "S3Session"]
 
 AddressingStyle = Literal["auto", "path", "virtual"]
 SignatureVersion = Literal["s3v4", "s3"]
@@ -75,11 +78,12 @@ def _ok_get(status: int) -> bool:
 class DeleteResult:
     """What delete_objects did: the keys deleted and the per-key errors."""
 
-    __slots__ = ("deleted", "errors")
+    __slots__ = ("_cause", "deleted", "errors")
 
     def __init__(self) -> None:
         self.deleted: list[dict[str, Any]] = []
         self.errors: list[dict[str, Any]] = []
+        self._cause: BaseException | None = None  # the first batch that failed as a whole
 
     @property
     def ok(self) -> bool:
@@ -87,6 +91,28 @@ class DeleteResult:
 
     def __repr__(self) -> str:
         return f"DeleteResult(deleted={len(self.deleted)}, errors={self.errors!r})"
+
+    def raise_errors(self) -> DeleteResult:
+        """Raise `DeleteObjectsError` naming the failed keys, if any failed; else self."""
+        if self.errors:
+            raise DeleteObjectsError(self) from self._cause
+        return self
+
+
+class DeleteObjectsError(S3LiteError):
+    """delete_objects could not delete some keys; every batch was still attempted.
+
+    `result` is the `DeleteResult` (what was deleted, and each failure with its code).
+    """
+
+    def __init__(self, result: DeleteResult) -> None:
+        self.result = result
+        errors = result.errors
+        shown = ", ".join(
+            f"{e.get('key')!r} ({e.get('code')}: {e.get('message')})" for e in errors[:5]
+        )
+        more = f" (+{len(errors) - 5} more)" if len(errors) > 5 else ""
+        super().__init__(f"could not delete {len(errors)} key(s): {shown}{more}")
 
 
 def validate_key(key: object) -> str:
@@ -179,6 +205,59 @@ def _quoted_etag(etag: str) -> str:
     return etag if etag.startswith(('"', "W/")) or etag == "*" else f'"{etag}"'
 
 
+_REGION_RE = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$"
+
+
+def _check_endpoint(value: object, name: str) -> None:
+    """An `http(s)://host[:port]` URL, or a bare host[:port]; never a region name or a path."""
+    if not isinstance(value, str) or not value:
+        raise TypeError(f"{name} must be a URL string, not {type(value).__name__}")
+    if "://" in value:
+        parts = urlsplit(value)
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{name} must be http(s)://host[:port], got {value!r}")
+        return
+    host = value.split("/", 1)[0]
+    if re.match(_REGION_RE, host) and host != "localhost":
+        raise ValueError(
+            f"{name}={value!r} is not a URL (is it a region? The 4th positional argument is "
+            "endpoint_url, the 5th region, as in s3func; pass region=... by keyword)"
+        )
+    if not host or " " in value:
+        raise ValueError(f"{name} must be http(s)://host[:port], got {value!r}")
+
+
+def _positive(name: str, value: object, kind: type | tuple[type, ...]) -> None:
+    if isinstance(value, bool) or not isinstance(value, kind) or value <= 0:  # type: ignore[operator]
+        raise ValueError(f"{name} must be a positive number, got {value!r}")
+
+
+def _check_session_args(
+    *,
+    region: object,
+    max_pool_connections: object,
+    max_attempts: object,
+    retry_mode: object,
+    read_timeout: object,
+    stream: object,
+    connect_timeout: object,
+) -> None:
+    """Type and range checks shared by S3Session and B2Session, naming the bad argument."""
+    if region is not None and (not isinstance(region, str) or not re.match(_REGION_RE, region)):
+        url = isinstance(region, str) and "/" in region
+        hint = " (a URL belongs in endpoint_url)" if url else ""
+        raise ValueError(f"region must be a region name such as 'us-east-1', got {region!r}{hint}")
+    _positive("max_pool_connections", max_pool_connections, int)
+    if max_attempts is not None:  # None: from the environment or the profile
+        _positive("max_attempts", max_attempts, int)
+    if retry_mode is not None and retry_mode not in ("standard", "adaptive", "legacy"):
+        raise ValueError(f"retry_mode must be 'standard' or 'adaptive', got {retry_mode!r}")
+    _positive("read_timeout", read_timeout, (int, float))
+    _positive("connect_timeout", connect_timeout, (int, float))
+    if not isinstance(stream, bool):
+        raise TypeError(f"stream must be True or False, got {stream!r}")
+
+
 class S3Session(TransferMixin):
     """A connection to one S3-compatible service, with an optional default bucket.
 
@@ -204,19 +283,19 @@ class S3Session(TransferMixin):
         access_key_id: str | None = None,
         access_key: str | None = None,
         bucket: str | None = None,
-        region: str | None = None,
         endpoint_url: str | None = None,
-        session_token: str | None = None,
-        addressing_style: AddressingStyle = "auto",
-        signature_version: SignatureVersion = "s3v4",
+        region: str | None = None,
         max_pool_connections: int = 10,
         max_attempts: int | None = None,
         retry_mode: RetryMode | None = None,
-        connect_timeout: float = 10.0,
         read_timeout: float = 60.0,
-        verify: bool | str = True,
         stream: bool = True,
+        connect_timeout: float = 10.0,
         *,
+        session_token: str | None = None,
+        addressing_style: AddressingStyle = "auto",
+        signature_version: SignatureVersion = "s3v4",
+        verify: bool | str = True,
         credentials: CredentialsProvider | None = None,
         anonymous: bool = False,
         pool_manager: urllib3.PoolManager | None = None,
@@ -228,6 +307,12 @@ class S3Session(TransferMixin):
         profile: str | None = None,
     ) -> None:
         """Open a session (nothing is sent until the first call).
+
+        Positional arguments follow s3func's order: `(access_key_id, access_key, bucket,
+        endpoint_url, region, max_pool_connections, max_attempts, retry_mode, read_timeout,
+        stream, connect_timeout)`; the rest are keyword-only. Every argument is checked here,
+        so a value in the wrong position (a URL given as the region, a region as the
+        endpoint, a string as a count) fails now instead of addressing a wrong host.
 
         `access_key_id`, `access_key`, `session_token`: the credentials (both keys or neither;
         without them: `credentials`, else the AWS chain, see the README). `credentials`: a
@@ -253,6 +338,13 @@ class S3Session(TransferMixin):
         `transport`: a whole `Transport` to share (then the connection and retry arguments are
         unused). `user_agent`: the User-Agent header (default `s3lite/<version>`).
         """
+        _check_session_args(
+            region=region, max_pool_connections=max_pool_connections, max_attempts=max_attempts,
+            retry_mode=retry_mode, read_timeout=read_timeout, stream=stream,
+            connect_timeout=connect_timeout,
+        )  # fmt: skip
+        if endpoint_url is not None:
+            _check_endpoint(endpoint_url, "endpoint_url")
         if addressing_style not in ("auto", "path", "virtual"):
             raise ValueError(
                 f"addressing_style must be 'auto', 'path' or 'virtual', got {addressing_style!r}"
@@ -741,9 +833,9 @@ class S3Session(TransferMixin):
     def delete_object(
         self,
         key: str,
+        version_id: str | None = None,
         *,
         bucket: str | None = None,
-        version_id: str | None = None,
         if_match: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> Response:
@@ -752,8 +844,9 @@ class S3Session(TransferMixin):
         `if_match=etag` deletes only if the object still has that ETag (`PreconditionFailed`
         otherwise; servers without conditional deletes may ignore it).
 
-        `key`: the object's key. `bucket`: the bucket (default the session's). `version_id`: delete
-        that version for good (without it, a versioned bucket gets a delete marker).
+        `key`: the object's key. `version_id` (2nd positional, as in s3func): delete that
+        version for good (without it, a versioned bucket gets a delete marker). `bucket`: the
+        bucket (default the session's).
         `headers`: extra request headers.
         """
         validate_key(key)
@@ -768,46 +861,82 @@ class S3Session(TransferMixin):
     def delete_objects(
         self,
         keys: Iterable[str | tuple[str, str | None] | Mapping[str, Any]] | None = None,
-        *,
         prefix: str | None = None,
+        purge: bool = False,
+        *,
         bucket: str | None = None,
+        raise_errors: bool = True,
         headers: Mapping[str, str] | None = None,
     ) -> DeleteResult:
         """Delete many keys (or every key under `prefix`) in batches of 1000.
 
-        Keys may be strings, `(key, version_id)` pairs, or listing dicts. Failures of single
-        keys are reported in `DeleteResult.errors`, not raised.
-
-        `keys`: the keys to delete; `prefix`: instead, every key under it. `bucket`: the bucket
-        (default the session's).
-        `headers`: extra request headers.
+        - `keys`: strings, `(key, version_id)` pairs, or dicts with `key` (and `version_id`):
+          listing items work as they are. Exclusive with `prefix`.
+        - `prefix`: every object whose key starts with it (`''`: the whole bucket).
+        - `purge`: also delete every older version and delete marker of those keys (keys
+          given with a version id delete only that version). Default False: a versioned
+          bucket keeps the old versions, recoverable.
+        - `bucket`: default the session's.
+        - `raise_errors`: every batch is attempted, then `DeleteObjectsError` names the keys
+          that failed. With False, failures are only reported in `DeleteResult.errors`.
+        - `headers`: extra request headers.
         """
         if (keys is None) == (prefix is None):
             raise ValueError("pass either keys or prefix")
         bucket = self._bucket(bucket)
-        source: Iterable[Any]
+        source: Iterable[tuple[str, str | None]]
         if prefix is not None:
-            source = (item["key"] for item in self.list_objects(prefix, bucket=bucket))
+            if not isinstance(prefix, str):
+                raise TypeError(f"prefix must be a str, not {type(prefix).__name__}")
+            source = (
+                self._all_versions(prefix, bucket, exact=False)
+                if purge
+                else ((item["key"], None) for item in self.list_objects(prefix, bucket=bucket))
+            )
         else:
-            if isinstance(keys, (str, bytes)):
-                raise TypeError("keys must be an iterable of keys, not a single string")
-            source = keys  # type: ignore[assignment]
+            source = _delete_entries(keys)
+            if purge:
+                source = self._purge_entries(source, bucket)
         result = DeleteResult()
         batch: list[tuple[str, str | None]] = []
         for entry in source:
-            if isinstance(entry, str):
-                batch.append((validate_key(entry), None))
-            elif isinstance(entry, Mapping):
-                batch.append((validate_key(entry["key"]), entry.get("version_id")))
-            else:
-                key, version = entry
-                batch.append((validate_key(key), version))
+            batch.append(entry)
             if len(batch) == 1000:
                 self._delete_batch(bucket, batch, result, headers)
                 batch = []
         if batch:
             self._delete_batch(bucket, batch, result, headers)
-        return result
+        return result.raise_errors() if raise_errors else result
+
+    def _all_versions(
+        self, prefix: str, bucket: str, *, exact: bool
+    ) -> Iterator[tuple[str, str | None]]:
+        """(key, version id) of every version and delete marker under `prefix` (or of
+        exactly that key); plain keys on a server without versioning."""
+        try:
+            for item in self.list_object_versions(prefix, bucket=bucket):
+                if not exact or item["key"] == prefix:
+                    yield item["key"], item.get("version_id")
+        except ClientError as exc:
+            if exc.status not in (400, 404, 405, 501) or isinstance(exc, NoSuchBucket):
+                raise
+            for plain in self.list_objects(prefix, bucket=bucket):
+                if not exact or plain["key"] == prefix:
+                    yield plain["key"], None
+
+    def _purge_entries(
+        self, entries: Iterable[tuple[str, str | None]], bucket: str
+    ) -> Iterator[tuple[str, str | None]]:
+        for key, version in entries:
+            if version is not None:
+                yield key, version
+                continue
+            found = False
+            for entry in self._all_versions(key, bucket, exact=True):
+                found = True
+                yield entry
+            if not found:
+                yield key, None
 
     def _delete_batch(
         self,
@@ -824,8 +953,22 @@ class S3Session(TransferMixin):
             "Content-MD5": base64.b64encode(hashlib.md5(body).digest()).decode(),  # noqa: S324
             **(headers or {}),
         }
-        response = self._send(self._build("POST", bucket, None, [("delete", "")], hdrs, body))
-        deleted, errors = s3xml.parse_delete_result(response.data)
+        try:
+            response = self._send(self._build("POST", bucket, None, [("delete", "")], hdrs, body))
+            deleted, errors = s3xml.parse_delete_result(response.data)
+        except (ClientError, TransportError, MalformedResponse) as exc:
+            # The whole batch failed: go on with the next, report it (its error is the cause of
+            # the DeleteObjectsError). A missing bucket has nothing to go on with.
+            if isinstance(exc, NoSuchBucket):
+                raise
+            if result._cause is None:
+                result._cause = exc
+            code = getattr(exc, "code", None) or type(exc).__name__
+            message = getattr(exc, "message", None) or str(exc)
+            result.errors.extend(
+                {"key": k, "version_id": v, "code": code, "message": message} for k, v in batch
+            )
+            return
         result.deleted.extend(deleted)
         result.errors.extend(errors)
 
@@ -833,28 +976,27 @@ class S3Session(TransferMixin):
     def list_objects(
         self,
         prefix: str = "",
+        start_after: str | None = None,
+        delimiter: str | None = None,
+        max_keys: int | None = None,
         *,
         bucket: str | None = None,
-        delimiter: str | None = None,
-        start_after: str | None = None,
-        max_keys: int | None = None,
-        page_size: int = 1000,
+        limit: int | None = None,
+        page_size: int | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> Listing[ObjectInfo]:
         """List objects (ListObjectsV2), following every page lazily.
 
         Iterate `.iter_objects()` for dicts with key, content_length, etag,
         upload_timestamp and storage_class, or `.iter_prefixes()` for the common prefixes
-        when `delimiter` is given. `max_keys` caps the total.
-
-        `prefix`: only keys starting with it. `bucket`: the bucket (default the session's).
-        `delimiter`: group keys into common prefixes; `start_after`: begin after this key;
-        `max_keys`: the most items in all; `page_size`: keys per request (1..1000).
+        when `delimiter` is given. `prefix`, `start_after` (list keys after this one),
+        `delimiter` (usually '/'), `bucket` (default the session's). `max_keys` (or its
+        alias `page_size`) is the size of each page (at most 1000), as in S3 and s3func:
+        every key is still listed. `limit` caps the total number of items.
         `headers`: extra request headers.
         """
         bucket = self._bucket(bucket)
-        if not 1 <= page_size <= 1000:
-            raise ValueError("page_size must be between 1 and 1000")
+        page_size = _page_size(max_keys, page_size, 1000)
         base = [("list-type", "2"), ("encoding-type", "url")]
         if prefix:
             base.append(("prefix", prefix))
@@ -862,7 +1004,7 @@ class S3Session(TransferMixin):
             base.append(("delimiter", delimiter))
         if start_after:
             base.append(("start-after", start_after))
-        size = min(page_size, max_keys) if max_keys else page_size
+        size = min(page_size, limit) if limit else page_size
 
         def fetch(token: str | None, _unused: str | None) -> s3xml.ListPage[ObjectInfo]:
             params = [*base, ("max-keys", str(size))]
@@ -871,35 +1013,39 @@ class S3Session(TransferMixin):
             response = self._send(self._build("GET", bucket, None, params, dict(headers or {})))
             return s3xml.parse_list_objects(response.data)
 
-        return Listing(fetch, max_keys)
+        return Listing(fetch, limit)
 
     def list_object_versions(
         self,
         prefix: str = "",
+        key_marker: str | None = None,
+        delimiter: str | None = None,
+        max_keys: int | None = None,
         *,
         bucket: str | None = None,
-        delimiter: str | None = None,
-        key_marker: str | None = None,
         version_id_marker: str | None = None,
-        max_keys: int | None = None,
+        limit: int | None = None,
+        page_size: int | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> Listing[VersionInfo]:
         """List object versions and delete markers (items add version_id, is_latest and
         delete_marker), following every page lazily.
 
-        `prefix`: only keys starting with it. `bucket`: the bucket (default the session's).
-        `delimiter`: group keys into common prefixes (`iter_prefixes()`). `key_marker` /
-        `version_id_marker`: start after that key (and version). `max_keys`: stop after this many
-        items.
+        `prefix`: only keys starting with it. `key_marker` (s3func's `start_after`) /
+        `version_id_marker`: start after that key (and version). `delimiter`: group keys into
+        common prefixes (`iter_prefixes()`). `max_keys` (alias `page_size`): items per request
+        (at most 1000); every item is still listed. `limit`: stop after this many items.
+        `bucket`: the bucket (default the session's).
         `headers`: extra request headers.
         """
         bucket = self._bucket(bucket)
+        page_size = _page_size(max_keys, page_size, 1000)
         base = [("versions", ""), ("encoding-type", "url")]
         if prefix:
             base.append(("prefix", prefix))
         if delimiter:
             base.append(("delimiter", delimiter))
-        size = min(1000, max_keys) if max_keys else 1000
+        size = min(page_size, limit) if limit else page_size
 
         def fetch(marker: str | None, version_marker: str | None) -> s3xml.ListPage[VersionInfo]:
             params = [*base, ("max-keys", str(size))]
@@ -912,20 +1058,20 @@ class S3Session(TransferMixin):
             response = self._send(self._build("GET", bucket, None, params, dict(headers or {})))
             return s3xml.parse_list_versions(response.data)
 
-        return Listing(fetch, max_keys)
+        return Listing(fetch, limit)
 
     # --- copy ----------------------------------------------------------------------------------
     def copy_object(
         self,
         source_key: str,
         dest_key: str,
-        *,
+        source_version_id: str | None = None,
         source_bucket: str | None = None,
         dest_bucket: str | None = None,
-        source_version_id: str | None = None,
         metadata: Mapping[str, str] | None = None,
-        metadata_directive: Literal["COPY", "REPLACE"] | None = None,
         content_type: str | None = None,
+        *,
+        metadata_directive: Literal["COPY", "REPLACE"] | None = None,
         cache_control: str | None = None,
         acl: str | None = None,
         storage_class: str | None = None,
@@ -944,11 +1090,12 @@ class S3Session(TransferMixin):
         Objects over 5 GiB (or over `multipart_threshold`, when given) are copied in parallel
         parts with UploadPartCopy.
 
-        `source_key`, `dest_key`: the keys; `source_bucket`, `dest_bucket`: their buckets (default
-        the session's); `source_version_id`: copy that version. `metadata`, `content_type`,
-        `metadata_directive`: see above; `cache_control`, `acl`, `storage_class`: set on the copy;
-        `headers`: extra request headers. `if_match`: the ETag the source must have.
-        `multipart_threshold`, `part_size`, `concurrency`: when and how a copy goes in parts.
+        Positional order as s3func's: `source_key`, `dest_key`: the keys; `source_version_id`:
+        copy that version; `source_bucket`, `dest_bucket`: their buckets (default the
+        session's); `metadata`, `content_type`; then keyword-only: `metadata_directive` (see
+        above); `cache_control`, `acl`, `storage_class`: set on the copy; `headers`: extra
+        request headers. `if_match`: the ETag the source must have. `multipart_threshold`,
+        `part_size`, `concurrency`: when and how a copy goes in parts.
         `sse_customer_key`: the SSE-C key (32 bytes) to encrypt the copy with;
         `copy_source_sse_customer_key`: the SSE-C key the source was written with.
         """
@@ -1920,3 +2067,33 @@ def object_url(session: S3Session, key: str, bucket: str | None = None) -> str:
     """The plain (unsigned) URL of an object, e.g. for public-read objects."""
     host, path, _ = session._locate(session._bucket(bucket), validate_key(key))
     return f"{session._scheme}://{host}{path}"
+
+
+def _page_size(max_keys: object, page_size: object, most: int, default: int | None = None) -> int:
+    """The listing page size from `max_keys` or its alias `page_size` (1..`most`)."""
+    if max_keys is not None and page_size is not None and max_keys != page_size:
+        raise ValueError("max_keys and page_size are the same setting (the page size); pass one")
+    value = max_keys if max_keys is not None else page_size
+    if value is None:
+        return default or most
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"max_keys (the page size) must be an int >= 1, got {value!r}")
+    return min(value, most)
+
+
+def _delete_entries(
+    keys: Iterable[str | tuple[str, str | None] | Mapping[str, Any]] | None,
+) -> Iterator[tuple[str, str | None]]:
+    """delete_objects' keys as (key, version id): strings, pairs, or dicts with `key`."""
+    if isinstance(keys, (str, bytes)) or keys is None:
+        raise TypeError("keys must be an iterable of keys, not a single string")
+    for entry in keys:
+        if isinstance(entry, str):
+            yield validate_key(entry), None
+        elif isinstance(entry, Mapping):
+            if "key" not in entry:
+                raise ValueError(f"a dict in keys needs a 'key': {entry!r}")
+            yield validate_key(entry["key"]), entry.get("version_id") or None
+        else:
+            key, version = entry
+            yield validate_key(key), version
