@@ -135,6 +135,8 @@ class S3LiteFileSystem(AbstractFileSystem):  # type: ignore[misc]
     #: Secrets are stored only in `storage_options` (which fsspec pickles so that Dask workers can
     #: rebuild the session); they are left out of `to_dict(include_password=False)`.
     _secret_options: ClassVar[tuple[str, ...]] = ("secret", "token", "password")
+    #: Whether keys may end in "/" (folder objects); B2 file names cannot.
+    _folder_markers: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -858,6 +860,8 @@ class S3LiteFileSystem(AbstractFileSystem):  # type: ignore[misc]
             if not key:
                 buckets.append(bucket)
             elif p in dirs:
+                if not self._folder_markers:
+                    continue
                 markers.setdefault(bucket, []).append((key + "/", None))
             else:
                 files.setdefault(bucket, []).append((key, version))
@@ -915,6 +919,10 @@ class S3LiteFileSystem(AbstractFileSystem):  # type: ignore[misc]
             if items or prefixes:
                 raise OSError(errno.ENOTEMPTY, "directory is not empty", path)
             return
+        # Checked here too: some servers (SeaweedFS) delete a bucket with everything in it.
+        items, prefixes = self._listing_one(bucket, "")
+        if items or prefixes:
+            raise OSError(errno.ENOTEMPTY, "bucket is not empty", path)
         try:
             with _translated(path):
                 self.session.delete_bucket(bucket)
@@ -1072,6 +1080,7 @@ class B2LiteFileSystem(S3LiteFileSystem):
     """
 
     protocol: ClassVar[str | tuple[str, ...]] = ("b2lite",)
+    _folder_markers: ClassVar[bool] = False
 
     def _make_session(self) -> Any:
         from .b2 import B2Session
