@@ -166,6 +166,29 @@ def test_cat_file_ranges_and_cat_ranges(fs: S3LiteFileSystem) -> None:
     starts = list(range(0, 300_000, 3_000))
     got = fs.cat_ranges([path] * len(starts), starts, [s + 100 for s in starts])
     assert got == [data[s : s + 100] for s in starts]
+    # overlapping, adjacent, repeated, empty and far-apart ranges, out of order
+    odd = [(5000, 9000), (0, 10), (8000, 8100), (10, 20), (10, 20), (7, 7), (250_000, 260_000)]
+    got = fs.cat_ranges([path] * len(odd), [s for s, _ in odd], [e for _, e in odd])
+    assert got == [data[s:e] for s, e in odd]
+    # ranges of one object close together are fetched in one GET
+    calls: list[tuple[Any, ...]] = []
+    plain_cat_file = fs.cat_file
+
+    def counting(*args: Any, **kwargs: Any) -> bytes:
+        calls.append(args)
+        return plain_cat_file(*args, **kwargs)
+
+    fs.cat_file = counting  # type: ignore[method-assign]
+    try:
+        near = [(0, 100), (200, 300), (1000, 1100), (290_000, 290_100)]
+        got = fs.cat_ranges([path] * 4, [s for s, _ in near], [e for _, e in near])
+        assert got == [data[s:e] for s, e in near]
+        assert len(calls) == 2
+        calls.clear()
+        fs.cat_ranges([path] * 2, [0, 200], [100, 300], max_gap=0)
+        assert len(calls) == 2
+    finally:
+        del fs.cat_file
     mixed = fs.cat_ranges([path, f"{b}/missing"], [0, 0], [4, 4])
     assert mixed[0] == data[:4] and isinstance(mixed[1], FileNotFoundError)
     with pytest.raises(FileNotFoundError):
@@ -191,6 +214,11 @@ def test_open_rb_reads_blocks_with_ranged_gets(fs: S3LiteFileSystem) -> None:
         assert f.cache.total_requested_bytes < len(data) // 2
     with fs.open(f"{b}/big.bin", "rb", cache_type="bytes") as f:
         assert f.read() == data
+    # a large block is fetched as parallel ranged GETs, joined in order
+    fs.parallel_read_part = 300_000
+    with fs.open(f"{b}/big.bin", "rb", block_size=1024 * 1024) as f:
+        f.seek(100)
+        assert f.read(2 * 1024 * 1024) == data[100 : 100 + 2 * 1024 * 1024]
     with pytest.raises(FileNotFoundError):
         fs.open(f"{b}/none.bin", "rb")
     with pytest.raises(IsADirectoryError):
@@ -207,7 +235,10 @@ def test_open_wb_multipart_and_abort_on_error(fs: S3LiteFileSystem) -> None:
     assert fs.cat_file(f"{b}/mp.bin") == b"".join(chunks)
     assert str(fs.info(f"{b}/mp.bin")["ETag"]).endswith("-3")  # written in three parts
 
-    with pytest.raises(RuntimeError, match="boom"), fs.open(f"{b}/broken.bin", "wb") as f:
+    with (
+        pytest.raises(RuntimeError, match="boom"),
+        fs.open(f"{b}/broken.bin", "wb", block_size=block) as f,
+    ):
         f.write(os.urandom(6 * 1024 * 1024))  # a part is already uploaded
         raise RuntimeError("boom")
     assert not fs.exists(f"{b}/broken.bin")

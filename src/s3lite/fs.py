@@ -12,14 +12,11 @@ Needs the ``fsspec`` extra (``pip install s3lite[fsspec]``); `import s3lite` nev
 from __future__ import annotations
 
 import contextlib
-import datetime as _dt
 import errno
-import hashlib
 import io
 import os
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from fsspec.callbacks import DEFAULT_CALLBACK  # type: ignore[import-untyped]
@@ -45,10 +42,17 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
+    import datetime as _dt
+    from concurrent.futures import ThreadPoolExecutor
+
     from .b2 import B2Session
     from .multipart import MultipartUpload
 
 __all__ = ["B2LiteFileSystem", "S3LiteFile", "S3LiteFileSystem", "register_s3"]
+
+#: Bytes per read-ahead block of `open(..., "rb")` and per part written by `open(..., "wb")`.
+#: Reads of a block are split into parallel GETs, so a large block costs little latency.
+DEFAULT_BLOCK_SIZE = 16 * 1024 * 1024
 
 #: Objects up to this size are written with one PUT by `pipe_file`; larger ones in parts.
 _PIPE_SINGLE_PUT = 64 * 1024 * 1024
@@ -135,6 +139,12 @@ class S3LiteFileSystem(AbstractFileSystem):  # type: ignore[misc]
     #: Secrets are stored only in `storage_options` (which fsspec pickles so that Dask workers can
     #: rebuild the session); they are left out of `to_dict(include_password=False)`.
     _secret_options: ClassVar[tuple[str, ...]] = ("secret", "token", "password")
+    #: `cat_ranges` merges ranges of one object this close into one GET (a request costs about
+    #: as much as this many bytes), up to `cat_ranges_max_block` bytes per GET.
+    cat_ranges_gap: ClassVar[int] = 128 * 1024
+    cat_ranges_max_block: ClassVar[int] = 8 * 1024 * 1024
+    #: Reads through open() larger than this are split into parallel ranged GETs.
+    parallel_read_part: ClassVar[int] = 8 * 1024 * 1024
     #: Whether keys may end in "/" (folder objects); B2 file names cannot.
     _folder_markers: ClassVar[bool] = True
 
@@ -163,7 +173,7 @@ class S3LiteFileSystem(AbstractFileSystem):  # type: ignore[misc]
         ``client_kwargs["verify"]``: where and how to connect. `config_kwargs`: botocore-style
         ``connect_timeout``, ``read_timeout``, ``max_pool_connections``,
         ``retries={"max_attempts"}``, ``s3={"addressing_style"}``. `default_block_size`: bytes
-        per read-ahead block and per written part (default 5 MiB); `default_cache_type`: fsspec's
+        per read-ahead block and per written part (default 16 MiB); `default_cache_type`: fsspec's
         cache for `open(..., "rb")`. `version_aware`: paths may end in ``?versionId=...``.
         `profile`: the ~/.aws profile. `max_concurrency`: requests in flight for `cat_ranges`,
         `cat`, `rm`, and transfers. `session_options`: any further `S3Session` keywords.
@@ -189,7 +199,7 @@ class S3LiteFileSystem(AbstractFileSystem):  # type: ignore[misc]
         if client_kwargs:
             raise TypeError(f"unsupported client_kwargs: {sorted(client_kwargs)}")
         self.config_kwargs = dict(config_kwargs or {})
-        self.blocksize = default_block_size or AbstractBufferedFile.DEFAULT_BLOCK_SIZE
+        self.blocksize = default_block_size or DEFAULT_BLOCK_SIZE
         self.default_block_size = self.blocksize
         self.default_cache_type = default_cache_type
         self.version_aware = version_aware
@@ -197,7 +207,7 @@ class S3LiteFileSystem(AbstractFileSystem):  # type: ignore[misc]
         self.max_concurrency = max_concurrency
         self.session_options = dict(session_options or {})
         self._session: Any = None
-        self._executor: ThreadPoolExecutor | None = None
+        self._executors: dict[str, ThreadPoolExecutor] = {}
         self._lock = threading.Lock()
 
     # --- session -------------------------------------------------------------------------------
@@ -249,20 +259,23 @@ class S3LiteFileSystem(AbstractFileSystem):  # type: ignore[misc]
                 session = self._session
         return session
 
-    @property
-    def _pool(self) -> ThreadPoolExecutor:
-        with self._lock:
-            if self._executor is None:
-                self._executor = ThreadPoolExecutor(
-                    self.max_concurrency, thread_name_prefix="s3lite-fs"
-                )
-            return self._executor
+    def _pool(self, name: str = "calls") -> ThreadPoolExecutor:
+        """A thread pool of `max_concurrency` threads: "calls" for whole operations, "parts" for
+        the pieces one file read is split into (separate, so neither waits on the other)."""
+        from concurrent.futures import ThreadPoolExecutor
 
-    def _map(self, func: Callable[[Any], Any], items: list[Any]) -> list[Any]:
-        """`func` over `items` on the thread pool, in order (inline for one item)."""
+        with self._lock:
+            pool = self._executors.get(name)
+            if pool is None:
+                pool = ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="s3lite-fs")
+                self._executors[name] = pool
+            return pool
+
+    def _map(self, func: Callable[[Any], Any], items: list[Any], pool: str = "calls") -> list[Any]:
+        """`func` over `items` on a thread pool, in order (inline for one item)."""
         if len(items) <= 1:
             return [func(item) for item in items]
-        return list(self._pool.map(func, items))
+        return list(self._pool(pool).map(func, items))
 
     # --- paths ---------------------------------------------------------------------------------
     @classmethod
@@ -559,9 +572,10 @@ class S3LiteFileSystem(AbstractFileSystem):  # type: ignore[misc]
         on_error: str = "return",
         **kwargs: Any,
     ) -> list[Any]:
-        """Byte ranges of many files, fetched in parallel (`max_concurrency` at a time)."""
-        if max_gap is not None:
-            raise NotImplementedError("max_gap is not supported")
+        """Byte ranges of many files, fetched in parallel (`max_concurrency` at a time); ranges
+        of one object at most `max_gap` bytes apart (default `cat_ranges_gap`) share a GET."""
+        if max_gap is not None and (not isinstance(max_gap, int) or max_gap < 0):
+            raise ValueError(f"max_gap must be a non-negative int, got {max_gap!r}")
         if not isinstance(paths, list):
             raise TypeError("paths must be a list")
         starts_list = starts if isinstance(starts, list) else [starts] * len(paths)
@@ -569,15 +583,55 @@ class S3LiteFileSystem(AbstractFileSystem):  # type: ignore[misc]
         if len(starts_list) != len(paths) or len(ends_list) != len(paths):
             raise ValueError("paths, starts and ends must have the same length")
 
-        def one(args: tuple[str, int | None, int | None]) -> Any:
+        gap = self.cat_ranges_gap if max_gap is None else max_gap
+        simple = all(isinstance(x, int) and x >= 0 for x in (*starts_list, *ends_list))
+        blocks: list[Any]
+        if not simple:  # open-ended or negative ranges: one request each
+            blocks = [
+                (p, s, e, [n])
+                for n, (p, s, e) in enumerate(zip(paths, starts_list, ends_list, strict=True))
+            ]
+        else:
+            blocks = self._coalesce(paths, starts_list, ends_list, gap)  # type: ignore[arg-type]
+
+        def fetch(block: Any) -> Any:
             try:
-                return self.cat_file(*args, **kwargs)
+                return self.cat_file(block[0], block[1], block[2], **kwargs)
             except Exception as exc:
                 if on_error == "return":
                     return exc
                 raise
 
-        return self._map(one, list(zip(paths, starts_list, ends_list, strict=True)))
+        out: list[Any] = [None] * len(paths)
+        for (_, start, _, members), data in zip(blocks, self._map(fetch, blocks), strict=True):
+            for n in members:
+                if isinstance(data, Exception) or not simple:
+                    out[n] = data
+                else:
+                    offset = starts_list[n] - start
+                    out[n] = data[offset : offset + ends_list[n] - starts_list[n]]
+        return out
+
+    def _coalesce(
+        self, paths: list[str], starts: list[int], ends: list[int], gap: int
+    ) -> list[tuple[str, int, int, list[int]]]:
+        """Ranges of one object at most `gap` bytes apart merged into one request (up to
+        `cat_ranges_max_block` bytes), each with the indices of the ranges it serves."""
+        order = sorted(range(len(paths)), key=lambda n: (paths[n], starts[n]))
+        blocks: list[tuple[str, int, int, list[int]]] = []
+        for n in order:
+            path, start, end = paths[n], starts[n], max(ends[n], starts[n])
+            if blocks:
+                bpath, bstart, bend, members = blocks[-1]
+                if (
+                    bpath == path
+                    and start - bend <= gap
+                    and max(end, bend) - bstart <= self.cat_ranges_max_block
+                ):
+                    blocks[-1] = (bpath, bstart, max(end, bend), [*members, n])
+                    continue
+            blocks.append((path, start, end, [n]))
+        return blocks
 
     def cat(
         self, path: Any, recursive: bool = False, on_error: str = "raise", **kwargs: Any
@@ -672,6 +726,8 @@ class S3LiteFileSystem(AbstractFileSystem):  # type: ignore[misc]
 
     def ukey(self, path: str) -> str:
         """A hex digest of the object's identity (ETag, size, version)."""
+        import hashlib
+
         info = self.info(path)
         ident = f"{info.get('ETag')}|{info['size']}|{info.get('VersionId')}|{info['name']}"
         return hashlib.sha256(ident.encode()).hexdigest()
@@ -986,7 +1042,17 @@ class S3LiteFile(AbstractBufferedFile):  # type: ignore[misc]
         if start >= end:
             return b""
         etag = self._etag if getattr(self.fs.session, "supports_if_match", False) else None
-        return self.fs._read_range(self.path, start, end, version=self.version_id, etag=etag)
+        part = self.fs.parallel_read_part
+        if end - start < 2 * part:
+            return self.fs._read_range(self.path, start, end, version=self.version_id, etag=etag)
+        # A large read (a big block, pyarrow's coalesced column chunks): parallel ranged GETs.
+        bounds = [(s, min(s + part, end)) for s in range(start, end, part)]
+        chunks = self.fs._map(
+            lambda b: self.fs._read_range(self.path, b[0], b[1], self.version_id, etag),
+            bounds,
+            pool="parts",
+        )
+        return b"".join(chunks)
 
     def _min_part(self) -> int:
         return int(getattr(self.fs.session, "multipart_min_part_size", 5 * 1024 * 1024))
