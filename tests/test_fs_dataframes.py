@@ -126,12 +126,21 @@ def test_duckdb_reads_parquet_through_the_filesystem(
         query = "SELECT store, count(*) AS n, sum(amount) AS total FROM read_parquet(?) "
         query += "GROUP BY store ORDER BY store"
         rows = con.execute(query, [url]).fetchall()
+        # a hive-partitioned dataset, found through the filesystem's glob
+        sales.to_parquet(
+            f"s3lite://{bucket}/duck/parts", partition_cols=["store"], storage_options=opts
+        )
+        glob = f"s3lite://{bucket}/duck/parts/*/*.parquet"
+        query = "SELECT store, count(*) FROM read_parquet(?, hive_partitioning = true) "
+        query += "GROUP BY store ORDER BY store"
+        parts = con.execute(query, [glob]).fetchall()
     finally:
         con.close()
     expected = sales.groupby("store")["amount"].agg(["count", "sum"]).sort_index()
     assert [r[0] for r in rows] == list(expected.index)
     assert [r[1] for r in rows] == list(expected["count"])
     assert [r[2] for r in rows] == pytest.approx(list(expected["sum"]))
+    assert parts == [(store, n) for store, n in expected["count"].items()]
 
 
 @pytest.fixture(scope="module")
