@@ -134,6 +134,12 @@ def test_listing_cache_is_invalidated_by_writes(fs: S3LiteFileSystem) -> None:
     fs.session.put_object("d/other.txt", b"x", bucket=b)
     assert f"{b}/d/other.txt" not in fs.ls(f"{b}/d", detail=False)
     assert f"{b}/d/other.txt" in fs.ls(f"{b}/d", detail=False, refresh=True)
+    # find fills the listing of every directory it saw
+    fs.invalidate_cache()
+    fs.find(b)
+    assert fs.dircache[f"{b}/d/e"] == [fs.info(f"{b}/d/e/c.txt")]
+    fs.session.put_object("d/e/unseen.txt", b"x", bucket=b)
+    assert fs.ls(f"{b}/d/e", detail=False) == [f"{b}/d/e/c.txt"]
     # writes through the filesystem drop the listings above them
     fs.ls(b)
     fs.pipe_file(f"{b}/d/new/deep.txt", b"n")
@@ -214,6 +220,15 @@ def test_open_rb_reads_blocks_with_ranged_gets(fs: S3LiteFileSystem) -> None:
         assert f.cache.total_requested_bytes < len(data) // 2
     with fs.open(f"{b}/big.bin", "rb", cache_type="bytes") as f:
         assert f.read() == data
+    # small reads fetch a block ahead; a read of a block or more fetches just what it asks
+    with fs.open(f"{b}/big.bin", "rb", block_size=1024 * 1024) as f:
+        assert f.read(100) == data[:100]
+        assert f.cache.total_requested_bytes == 1024 * 1024
+        assert f.read(10) == data[100:110]
+        assert f.cache.miss_count == 1 and f.cache.hit_count == 1
+        f.seek(1024 * 1024)
+        assert f.read(1500 * 1024) == data[1024 * 1024 : 2524 * 1024]
+        assert f.cache.total_requested_bytes == 2524 * 1024
     # a large block is fetched as parallel ranged GETs, joined in order
     fs.parallel_read_part = 300_000
     with fs.open(f"{b}/big.bin", "rb", block_size=1024 * 1024) as f:

@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from fsspec.caching import BaseCache, register_cache  # type: ignore[import-untyped]
 from fsspec.callbacks import DEFAULT_CALLBACK  # type: ignore[import-untyped]
 from fsspec.spec import AbstractBufferedFile, AbstractFileSystem  # type: ignore[import-untyped]
 from fsspec.utils import isfilelike  # type: ignore[import-untyped]
@@ -126,6 +127,42 @@ def _dir_entry(name: str) -> dict[str, Any]:
     }
 
 
+class ReadAheadOrExactCache(BaseCache):  # type: ignore[misc]
+    """fsspec's read-ahead cache, except that a read of a block or more fetches just what was
+    asked: small sequential reads (CSV, JSON) get a block ahead, while the large coalesced reads
+    of pyarrow and Dask do not drag an unused block along."""
+
+    name = "readahead-or-exact"
+
+    def __init__(self, blocksize: int, fetcher: Callable[[int, int], bytes], size: int) -> None:
+        super().__init__(blocksize, fetcher, size)
+        self.cache = b""
+        self.start = 0
+        self.end = 0
+
+    def _fetch(self, start: int | None, end: int | None) -> bytes:
+        start = 0 if start is None else start
+        end = self.size if end is None or end > self.size else end
+        if start >= self.size or start >= end:
+            return b""
+        if self.start <= start and end <= self.end:
+            self.hit_count += 1
+            return self.cache[start - self.start : end - self.start]
+        head = b""
+        if self.start <= start < self.end:  # the start is cached: keep it, fetch the rest
+            head = self.cache[start - self.start :]
+            start = self.end
+        self.miss_count += 1
+        stop = min(self.size, max(end, start + self.blocksize))
+        self.cache = self.fetcher(start, stop)
+        self.total_requested_bytes += stop - start
+        self.start, self.end = start, start + len(self.cache)
+        return head + self.cache[: end - start]
+
+
+register_cache(ReadAheadOrExactCache, clobber=True)
+
+
 class S3LiteFileSystem(AbstractFileSystem):  # type: ignore[misc]
     """An fsspec filesystem over an `S3Session`: paths are ``bucket/key``.
 
@@ -158,7 +195,7 @@ class S3LiteFileSystem(AbstractFileSystem):  # type: ignore[misc]
         client_kwargs: dict[str, Any] | None = None,
         config_kwargs: dict[str, Any] | None = None,
         default_block_size: int | None = None,
-        default_cache_type: str = "readahead",
+        default_cache_type: str = ReadAheadOrExactCache.name,
         version_aware: bool = False,
         profile: str | None = None,
         max_concurrency: int = 10,
@@ -174,7 +211,8 @@ class S3LiteFileSystem(AbstractFileSystem):  # type: ignore[misc]
         ``connect_timeout``, ``read_timeout``, ``max_pool_connections``,
         ``retries={"max_attempts"}``, ``s3={"addressing_style"}``. `default_block_size`: bytes
         per read-ahead block and per written part (default 16 MiB); `default_cache_type`: fsspec's
-        cache for `open(..., "rb")`. `version_aware`: paths may end in ``?versionId=...``.
+        cache for `open(..., "rb")` (default: read-ahead for small reads, exact for large
+        ones). `version_aware`: paths may end in ``?versionId=...``.
         `profile`: the ~/.aws profile. `max_concurrency`: requests in flight for `cat_ranges`,
         `cat`, `rm`, and transfers. `session_options`: any further `S3Session` keywords.
         Other keywords go to fsspec (``use_listings_cache``, ``listings_expiry_time``, ...).
@@ -472,6 +510,7 @@ class S3LiteFileSystem(AbstractFileSystem):  # type: ignore[misc]
         prefix = f"{key}/" if key else ""
         items, _ = self._listing(bucket, prefix)
         out: dict[str, dict[str, Any]] = {}
+        listed: dict[str, dict[str, dict[str, Any]]] = {}
         base = f"{bucket}/{prefix}"
         for item in items:
             name = f"{bucket}/{item['key']}"
@@ -488,8 +527,16 @@ class S3LiteFileSystem(AbstractFileSystem):  # type: ignore[misc]
                         out.setdefault(dname, _dir_entry(dname))
             if is_marker or not rel:
                 continue
+            entry = self._entry_from_item(bucket, item)
             if maxdepth is None or len(parts) <= maxdepth:
-                out[name] = self._entry_from_item(bucket, item)
+                out[name] = entry
+            # the listing of every directory under `path`, for the listings cache
+            parent = self._parent(name)
+            listed.setdefault(parent, {})[name] = entry
+            while len(parent) > len(path):
+                above = self._parent(parent)
+                listed.setdefault(above, {}).setdefault(parent, _dir_entry(parent))
+                parent = above
         if not items:
             if key:
                 found = self._head(path)
@@ -499,6 +546,8 @@ class S3LiteFileSystem(AbstractFileSystem):  # type: ignore[misc]
                 self._bucket_info(bucket)
         elif withdirs:
             out[path] = _dir_entry(path)
+        for directory, entries in listed.items():
+            self.dircache[directory] = sorted(entries.values(), key=lambda e: e["name"])
         names = sorted(out)
         if detail:
             return {name: out[name] for name in names}
