@@ -298,6 +298,9 @@ def test_put_get_recursive_and_large(fs: S3LiteFileSystem, tmp_path: Path) -> No
     single = tmp_path / "single.bin"
     fs.get_file(f"{b}/up/sub/two.txt", str(single))
     assert single.read_bytes() == b"22"
+    with pytest.raises(IsADirectoryError):  # a file onto a local directory: refused
+        fs.get_file(f"{b}/up/sub/two.txt", str(dest))
+    assert (dest / "one.txt").read_bytes() == b"1"
     with pytest.raises(FileNotFoundError):
         fs.get_file(f"{b}/up/none", str(tmp_path / "none"))
     assert not (tmp_path / "none").exists()

@@ -731,8 +731,6 @@ class S3LiteFileSystem(AbstractFileSystem):  # type: ignore[misc]
     ) -> None:
         """Download one object (parallel ranged GETs above 8 MiB, written atomically)."""
         rpath = self._strip_protocol(rpath)
-        if not isfilelike(lpath) and os.path.isdir(lpath):
-            return
         bucket, key, version = self.split_path(rpath)
         if not key:
             os.makedirs(lpath, exist_ok=True)
@@ -758,7 +756,7 @@ class S3LiteFileSystem(AbstractFileSystem):  # type: ignore[misc]
                 )
         except FileNotFoundError:
             if not isfilelike(lpath) and self.isdir(rpath):
-                os.makedirs(lpath, exist_ok=True)
+                os.makedirs(lpath, exist_ok=True)  # a directory (as `get` passes them)
                 return
             raise
 
