@@ -3,8 +3,9 @@ SeaweedFS: import time, ls of a 10,000-key prefix, cat_ranges of 1,000 random 64
 100 objects, pd.read_parquet of a 256 MiB dataset, put/get of a 1 GiB file.
 
 Every measurement runs in its own process (so each reports its own peak RSS), the clients
-interleaved round by round; figures are medians. s3fs pins an older botocore than the dev tools'
-boto3, so it is added for this run only:
+interleaved round by round; figures are medians (of 3 repeats in each process for ls,
+cat_ranges and read_parquet, so the first call's set-up is not what is timed). s3fs pins an
+older botocore than the dev tools' boto3, so it is added for this run only:
 
     uv run --with s3fs==2026.9.0 python benchmarks/fsspec_bench.py
     uv run --with s3fs==2026.9.0 python benchmarks/fsspec_bench.py --rounds 3 --quick
@@ -249,7 +250,7 @@ def main() -> int:
                     "prefix": PARQUET_PREFIX,
                     "expect": cfg["parquet_rows"],
                     "nbytes": cfg["parquet_bytes"],
-                    "repeat": 1,
+                    "repeat": 3,
                 },
             ),
             ("put", {"local": cfg["big_local"], "key": "big/put.bin", "repeat": 1}),

@@ -1132,11 +1132,9 @@ class S3LiteFile(AbstractBufferedFile):  # type: ignore[misc]
             with _translated(self.path):
                 upload.start()
             self._upload = upload
-        if not data and self._part_number > 0:
-            pass
-        elif data or self._part_number == 0:
+        if data:
             if not final and len(data) < self._min_part():
-                return False
+                return False  # every part but the last must reach the minimum size
             self._part_number += 1
             try:
                 with _translated(self.path):
