@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from fsspec.caching import BaseCache, register_cache  # type: ignore[import-untyped]
-from fsspec.callbacks import DEFAULT_CALLBACK  # type: ignore[import-untyped]
 from fsspec.spec import AbstractBufferedFile, AbstractFileSystem  # type: ignore[import-untyped]
 from fsspec.utils import isfilelike  # type: ignore[import-untyped]
 
@@ -726,9 +725,7 @@ class S3LiteFileSystem(AbstractFileSystem):  # type: ignore[misc]
             **kwargs,
         )
 
-    def get_file(
-        self, rpath: str, lpath: Any, callback: Any = DEFAULT_CALLBACK, **kwargs: Any
-    ) -> None:
+    def get_file(self, rpath: str, lpath: Any, callback: Any = None, **kwargs: Any) -> None:
         """Download one object (parallel ranged GETs above 8 MiB, written atomically)."""
         rpath = self._strip_protocol(rpath)
         bucket, key, version = self.split_path(rpath)
@@ -740,6 +737,8 @@ class S3LiteFileSystem(AbstractFileSystem):  # type: ignore[misc]
             os.makedirs(parent, exist_ok=True)
 
         def progress(done: int, total: int | None) -> None:
+            if callback is None:
+                return
             if total is not None:
                 callback.set_size(total)
             callback.absolute_update(done)
@@ -867,7 +866,7 @@ class S3LiteFileSystem(AbstractFileSystem):  # type: ignore[misc]
         self,
         lpath: Any,
         rpath: str,
-        callback: Any = DEFAULT_CALLBACK,
+        callback: Any = None,
         mode: str = "overwrite",
         **kwargs: Any,
     ) -> None:
@@ -885,6 +884,8 @@ class S3LiteFileSystem(AbstractFileSystem):  # type: ignore[misc]
             raise IsADirectoryError(errno.EISDIR, "cannot write a file as a bucket", rpath)
 
         def progress(done: int, total: int | None) -> None:
+            if callback is None:
+                return
             if total is not None:
                 callback.set_size(total)
             callback.absolute_update(done)
