@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import logging
 import os
 import pickle
 import subprocess
 import sys
 import textwrap
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -471,6 +473,39 @@ def test_anonymous_reads_are_unsigned(seaweed: LocalSeaweedFS, fs: S3LiteFileSys
     with pytest.raises(ValueError, match="anonymous"):
         fs.pipe_file(f"{fs.test_bucket}/s.txt", b"s")
         anon.sign(f"{fs.test_bucket}/s.txt")
+
+
+def test_secrets_stay_out_of_reprs_errors_and_logs(
+    fs: S3LiteFileSystem, seaweed: LocalSeaweedFS, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    b = fs.test_bucket
+    fs.pipe_file(f"{b}/s.txt", b"s")
+    wrong = S3LiteFileSystem(
+        key=seaweed.access_key,
+        secret="WRONG-SECRET-7f3a9c",
+        token="SESSION-TOKEN-51be0d",
+        endpoint_url=seaweed.endpoint_url,
+        config_kwargs={"retries": {"max_attempts": 1}},
+        skip_instance_cache=True,
+    )
+    errors: list[BaseException] = []
+    calls = [
+        lambda: wrong.ls(b),
+        lambda: wrong.cat_file(f"{b}/s.txt"),
+        lambda: wrong.pipe_file(f"{b}/w.txt", b"w"),
+        lambda: wrong.open(f"{b}/s.txt", "rb"),
+    ]
+    for call in calls:
+        with pytest.raises(PermissionError) as info:
+            call()
+        errors.append(info.value)
+    with fs.open(f"{b}/s.txt", "rb") as f:
+        texts = [repr(f), str(f), repr(fs), str(fs), repr(wrong), caplog.text]
+    texts.append(wrong.to_json(include_password=False))
+    texts += ["".join(traceback.format_exception(e)) for e in errors]
+    for secret in ("WRONG-SECRET-7f3a9c", "SESSION-TOKEN-51be0d", seaweed.secret_key):
+        assert not any(secret in text for text in texts), secret
 
 
 def test_bad_options_are_named() -> None:
