@@ -282,6 +282,36 @@ def test_open_wb_multipart_and_abort_on_error(fs: S3LiteFileSystem) -> None:
     assert fs.cat_file(f"{b}/tx.bin") == b"later"
 
 
+def test_failed_part_aborts_the_upload(seaweed: LocalSeaweedFS, fs: S3LiteFileSystem) -> None:
+    """A part the server keeps refusing fails the write, and the upload is aborted."""
+    from faultproxy import ErrorResponse, FaultProxy
+
+    b = fs.test_bucket
+    with FaultProxy("127.0.0.1", seaweed.s3_port) as proxy:
+        proxied = S3LiteFileSystem(
+            key=seaweed.access_key,
+            secret=seaweed.secret_key,
+            endpoint_url=proxy.url,
+            config_kwargs={"retries": {"max_attempts": 2}},
+            session_options={"backoff_base": 0.01, "max_backoff": 0.05},
+            skip_instance_cache=True,
+        )
+        proxy.add(
+            ErrorResponse(500, "InternalError"), method="PUT", query_contains="partNumber=2",
+            times=None,
+        )  # fmt: skip
+        part = 5 * 1024 * 1024
+        with (
+            pytest.raises(Exception, match="InternalError"),
+            proxied.open(f"{b}/failing.bin", "wb", block_size=part) as f,
+        ):
+            for _ in range(3):
+                f.write(os.urandom(part))
+        assert any(name == "ErrorResponse" for name, *_ in proxy.fired)
+    assert not fs.exists(f"{b}/failing.bin")
+    assert list(fs.session.list_multipart_uploads(bucket=b)) == []
+
+
 def test_put_get_recursive_and_large(fs: S3LiteFileSystem, tmp_path: Path) -> None:
     b = fs.test_bucket
     src = tmp_path / "src"

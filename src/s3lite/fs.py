@@ -1218,9 +1218,6 @@ class B2LiteFileSystem(S3LiteFileSystem):
         session: B2Session = B2Session(**options)
         return session
 
-    def _head_kwargs(self, version: str | None) -> dict[str, Any]:
-        return {"version_id": version} if version else {}
-
     def _put_bytes(self, path: str, data: bytes, exclusive: bool, **options: Any) -> None:
         # B2 has no conditional upload: `exclusive` is checked before the write.
         bucket, key, _ = self.split_path(path)
