@@ -31,6 +31,7 @@ __all__ = [
     "ConnectionFailed",
     "CredentialSourceError",
     "Credentials",
+    "DeadlineExceeded",
     "DeleteObjectsError",
     "DeleteResult",
     "DistributedLock",
@@ -105,6 +106,7 @@ _EXPORTS: dict[str, str] = {
     "UploadInfo": "listing",
     "Transport": "transport",
     "BodyNotReplayable": "transport",
+    "DeadlineExceeded": "transport",
     "RetryPolicy": "retries",
     "Credentials": "credentials",
     "CredentialSourceError": "credentials",
@@ -248,6 +250,7 @@ if TYPE_CHECKING:
     from .s3 import DeleteResult as DeleteResult
     from .s3 import S3Session as S3Session
     from .transport import BodyNotReplayable as BodyNotReplayable
+    from .transport import DeadlineExceeded as DeadlineExceeded
     from .transport import Transport as Transport
 else:
     # Hidden from type checkers: for them a module `__getattr__` would make any misspelt name
