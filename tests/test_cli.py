@@ -235,7 +235,8 @@ def test_missing_credentials_exit_5(tmp_path: Path) -> None:
     b2 = run_cli("--json", "ls", "b2://")
     assert b2.returncode == EXIT_NO_CREDENTIALS, b2.stderr
     error = json.loads(b2.stderr)["error"]
-    assert error["exit_code"] == EXIT_NO_CREDENTIALS
+    assert error["exit"] == EXIT_NO_CREDENTIALS
+    assert error["code"] == "NoCredentials"
     assert "B2_APPLICATION_KEY" in error["message"]
     # A profile that does not exist is a configuration problem of the same kind.
     missing = run_cli("--profile", "nobody", "--endpoint-url", "http://127.0.0.1:9", "ls")
@@ -526,8 +527,11 @@ def test_not_found_exit_codes(remote: Remote, tmp_path: Path) -> None:
         assert "Traceback" not in result.stderr
     as_json = remote.run("--json", "cat", remote.url("missing.txt"))
     error = json.loads(as_json.stderr)["error"]
-    assert error["exit_code"] == EXIT_NOT_FOUND
-    assert error["message"] == f"no such object: {remote.url('missing.txt')}"
+    assert error == {
+        "code": "NoSuchKey",
+        "message": f"no such object: {remote.url('missing.txt')} (NoSuchKey)",
+        "exit": EXIT_NOT_FOUND,
+    }
     assert not (tmp_path / "x").exists()
 
 

@@ -10,10 +10,14 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "error_doc", "main"]
+
+#: Objects transferred at the same time by default (commands.DEFAULT_JOBS; kept here so that
+#: building the parser imports nothing heavy).
+DEFAULT_JOBS = 16
 
 EPILOG = """\
 URLs:
@@ -161,6 +165,18 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
         help="no progress bar and no messages about what was done (errors still shown)",
     )  # fmt: skip
     group.add_argument(
+        "--only-show-errors", dest="only_errors", action="store_true", default=default(False),
+        help="print errors only (as -q)",
+    )  # fmt: skip
+    group.add_argument(
+        "--no-progress", action="store_true", default=default(False),
+        help="no progress bar (what was done is still printed)",
+    )  # fmt: skip
+    group.add_argument(
+        "--raw", action="store_true", default=default(False),
+        help="take '*' and '?' in URLs literally, not as wildcards",
+    )  # fmt: skip
+    group.add_argument(
         "--json", action="store_true", default=default(False),
         help="machine-readable output: JSON Lines for ls, one JSON document otherwise",
     )  # fmt: skip
@@ -181,9 +197,21 @@ def _transfer_options(parser: argparse.ArgumentParser) -> None:
         help="size of those parts (default: 8M, or larger to fit the part limit)",
     )  # fmt: skip
     group.add_argument(
-        "-j", "--jobs", metavar="N", type=positive_int, default=4,
-        help="files transferred at the same time (default 4)",
+        "-j", "--jobs", metavar="N", type=positive_int, default=DEFAULT_JOBS,
+        help=f"objects transferred at the same time, sharing one connection pool "
+        f"(default {DEFAULT_JOBS})",
     )  # fmt: skip
+
+
+def _filter_options(parser: argparse.ArgumentParser) -> None:
+    from .cli_filters import FilterAction
+
+    group = parser.add_argument_group("filters (applied in order; the last that matches wins)")
+    for name, what in (("--exclude", "leave out"), ("--include", "take back")):
+        group.add_argument(
+            name, metavar="PATTERN", action=FilterAction, dest="filters", default=[],
+            help=f"{what} paths (relative to SOURCE) matching PATTERN; * ? [..] as in aws-cli",
+        )  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -218,7 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
         "what is directly under it, \"folders\" first as DIR (-r: everything below). Names are\n"
         "printed as full URLs, ready to pass to other commands.",
         "  s3lite ls\n  s3lite ls b2://\n  s3lite ls -l s3://photos/2024/\n"
-        "  s3lite ls -r --json s3://logs/app/ | jq .size\n  s3lite ls --versions s3://docs/a.txt",
+        "  s3lite ls -r --json s3://logs/app/ | jq .size\n  s3lite ls --versions s3://docs/a.txt\n"
+        "  s3lite ls 's3://logs/2024-*/*.gz'          wildcards: * ? within a name, ** across /\n"
+        "  s3lite ls -r --summarize --human-readable s3://photos/2024/",
         "cmd_ls",
     )  # fmt: skip
     ls.add_argument("url", nargs="?", metavar="URL", help="s3://BUCKET[/PREFIX] or b2://...")
@@ -227,6 +257,13 @@ def build_parser() -> argparse.ArgumentParser:
     ls.add_argument(
         "--versions", action="store_true",
         help="every version and delete marker (version id, latest, deleted)",
+    )  # fmt: skip
+    ls.add_argument(
+        "--summarize", action="store_true", help="end with the number of objects and total size"
+    )
+    ls.add_argument(
+        "-H", "--human-readable", action="store_true",
+        help="sizes as KiB, MiB... (implies -l; also for --summarize)",
     )  # fmt: skip
 
     for name, verb, verbs, summary in (
@@ -244,16 +281,32 @@ def build_parser() -> argparse.ArgumentParser:
             "service are done by the server.",
             f"  s3lite {name} report.pdf s3://docs/\n  s3lite {name} s3://docs/report.pdf .\n"
             f"  s3lite {name} -r ./site s3://www/\n  s3lite {name} s3://a/x.bin b2://b/x.bin\n"
-            + ("  pg_dump db | s3lite cp - s3://backup/db.sql\n" if name == "cp" else ""),
+            + ("  pg_dump db | s3lite cp - s3://backup/db.sql\n" if name == "cp" else "")
+            + f"  s3lite {name} 's3://logs/2024/*.gz' ./logs/        wildcards (s5cmd style)\n"
+            f"  s3lite {name} --recursive --dryrun ./site s3://www/  the aws-cli spellings\n"
+            f"  s3lite {name} -r ./site s3://www/ --exclude '*' --include '*.html'\n"
+            f"  s3lite {name} -r --jobs 64 ./many-small-files s3://bucket/dir/\n"
+            f"  s3lite {name} a.js s3://www/ --cache-control max-age=3600 --content-encoding gzip"
+            "\n"
+            f"  s3lite {name} a.pdf s3://docs/ --storage-class STANDARD_IA --acl private "
+            "--expires 2030-01-01\n"
+            f"  s3lite {name} a.pdf s3://docs/ --metadata owner=ops --metadata team=db\n"
+            f"  s3lite {name} a.pdf s3://docs/ --sse aws:kms --sse-kms-key-id alias/docs\n"
+            f"  s3lite {name} a.pdf s3://docs/ --sse-c --sse-c-key fileb://key.bin  "
+            "(and the same to download)\n"
+            f"  s3lite {name} s3://a/x s3://b/x --metadata-directive REPLACE --content-type "
+            "text/plain\n",
             f"cmd_{name}",
         )  # fmt: skip
         sub.add_argument("source", metavar="SOURCE", help="file, directory, URL or '-'")
         sub.add_argument("dest", metavar="DEST", help="file, directory, URL or '-'")
         sub.add_argument("-r", "--recursive", action="store_true", help="directories/prefixes")
-        sub.add_argument("--dry-run", action="store_true", help=f"show what would {verb}, only")
         sub.add_argument(
-            "--content-type", metavar="TYPE", help="Content-Type of uploads (default: guessed)"
-        )
+            "--dry-run", "--dryrun", dest="dry_run", action="store_true",
+            help=f"show what would {verb}, only",
+        )  # fmt: skip
+        _filter_options(sub)
+        _object_options(sub)
         _transfer_options(sub)
 
     rm = add(
@@ -262,17 +315,28 @@ def build_parser() -> argparse.ArgumentParser:
         "under each prefix (a bare bucket: all of them), without asking; prints how many.\n"
         "On B2, every version of each name is deleted.",
         "  s3lite rm s3://docs/old.txt\n  s3lite rm -r --dry-run s3://logs/2023/\n"
-        "  s3lite rm -r s3://scratch",
+        "  s3lite rm -r s3://scratch\n"
+        "  s3lite rm 's3://logs/2023-*.gz'              every object the wildcard matches\n"
+        "  s3lite rm --recursive --dryrun s3://tmp/ --exclude '*.keep'",
         "cmd_rm",
     )  # fmt: skip
     rm.add_argument("urls", nargs="+", metavar="URL", help="objects (or prefixes with -r)")
     rm.add_argument("-r", "--recursive", action="store_true", help="everything under a prefix")
-    rm.add_argument("--dry-run", action="store_true", help="show what would be deleted, only")
+    rm.add_argument(
+        "--dry-run", "--dryrun", dest="dry_run", action="store_true",
+        help="show what would be deleted, only",
+    )  # fmt: skip
+    _filter_options(rm)
+    rm.add_argument(
+        "-j", "--jobs", metavar="N", type=positive_int, default=DEFAULT_JOBS,
+        help=f"delete requests at the same time (default {DEFAULT_JOBS})",
+    )  # fmt: skip
 
     cat = add(
         "cat", "write objects to stdout",
         "Streams each object to stdout, byte for byte, one after the other.",
-        "  s3lite cat s3://logs/app.log | grep ERROR\n  s3lite cat b2://data/a.csv b2://data/b.csv",
+        "  s3lite cat s3://logs/app.log | grep ERROR\n  s3lite cat b2://data/a.csv b2://data/b.csv\n"
+        "  s3lite cat 's3://logs/2024-01-*.log'         every match, in key order",
         "cmd_cat",
     )  # fmt: skip
     cat.add_argument("urls", nargs="+", metavar="URL", help="objects to print")
@@ -337,13 +401,26 @@ def build_parser() -> argparse.ArgumentParser:
         "('dir//file', './x', 'a/./b') and files whose names cannot be keys are reported and\n"
         "skipped, never copied then deleted (exit code 7).",
         "  s3lite sync ./site s3://www/ --delete\n  s3lite sync s3://photos/2024 ./2024\n"
-        "  s3lite sync --dry-run s3://prod/assets b2://mirror/assets",
+        "  s3lite sync --dry-run s3://prod/assets b2://mirror/assets\n"
+        "  s3lite sync --dryrun --exact-timestamps s3://photos/2024 ./2024\n"
+        "  s3lite sync ./site s3://www/ --exclude '*.tmp' --exclude '.git/*'\n"
+        "  s3lite sync --jobs 64 --only-show-errors ./many-small-files s3://bucket/dir/\n"
+        "  s3lite sync ./site s3://www/ --cache-control max-age=60 --acl public-read",
         "cmd_sync",
     )  # fmt: skip
     sync.add_argument("source", metavar="SOURCE", help="directory or URL prefix")
     sync.add_argument("dest", metavar="DEST", help="directory or URL prefix")
     sync.add_argument("--delete", action="store_true", help="delete what SOURCE does not have")
-    sync.add_argument("--dry-run", action="store_true", help="show what would be done, only")
+    sync.add_argument(
+        "--dry-run", "--dryrun", dest="dry_run", action="store_true",
+        help="show what would be done, only",
+    )  # fmt: skip
+    sync.add_argument(
+        "--exact-timestamps", action="store_true",
+        help="same-sized files are copied when their times differ at all (not only if newer)",
+    )  # fmt: skip
+    _filter_options(sync)
+    _object_options(sync)
     compare = sync.add_mutually_exclusive_group()
     compare.add_argument("--size-only", action="store_true", help="compare sizes only")
     compare.add_argument(
@@ -380,6 +457,8 @@ def build_parser() -> argparse.ArgumentParser:
     lock.add_argument(
         "cmd", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGS...]", help="what to run"
     )
+
+    _add_more_commands(add)
 
     demo = commands.add_parser(
         "demo",
@@ -431,6 +510,52 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _object_options(parser: argparse.ArgumentParser) -> None:
+    from .cli_transfer import add_object_options
+
+    add_object_options(parser)
+
+
+def _add_more_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
+    """du, stat and run."""
+    du = add(
+        "du", "total size and number of objects under a prefix",
+        "Counts every object under each URL (a prefix, a bucket, or a wildcard) and prints\n"
+        "the total size and count, as s5cmd's du.",
+        "  s3lite du s3://photos/2024/\n  s3lite du -H 's3://logs/*.gz'\n"
+        "  s3lite --json du b2://backup",
+        "cli_inspect:cmd_du",
+    )  # fmt: skip
+    du.add_argument("urls", nargs="+", metavar="URL", help="prefixes, buckets or wildcards")
+    du.add_argument(
+        "-H", "--human-readable", action="store_true", help="sizes as KiB, MiB... not bytes"
+    )
+    stat = add(
+        "stat", "show an object's size, type, dates, checksums and metadata",
+        "HEADs the object and prints what it says as a table (or, with --json, one\n"
+        "JSON document).",
+        "  s3lite stat s3://docs/report.pdf\n  s3lite --json stat b2://backup/db.sql | jq .size",
+        "cli_inspect:cmd_stat",
+    )  # fmt: skip
+    stat.add_argument("urls", nargs="+", metavar="URL", help="objects")
+    run = add(
+        "run", "run many commands from a file, in parallel",
+        "Reads one s3lite command per line from FILE (or '-': stdin; blank lines and lines\n"
+        "starting with # are skipped) and runs them with --jobs workers sharing one\n"
+        "connection pool per service, as s5cmd's run. Options given before `run` apply to\n"
+        "every line. Prints a summary; exit code 1 if any line failed (0 if none did).",
+        "  s3lite run commands.txt\n"
+        "  printf 'cp a.txt s3://b/a.txt\\nrm s3://b/old.txt\\n' | s3lite run -\n"
+        "  s3lite --endpoint-url http://127.0.0.1:8333 run --jobs 32 uploads.txt",
+        "cli_batch:cmd_run",
+    )  # fmt: skip
+    run.add_argument("file", metavar="FILE", help="the commands, one per line; '-' is stdin")
+    run.add_argument(
+        "-j", "--jobs", metavar="N", type=positive_int, default=8,
+        help="commands run at the same time (default 8)",
+    )  # fmt: skip
+
+
 def _demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -452,9 +577,26 @@ def _version() -> str:
 # --- running -----------------------------------------------------------------------------------
 
 
+def parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse a command line; an unknown option is reported with the subcommand's usage."""
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        sub = _subparser(parser, getattr(args, "command", None))
+        (sub or parser).error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
+def _subparser(parser: argparse.ArgumentParser, name: str | None) -> argparse.ArgumentParser | None:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and name:
+            found: argparse.ArgumentParser | None = action.choices.get(name)
+            return found
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse(parser, argv)
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help()
@@ -481,7 +623,7 @@ def _run(args: argparse.Namespace, name: str) -> int:
         logging.getLogger("s3lite").addHandler(handler)
     ctx = commands.Context(args)
     try:
-        return int(getattr(commands, name)(ctx, args))
+        return int(command_function(name)(ctx, args))
     except KeyboardInterrupt:
         ctx.done_progress()
         _report(args, "interrupted", commands.EXIT_INTERRUPTED, None)
@@ -503,6 +645,49 @@ def _run(args: argparse.Namespace, name: str) -> int:
             _silence_stdout()
 
 
+def command_function(name: str) -> Callable[..., int]:
+    """The function of a command: `cmd_x` in commands.py, or `module:cmd_x` beside it."""
+    import importlib
+
+    module_name, _, func = name.rpartition(":")
+    module = importlib.import_module(f".{module_name or 'commands'}", __package__)
+    found: Callable[..., int] = getattr(module, func)
+    return found
+
+
+_S3LITE_CODES = {
+    1: "Failed",
+    2: "UsageError",
+    3: "NotFound",
+    4: "AccessDenied",
+    5: "NoCredentials",
+    6: "Conflict",
+    130: "Interrupted",
+}
+
+
+def error_doc(message: str, code: int, exc: BaseException | None) -> dict[str, Any]:
+    """The one JSON error schema: {"error": {"code", "message", "exit"}}. `code` is the
+    service's error code (NoSuchKey, AccessDenied...) when there is one, else s3lite's."""
+    from .errors import ClientError, S3LiteError
+
+    name = None
+    seen = exc
+    while seen is not None and name is None:
+        if isinstance(seen, ClientError) and seen.code:
+            name = seen.code
+        elif getattr(seen, "error_code", None):
+            name = str(getattr(seen, "error_code", ""))
+        seen = seen.__cause__
+    if name is None and exc is not None and code == 1:
+        if isinstance(exc, S3LiteError) and type(exc).__name__ not in ("S3LiteError",):
+            name = type(exc).__name__
+        elif isinstance(exc, OSError):
+            name = "LocalFileError"
+    return {"error": {"code": name or _S3LITE_CODES.get(code, "Failed"), "message": message,
+                      "exit": code}}  # fmt: skip
+
+
 def _report(args: argparse.Namespace, message: str, code: int, exc: BaseException | None) -> None:
     if args.debug and exc is not None:
         import traceback
@@ -515,13 +700,7 @@ def _report(args: argparse.Namespace, message: str, code: int, exc: BaseExceptio
     if args.json:
         import json
 
-        error = {"message": message, "exit_code": code}
-        if exc is not None:
-            error["type"] = type(exc).__name__
-            for attr in ("code", "status"):
-                if getattr(exc, attr, None) is not None and not isinstance(exc, OSError):
-                    error[attr] = getattr(exc, attr)
-        print(json.dumps({"error": error}), file=sys.stderr)
+        print(json.dumps(error_doc(message, code, exc)), file=sys.stderr)
     else:
         print(f"s3lite: error: {message}", file=sys.stderr)
 

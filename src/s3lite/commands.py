@@ -42,6 +42,8 @@ from .progressbar import ProgressBar, human_size
 if TYPE_CHECKING:
     import argparse
 
+    from .cli_filters import Wildcard
+
 __all__ = [
     "EXIT_ACCESS_DENIED",
     "EXIT_CONFLICT",
@@ -76,6 +78,9 @@ EXIT_CONFLICT = 6
 #: (`dir//file`, `./x`, names that cannot be keys); everything else was done.
 EXIT_SKIPPED = 7
 EXIT_INTERRUPTED = 130
+#: Objects transferred at the same time by default: sized for many small objects, whose
+#: time is mostly round trips.
+DEFAULT_JOBS = 16
 
 SCHEMES = ("s3", "b2")
 _URL_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://(.*)$", re.DOTALL)
@@ -87,10 +92,14 @@ _PART_FILE_RE = re.compile(r"^\..*\.s3lite-[0-9a-f]{8}\.part$")
 class CLIError(Exception):
     """An expected failure: printed as `s3lite: error: MESSAGE`, exits with `code`."""
 
-    def __init__(self, message: str, code: int = EXIT_FAILURE) -> None:
+    def __init__(
+        self, message: str, code: int = EXIT_FAILURE, error_code: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
+        #: the service's or s3lite's error code for --json (e.g. NoSuchKey)
+        self.error_code = error_code
 
 
 def usage_error(message: str) -> CLIError:
@@ -387,11 +396,14 @@ def about(*locations: Location) -> Iterator[None]:
         loc = (named or remote)[0] if remote else None
         if loc is None:
             raise
-        raise CLIError(f"no such bucket: {loc.bucket_url}", EXIT_NOT_FOUND) from exc
+        raise CLIError(
+            f"no such bucket: {loc.bucket_url} (NoSuchBucket)", EXIT_NOT_FOUND, "NoSuchBucket"
+        ) from exc
     except (NoSuchKey, NoSuchVersion) as exc:
         if not locations or not locations[0].remote:
             raise
-        raise CLIError(f"no such object: {locations[0]}", EXIT_NOT_FOUND) from exc
+        name = "NoSuchVersion" if isinstance(exc, NoSuchVersion) else "NoSuchKey"
+        raise CLIError(f"no such object: {locations[0]} ({name})", EXIT_NOT_FOUND, name) from exc
 
 
 # --- the context of one command ----------------------------------------------------------------
@@ -400,9 +412,10 @@ def about(*locations: Location) -> Iterator[None]:
 class Context:
     """Sessions (one per scheme, made on first use), output and progress for one command."""
 
-    def __init__(self, args: argparse.Namespace) -> None:
+    def __init__(self, args: argparse.Namespace, shared: Context | None = None) -> None:
         self.args = args
-        self.quiet: bool = bool(getattr(args, "quiet", False))
+        self.quiet = bool(getattr(args, "quiet", False) or getattr(args, "only_errors", False))
+        self.show_progress = not getattr(args, "no_progress", False)
         self.json: bool = bool(getattr(args, "json", False))
         self.stdout = sys.stdout
         self.stderr = sys.stderr
@@ -413,10 +426,14 @@ class Context:
         self.cancelled = threading.Event()
         self._sessions: dict[str, Any] = {}
         self._lock = threading.Lock()
+        #: `run`: the sessions (and connection pools) of the batch, shared by every line
+        self._shared = shared
         self._print_lock = threading.Lock()
 
     # sessions
     def session(self, scheme: str) -> Any:
+        if self._shared is not None:
+            return self._shared.session(scheme)
         with self._lock:
             session = self._sessions.get(scheme)
             if session is None:
@@ -430,7 +447,7 @@ class Context:
             import urllib3
 
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
-        pool = max(10, 2 * (getattr(args, "jobs", None) or 4))
+        pool = max(10, getattr(args, "jobs", None) or DEFAULT_JOBS)  # one pool for all workers
         if scheme == "b2":
             from .b2 import DEFAULT_API_URL, B2Session
 
@@ -488,7 +505,7 @@ class Context:
 
     def progress(self, total: int | None, label: str = "") -> ProgressBar | None:
         """A progress bar on stderr, if stderr is a terminal and not --quiet."""
-        if self.quiet:
+        if self.quiet or not self.show_progress:
             return None
         bar = ProgressBar(total, label, stream=self.stderr)
         if not bar.enabled:
@@ -538,22 +555,38 @@ def cmd_ls(ctx: Context, args: argparse.Namespace) -> int:
             raise usage_error(f"{args.url!r} names no bucket")
         return _ls_buckets(ctx, loc.scheme, args.long)
     session = ctx.session(loc.scheme)
-    delimiter = None if args.recursive else "/"
+    wildcard = _wildcard(ctx, loc, "ls")
+    long = args.long or args.human_readable
+    if wildcard is not None and args.versions:
+        raise usage_error("--versions lists one key or prefix: a wildcard cannot apply")
+    delimiter = None if args.recursive or wildcard is not None else "/"
+    prefix = wildcard.prefix if wildcard is not None else loc.key
     if args.versions:
-        listing = session.list_object_versions(loc.key, bucket=loc.bucket, delimiter=delimiter)
+        listing = session.list_object_versions(prefix, bucket=loc.bucket, delimiter=delimiter)
     else:
-        listing = session.list_objects(loc.key, bucket=loc.bucket, delimiter=delimiter)
-    count = 0
+        listing = session.list_objects(prefix, bucket=loc.bucket, delimiter=delimiter)
+    count = objects = total = 0
     with about(loc.with_key("")):
         for page in listing.pages():
             entries: list[tuple[str, dict[str, Any] | None]] = [(p, None) for p in page.prefixes]
             entries += [(item["key"], item) for item in page.items]
             entries.sort(key=lambda e: e[0])
             for key, item in entries:
+                if wildcard is not None and not wildcard.matches(key):
+                    continue
                 count += 1
-                _ls_entry(ctx, loc.with_key(key), item, args.long, args.versions)
+                if item is not None and not item.get("delete_marker"):
+                    objects += 1
+                    total += int(item.get("content_length") or 0)
+                _ls_entry(ctx, loc.with_key(key), item, long, args.versions)
     if count == 0 and loc.key:
-        raise CLIError(f"nothing matches {loc}", EXIT_NOT_FOUND)
+        raise CLIError(f"nothing matches {loc}", EXIT_NOT_FOUND, "NoMatch")
+    if args.summarize:
+        if ctx.json:
+            ctx.emit({"type": "summary", "objects": objects, "size": total})
+        else:
+            size = human_size(total) if args.human_readable else f"{total} bytes"
+            ctx.line(f"\nTotal Objects: {objects}\n   Total Size: {size}")
     return EXIT_OK
 
 
@@ -691,18 +724,28 @@ def _transfer_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _execute(ctx: Context, t: Transfer, progress: Callable[[int, int | None], None] | None) -> None:
+    from .cli_transfer import copy_kwargs, download_headers, fetch_small, upload_kwargs
+
     args = ctx.args
     opts = _transfer_options(args)
     src, dst = t.source, t.dest
     if not src.remote:
         session = ctx.session(dst.scheme)
         body: Any = sys.stdin.buffer if src.stdio else src.path
-        content_type = getattr(args, "content_type", None)
         session.upload_file(
-            body, dst.key, bucket=dst.bucket, progress=progress, content_type=content_type, **opts
-        )
+            body, dst.key, bucket=dst.bucket, progress=progress,
+            **upload_kwargs(args, dst.scheme), **opts,
+        )  # fmt: skip
     elif not dst.remote:
         session = ctx.session(src.scheme)
+        sse_c = download_headers(args, src.scheme)
+        if dst.stdio and sse_c:
+            ctx.stdout.flush()
+            with session.get_object(src.key, bucket=src.bucket, headers=sse_c) as response:
+                for chunk in response.iter_chunks():
+                    sys.stdout.buffer.write(chunk)
+            sys.stdout.buffer.flush()
+            return
         if dst.stdio:
             ctx.stdout.flush()
             session.download_file(
@@ -714,21 +757,31 @@ def _execute(ctx: Context, t: Transfer, progress: Callable[[int, int | None], No
         parent = os.path.dirname(dst.path)
         if parent:
             os.makedirs(parent, exist_ok=True)
-        session.download_file(src.key, dst.path, bucket=src.bucket, progress=progress, **opts)
+        # Small objects (and SSE-C ones): one verified GET, no HEAD first.
+        small = t.size is not None and t.size <= opts.get("threshold", 8 * 1024 * 1024)
+        if not (small or sse_c) or not fetch_small(
+            session, src.key, src.bucket, dst.path, headers=sse_c, progress=progress,
+            whole_only=bool(sse_c),
+        ):  # fmt: skip
+            session.download_file(src.key, dst.path, bucket=src.bucket, progress=progress, **opts)
         if t.mtime is not None:
             os.utime(dst.path, (t.mtime, t.mtime))
     elif src.scheme == dst.scheme:
         session = ctx.session(src.scheme)
-        session.copy_object(src.key, dst.key, source_bucket=src.bucket, dest_bucket=dst.bucket)
+        session.copy_object(
+            src.key, dst.key, source_bucket=src.bucket, dest_bucket=dst.bucket,
+            **copy_kwargs(args, src.scheme),
+        )  # fmt: skip
         if progress is not None and t.size:
             progress(t.size, t.size)
     else:  # between backends: stream from one into the other
         source, target = ctx.session(src.scheme), ctx.session(dst.scheme)
+        upload = {"content_type": None, **upload_kwargs(args, dst.scheme)}
         with source.get_object(src.key, bucket=src.bucket) as response:
+            upload["content_type"] = upload["content_type"] or response.content_type
             target.upload_file(
-                _ProgressReader(response, progress), dst.key, bucket=dst.bucket,
-                content_type=response.content_type, **opts,
-            )  # fmt: skip
+                _ProgressReader(response, progress), dst.key, bucket=dst.bucket, **upload, **opts
+            )
 
 
 def _delete_source(ctx: Context, loc: Location) -> None:
@@ -758,7 +811,7 @@ def run_transfers(
     sizes = [t.size for t in transfers]
     total = sum(s for s in sizes if s is not None) if None not in sizes else None
     single = len(transfers) == 1
-    bar = ctx.progress(total, str(transfers[0].source) if single else "")
+    bar = ctx.progress(total, str(transfers[0].source) if single else f"0/{len(transfers)} files")
     lock = threading.Lock()
     finished = 0
 
@@ -862,7 +915,14 @@ def _copy(ctx: Context, args: argparse.Namespace, *, move: bool) -> int:
     if dst.stdio:
         ctx.stdout_is_data = True
     skipped: list[Skipped] = []
-    if args.recursive:
+    _check_object_options(args, src, dst)
+    wildcard = _wildcard(ctx, src, name)
+    _no_wildcard(ctx, dst, f"the destination of {name}")
+    if wildcard is not None:
+        with about(src.with_key(""), dst):
+            transfers, skipped = _plan_wildcard(ctx, src, dst, wildcard)
+        _report_skipped(ctx, skipped)
+    elif args.recursive:
         with about(src, dst):
             transfers, skipped = _plan_recursive(ctx, src, dst)
         _report_skipped(ctx, skipped)
@@ -870,7 +930,12 @@ def _copy(ctx: Context, args: argparse.Namespace, *, move: bool) -> int:
         transfers = [_plan_single(ctx, src, dst)]
     if any(t.source == t.dest for t in transfers):
         raise usage_error(f"{src} and {dst} are the same")
-    outcome = run_transfers(ctx, transfers, move=move, dry_run=args.dry_run)
+    try:
+        outcome = run_transfers(ctx, transfers, move=move, dry_run=args.dry_run)
+    except CLIError as exc:
+        if exc.error_code == "NoSuchKey" and wildcard is None and not args.recursive:
+            _hint_recursive(ctx, src)
+        raise
     if ctx.json and not dst.stdio:  # on stdout, the object's bytes are the output
         ctx.emit(
             {
@@ -891,6 +956,116 @@ def _copy(ctx: Context, args: argparse.Namespace, *, move: bool) -> int:
     if not outcome.failed and skipped:
         return EXIT_SKIPPED
     return outcome.exit_code
+
+
+def _check_object_options(args: argparse.Namespace, src: Location, dst: Location) -> None:
+    """Refuse object options that cannot apply, before anything is transferred."""
+    from .cli_transfer import OptionError, copy_kwargs, download_headers, upload_kwargs
+
+    try:
+        if dst.remote and src.remote and src.scheme == dst.scheme:
+            copy_kwargs(args, dst.scheme)
+        elif dst.remote:
+            upload_kwargs(args, dst.scheme)
+        elif src.remote:
+            download_headers(args, src.scheme)
+    except OptionError as exc:
+        raise usage_error(str(exc)) from None
+
+
+def _wildcard(ctx: Context, loc: Location, command: str) -> Wildcard | None:
+    """The wildcard in a remote source's key (None: no wildcard, or --raw)."""
+    from .cli_filters import Wildcard, has_wildcard
+
+    if getattr(ctx.args, "raw", False):
+        return None
+    if not loc.remote:
+        if has_wildcard(loc.path) and not os.path.lexists(loc.path):
+            raise usage_error(
+                f"{loc.path}: wildcards in local paths are for your shell to expand "
+                "(leave the pattern unquoted)"
+            )
+        return None
+    if has_wildcard(loc.bucket):
+        raise usage_error(f"{loc}: wildcards match keys, not bucket names")
+    return Wildcard(loc.key) if has_wildcard(loc.key) else None
+
+
+def _no_wildcard(ctx: Context, loc: Location, where: str) -> None:
+    """Refuse a wildcard where it cannot apply."""
+    from .cli_filters import has_wildcard
+
+    if getattr(ctx.args, "raw", False) or loc.stdio:
+        return
+    text = f"{loc.bucket}/{loc.key}" if loc.remote else ""
+    if has_wildcard(text):
+        raise usage_error(
+            f"{loc}: a wildcard cannot be used for {where}; name it exactly (or add --raw to "
+            "take '*' and '?' literally)"
+        )
+
+
+def _matching(ctx: Context, loc: Location, wildcard: Wildcard) -> list[tuple[str, dict[str, Any]]]:
+    """The objects a wildcard matches, after --include/--exclude (listed once, under the
+    wildcard's literal prefix); none is "not found"."""
+    from .cli_filters import filters_from
+
+    filters = filters_from(ctx.args)
+    found = [
+        (key, item)
+        for key, item in remote_files(ctx, loc.with_key(wildcard.prefix))
+        if wildcard.matches(key) and filters.wanted(wildcard.relative(key))
+    ]
+    if not found:
+        raise CLIError(f"no object matches {loc}", EXIT_NOT_FOUND, "NoMatch")
+    return found
+
+
+def _plan_wildcard(
+    ctx: Context, src: Location, dst: Location, wildcard: Wildcard
+) -> tuple[list[Transfer], list[Skipped]]:
+    """The objects a wildcard matches, each to its path below the wildcard's folder; keys
+    with no faithful counterpart at the destination are skipped (and reported)."""
+    if dst.stdio:
+        raise usage_error(f"{src}: a wildcard names many objects; they cannot go to stdout")
+    if dst.remote and dst.key and not dst.key.endswith("/"):
+        raise usage_error(
+            f"{dst}: a wildcard copies many objects: end the destination with '/' (a prefix)"
+        )
+    if not dst.remote and os.path.exists(dst.path) and not os.path.isdir(dst.path):
+        raise usage_error(f"{dst.path} exists and is not a directory")
+    matches = [(wildcard.relative(key), key, item) for key, item in _matching(ctx, src, wildcard)]
+    unfaithful = {} if dst.remote else _faithful_local([rel for rel, _, _ in matches])
+    transfers: list[Transfer] = []
+    skipped: list[Skipped] = []
+    for rel, key, item in matches:
+        size = item.get("content_length")
+        if dst.remote:
+            problem = _key_problem(dst.scheme, dst.key + rel)
+            if problem is not None:
+                skipped.append(Skipped(src.with_key(key), f"it cannot be a key: {problem}"))
+                continue
+            transfers.append(Transfer(src.with_key(key), dst.with_key(dst.key + rel), size))
+        elif rel in unfaithful:
+            reason = f"no faithful local path: {unfaithful[rel]}"
+            skipped.append(Skipped(src.with_key(key), reason))
+        else:  # every key is checked before anything is written
+            path = safe_local_path(dst.path, rel)
+            transfers.append(Transfer(src.with_key(key), dst.with_path(path), size))
+    return transfers, skipped
+
+
+def _hint_recursive(ctx: Context, src: Location) -> None:
+    """After "no such object": if the key is a prefix of other keys, say to add -r."""
+    if not src.remote or not src.key:
+        return
+    session = ctx.session(src.scheme)
+    prefix = dir_prefix(src.key)
+    with contextlib.suppress(S3LiteError):
+        if any(True for _ in session.list_objects(prefix, bucket=src.bucket, max_keys=1)):
+            raise usage_error(
+                f'{src} is a prefix (a "folder"), not an object: add -r to copy everything under it'
+            )
 
 
 def _plan_single(ctx: Context, src: Location, dst: Location) -> Transfer:
@@ -945,6 +1120,11 @@ def _plan_recursive(
             (rel, src.with_path(path), {"content_length": size})
             for rel, (path, size, _) in local_files(ctx, src.path).items()
         ]
+    from .cli_filters import filters_from
+
+    filters = filters_from(ctx.args)
+    if filters:
+        pairs = [p for p in pairs if filters.wanted(p[0])]
     transfers = []
     if dst.remote:
         dest_prefix = dir_prefix(dst.key)
@@ -1039,11 +1219,23 @@ def _rm_one(
     ctx: Context, args: argparse.Namespace, loc: Location, deleted: list[str]
 ) -> list[dict[str, Any]]:
     """Delete one object, or every object under a prefix; returns the failures."""
+    from .cli_filters import filters_from
+    from .cli_pool import delete_keys
+
     errors: list[dict[str, Any]] = []
     session = ctx.session(loc.scheme)
-    if args.recursive:
+    wildcard = _wildcard(ctx, loc, "rm")
+    many = args.recursive or wildcard is not None
+    if wildcard is not None:
+        keys = [key for key, _ in _matching(ctx, loc, wildcard)]
+    elif args.recursive:
         prefix = dir_prefix(loc.key)
-        keys = [item["key"] for item in session.list_objects(prefix, bucket=loc.bucket)]
+        filters = filters_from(args)
+        keys = [
+            item["key"]
+            for item in session.list_objects(prefix, bucket=loc.bucket)
+            if filters.wanted(item["key"][len(prefix) :])
+        ]
     else:
         if not loc.key:
             raise usage_error(
@@ -1058,8 +1250,8 @@ def _rm_one(
             ctx.status(f"(dry run) delete: {url}")
         deleted += urls
         return []
-    if args.recursive:
-        result = session.delete_objects(keys, bucket=loc.bucket, raise_errors=False)
+    if many:
+        result = delete_keys(session, loc.bucket, keys, args.jobs)
         failed = {e["key"] for e in result.errors}
         for e in result.errors:
             url, message = str(loc.with_key(e["key"])), e.get("message") or e.get("code")
@@ -1078,7 +1270,15 @@ def _rm_one(
 
 
 def cmd_cat(ctx: Context, args: argparse.Namespace) -> int:
-    targets = [remote_location(url, need_key=True) for url in args.urls]
+    targets = []
+    for url in args.urls:
+        loc = remote_location(url, need_key=True)
+        wildcard = _wildcard(ctx, loc, "cat")
+        if wildcard is None:
+            targets.append(loc)
+        else:
+            with about(loc.with_key("")):
+                targets += [loc.with_key(key) for key, _ in _matching(ctx, loc, wildcard)]
     ctx.stdout_is_data = True
     out = sys.stdout.buffer
     for loc in targets:
@@ -1092,6 +1292,7 @@ def cmd_cat(ctx: Context, args: argparse.Namespace) -> int:
 
 def cmd_head(ctx: Context, args: argparse.Namespace) -> int:
     loc = remote_location(args.url, need_key=True)
+    _no_wildcard(ctx, loc, "head (one object)")
     ctx.stdout_is_data = True
     with about(loc):
         return _head(ctx, args, loc)
@@ -1189,7 +1390,9 @@ def _empty_bucket(ctx: Context, session: Any, loc: Location) -> int:
     """Delete every object (every version, on versioned buckets and B2) and every unfinished
     upload; returns how many objects (names) were deleted."""
     names = {item["key"] for item in session.list_objects(bucket=loc.bucket)}
-    result = session.delete_objects(prefix="", bucket=loc.bucket, raise_errors=False)
+    result = session.delete_objects(  # listed once
+        sorted(names), bucket=loc.bucket, raise_errors=False
+    )
     if loc.scheme == "s3":
         try:
             listing = session.list_object_versions(bucket=loc.bucket)
@@ -1216,6 +1419,7 @@ def _empty_bucket(ctx: Context, session: Any, loc: Location) -> int:
 
 def cmd_presign(ctx: Context, args: argparse.Namespace) -> int:
     loc = remote_location(args.url, need_key=True)
+    _no_wildcard(ctx, loc, "presign (one object)")
     method = args.method.upper()
     if loc.scheme == "b2" and method not in ("GET", "HEAD"):
         raise usage_error("B2 presigns downloads only (--method GET or HEAD)")
@@ -1328,6 +1532,13 @@ def _why_copy(src: Entry, dst: Entry | None, args: argparse.Namespace) -> str | 
     # Whole seconds: some servers and file systems keep no more.
     if src.mtime is not None and dst.mtime is not None and int(src.mtime) > int(dst.mtime):
         return "newer"
+    if (
+        getattr(args, "exact_timestamps", False)
+        and src.mtime is not None
+        and dst.mtime is not None
+        and int(src.mtime) != int(dst.mtime)
+    ):
+        return "time differs"
     return None
 
 
@@ -1340,9 +1551,18 @@ def cmd_sync(ctx: Context, args: argparse.Namespace) -> int:
     for loc in (src, dst):
         if loc.remote and not loc.bucket:
             raise usage_error(f"{loc.scheme}:// needs a bucket: {loc.scheme}://BUCKET/PREFIX")
+    _no_wildcard(ctx, src, "sync (a directory or prefix)")
+    _no_wildcard(ctx, dst, "sync (a directory or prefix)")
+    _check_object_options(args, src, dst)
     with about(src, dst):
         source = _entries(ctx, src, source=True, to_local=not dst.remote)
         dest = _entries(ctx, dst, source=False)
+    from .cli_filters import filters_from
+
+    filters = filters_from(args)
+    if filters:  # what is filtered out is neither copied nor deleted
+        source = {rel: e for rel, e in source.items() if filters.wanted(rel)}
+        dest = {rel: e for rel, e in dest.items() if filters.wanted(rel)}
     # Sources with no faithful counterpart are skipped (and reported): never copied, and
     # what they would have collapsed onto locally is never deleted as extra.
     why: dict[str, str] = {}
@@ -1419,10 +1639,11 @@ def _sync_delete(
     errors: list[dict[str, Any]] = []
     deleted: list[Location] = []
     if dst.remote:
+        from .cli_pool import delete_keys
+
         session = ctx.session(dst.scheme)
-        result = session.delete_objects(
-            [loc.key for loc in extra], bucket=dst.bucket, raise_errors=False
-        )
+        jobs = getattr(ctx.args, "jobs", None) or DEFAULT_JOBS
+        result = delete_keys(session, dst.bucket, [loc.key for loc in extra], jobs)
         failed = {e["key"]: e for e in result.errors}
         for loc in extra:
             if loc.key in failed:

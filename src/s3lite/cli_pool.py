@@ -1,0 +1,47 @@
+"""Bounded worker pools for the command line: many small requests at once, on the one
+connection pool of a session (sized to `--jobs` by `commands.Context`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+__all__ = ["BATCH", "delete_keys", "run_pool"]
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+#: keys per DeleteObjects request (the S3 limit)
+BATCH = 1000
+
+
+def run_pool(func: Callable[[T], R], items: Sequence[T], jobs: int) -> list[R]:
+    """`func` over `items` on at most `jobs` threads; results in order; the first error is
+    raised once every started call has finished."""
+    if len(items) <= 1 or jobs <= 1:
+        return [func(item) for item in items]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(min(jobs, len(items)), thread_name_prefix="s3lite-cli") as pool:
+        return list(pool.map(func, items))
+
+
+def delete_keys(session: Any, bucket: str, keys: Iterable[str], jobs: int) -> Any:
+    """Delete keys with DeleteObjects, batches of 1000 sent in parallel (B2, which has no
+    batch delete, deletes in parallel on its own); per-key failures are in `.errors`."""
+    keys = list(keys)
+    if not hasattr(session, "_delete_batch") or len(keys) <= BATCH:
+        return session.delete_objects(keys, bucket=bucket, raise_errors=False)
+    from .s3 import DeleteResult
+
+    batches = [keys[i : i + BATCH] for i in range(0, len(keys), BATCH)]
+    results = run_pool(
+        lambda batch: session.delete_objects(batch, bucket=bucket, raise_errors=False),
+        batches,
+        jobs,
+    )
+    total = DeleteResult()
+    for result in results:
+        total.deleted.extend(result.deleted)
+        total.errors.extend(result.errors)
+    return total
