@@ -36,6 +36,9 @@ examples:
   s3lite cat s3://logs/app.log | grep ERROR
   s3lite presign --expires 1h s3://photos/cat.jpg
   s3lite lock s3://locks/backup -- ./backup.sh  one backup at a time, anywhere
+  s3lite du -H s3://photos/2024/              total size and number of objects
+  s3lite stat s3://photos/cat.jpg             an object's size, type, ETag, metadata
+  s3lite run commands.txt                     many commands, in parallel
 
 credentials:
   s3://  the AWS chain: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, --profile (or
@@ -50,8 +53,14 @@ output:
   Lines). Every other command prints one JSON document when it finishes, with --json.
   cat, head and `cp ... -` write the object's bytes unchanged; lock leaves stdout to its
   command. Messages and errors go to stderr (with --json, an error is
-  {"error": {"message": ..., "exit_code": ...}}). A progress bar is drawn on stderr
-  for long transfers when it is a terminal.
+  {"error": {"code": "NoSuchKey", "message": ..., "exit": 3}}: code is the service's
+  error code, else s3lite's). A progress bar is drawn on stderr for long transfers when
+  it is a terminal (--no-progress: none).
+
+wildcards and filters:
+  s3lite ls 's3://logs/2024-*/*.gz'     * within a name, ? one character, ** across /
+  s3lite rm --dryrun 's3://tmp/**.bak'  a pattern that matches nothing: exit code 3
+  s3lite sync ./site s3://www --exclude '*.tmp' --include 'keep.tmp'  (last match wins)
 
 exit codes:
   0    success

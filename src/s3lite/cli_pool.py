@@ -13,6 +13,8 @@ R = TypeVar("R")
 
 #: keys per DeleteObjects request (the S3 limit)
 BATCH = 1000
+#: the fewest keys per DeleteObjects request when the keys are spread over the workers
+MIN_BATCH = 100
 
 
 def run_pool(func: Callable[[T], R], items: Sequence[T], jobs: int) -> list[R]:
@@ -27,14 +29,17 @@ def run_pool(func: Callable[[T], R], items: Sequence[T], jobs: int) -> list[R]:
 
 
 def delete_keys(session: Any, bucket: str, keys: Iterable[str], jobs: int) -> Any:
-    """Delete keys with DeleteObjects, batches of 1000 sent in parallel (B2, which has no
+    """Delete keys with DeleteObjects, in batches of up to 1000 sent in parallel (B2, which has no
     batch delete, deletes in parallel on its own); per-key failures are in `.errors`."""
     keys = list(keys)
-    if not hasattr(session, "_delete_batch") or len(keys) <= BATCH:
+    # Enough batches to keep every worker busy (servers work through one batch key by key),
+    # but never more than 1000 keys, nor fewer than MIN_BATCH, in one request.
+    size = min(BATCH, max(MIN_BATCH, -(-len(keys) // max(jobs, 1))))
+    if not hasattr(session, "_delete_batch") or len(keys) <= size:
         return session.delete_objects(keys, bucket=bucket, raise_errors=False)
     from .s3 import DeleteResult
 
-    batches = [keys[i : i + BATCH] for i in range(0, len(keys), BATCH)]
+    batches = [keys[i : i + size] for i in range(0, len(keys), size)]
     results = run_pool(
         lambda batch: session.delete_objects(batch, bucket=bucket, raise_errors=False),
         batches,

@@ -724,12 +724,19 @@ def _transfer_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _execute(ctx: Context, t: Transfer, progress: Callable[[int, int | None], None] | None) -> None:
-    from .cli_transfer import copy_kwargs, download_headers, fetch_small, upload_kwargs
+    from .cli_transfer import copy_kwargs, download_headers, fetch_small, put_small, upload_kwargs
 
     args = ctx.args
     opts = _transfer_options(args)
     src, dst = t.source, t.dest
-    if not src.remote:
+    small = t.size is not None and t.size <= opts.get("threshold", 8 * 1024 * 1024)
+    if not src.remote and not src.stdio and small and t.size is not None and t.size <= 1 << 20:
+        session = ctx.session(dst.scheme)
+        put_small(
+            session, src.path, dst.key, dst.bucket, progress=progress,
+            **upload_kwargs(args, dst.scheme),
+        )  # fmt: skip
+    elif not src.remote:
         session = ctx.session(dst.scheme)
         body: Any = sys.stdin.buffer if src.stdio else src.path
         session.upload_file(
@@ -758,7 +765,6 @@ def _execute(ctx: Context, t: Transfer, progress: Callable[[int, int | None], No
         if parent:
             os.makedirs(parent, exist_ok=True)
         # Small objects (and SSE-C ones): one verified GET, no HEAD first.
-        small = t.size is not None and t.size <= opts.get("threshold", 8 * 1024 * 1024)
         if not (small or sse_c) or not fetch_small(
             session, src.key, src.bucket, dst.path, headers=sse_c, progress=progress,
             whole_only=bool(sse_c),
