@@ -224,6 +224,12 @@ def test_sse_c_both_directions(s3_cli: Remote, tmp_path: Path) -> None:
     s3_cli.ok("cp", "-r", s3_cli.url("c/"), str(tmp_path / "tree"), "--sse-c",
               "--sse-c-key", f"fileb://{tmp_path / 'key.bin'}")  # fmt: skip
     assert (tmp_path / "tree" / "c.bin").read_bytes() == data
+    # a remote copy: the source's key, and a new key for the copy
+    other = "abcdefabcdefabcdefabcdefabcdefab"
+    s3_cli.ok("cp", s3_cli.url("c/c.bin"), s3_cli.url("c/c2.bin"), "--sse-c-copy-source",
+              "--sse-c-copy-source-key", SSE_C_KEY, "--sse-c", "--sse-c-key", other)  # fmt: skip
+    assert s3_cli.ok("cp", s3_cli.url("c/c2.bin"), "-", "--sse-c-key", other).stdout == data
+    assert s3_cli.run("cp", s3_cli.url("c/c2.bin"), "-", *key).returncode != EXIT_OK
     # what the server got: the key's MD5 matches the one the helper computes
     from s3lite.cli_transfer import sse_c_headers
 

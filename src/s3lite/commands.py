@@ -424,6 +424,8 @@ class Context:
         self.bar: ProgressBar | None = None
         #: set on Ctrl-C: transfers running in other threads stop at their next progress report
         self.cancelled = threading.Event()
+        #: parts in flight per large file: fewer when many files run at once (memory bound)
+        self.part_jobs = 8
         self._sessions: dict[str, Any] = {}
         self._lock = threading.Lock()
         #: `run`: the sessions (and connection pools) of the batch, shared by every line
@@ -727,7 +729,7 @@ def _execute(ctx: Context, t: Transfer, progress: Callable[[int, int | None], No
     from .cli_transfer import copy_kwargs, download_headers, fetch_small, put_small, upload_kwargs
 
     args = ctx.args
-    opts = _transfer_options(args)
+    opts = {"concurrency": ctx.part_jobs, **_transfer_options(args)}
     src, dst = t.source, t.dest
     small = t.size is not None and t.size <= opts.get("threshold", 8 * 1024 * 1024)
     if not src.remote and not src.stdio and small and t.size is not None and t.size <= 1 << 20:
@@ -857,6 +859,7 @@ def run_transfers(
                 ctx.warn(f"error: {verb_of(t)} {t.source} failed: {describe(exc)}")
 
         jobs = max(1, getattr(ctx.args, "jobs", 4) or 1)
+        ctx.part_jobs = max(1, min(8, 32 // jobs))  # at most ~32 parts in flight in all
         with ThreadPoolExecutor(jobs, thread_name_prefix="s3lite-cli") as pool:
             futures = [pool.submit(guarded, t) for t in transfers]
             try:
