@@ -379,6 +379,14 @@ def test_unknown_flag_prints_the_subcommand_usage() -> None:
     assert result.returncode == EXIT_USAGE
     assert "usage: s3lite cp" in result.stderr and "SOURCE DEST" in result.stderr
     assert "unrecognized arguments: --bogus" in result.stderr
+    as_json = run_cli("--json", "cp", "--bogus", "a", "s3://b/k")
+    assert json.loads(as_json.stderr) == {
+        "error": {
+            "code": "UsageError",
+            "message": "s3lite cp: unrecognized arguments: --bogus",
+            "exit": 2,
+        }
+    }
 
 
 NEW_FLAGS = {
@@ -391,6 +399,7 @@ NEW_FLAGS = {
              "--cache-control", "--acl"],
     "ls": ["--summarize", "--human-readable"],
     "du": ["-H"],
+    "stat": ["--json"],
     "run": ["--jobs"],
 }  # fmt: skip
 

@@ -11,7 +11,7 @@ import argparse
 import re
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 __all__ = ["build_parser", "error_doc", "main"]
 
@@ -74,6 +74,21 @@ exit codes:
        side (dir//file, ./x, a/./b, names that cannot be keys); the rest was done
   130  interrupted (Ctrl-C)
 """
+
+
+class _Parser(argparse.ArgumentParser):
+    """With --json on the command line, a usage error is a JSON error document too."""
+
+    json_errors = False
+
+    def error(self, message: str) -> NoReturn:
+        if _Parser.json_errors:
+            import json
+
+            text = f"{self.prog}: {message}"
+            print(json.dumps(error_doc(text, 2, None)), file=sys.stderr)
+            sys.exit(2)
+        super().error(message)
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):
@@ -224,7 +239,7 @@ def _filter_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="s3lite",
         description=(
             "A small, fast client for S3-compatible object storage and Backblaze B2: "
@@ -236,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=_version())
     _global_options(parser, suppress=False)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     _global_options(common, suppress=True)
 
     def add(
@@ -605,6 +620,7 @@ def _subparser(parser: argparse.ArgumentParser, name: str | None) -> argparse.Ar
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    _Parser.json_errors = "--json" in (sys.argv[1:] if argv is None else list(argv))
     args = parse(parser, argv)
     func = getattr(args, "func", None)
     if func is None:
