@@ -291,7 +291,7 @@ def test_aws_cli_spellings(remote: Remote, tmp_path: Path) -> None:
     table = remote.ok("stat", remote.url("h/meta.txt")).out
     assert re.search(r"^Size\s+6 ", table, re.M) and re.search(r"^meta: owner\s+ops$", table, re.M)
     info = remote.ok("--json", "stat", remote.url("h/meta.txt")).json()
-    assert info["size"] == 6 and info["metadata"] == {"owner": "ops"} and info["etag"]
+    assert info["content_length"] == 6 and info["metadata"] == {"owner": "ops"} and info["etag"]
     missing = remote.run("stat", remote.url("h/none"))
     assert missing.returncode == EXIT_NOT_FOUND and "NoSuchKey" in missing.stderr
 

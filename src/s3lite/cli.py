@@ -558,7 +558,8 @@ def _add_more_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
         "stat", "show an object's size, type, dates, checksums and metadata",
         "HEADs the object and prints what it says as a table (or, with --json, one\n"
         "JSON document).",
-        "  s3lite stat s3://docs/report.pdf\n  s3lite --json stat b2://backup/db.sql | jq .size",
+        "  s3lite stat s3://docs/report.pdf\n"
+        "  s3lite --json stat b2://backup/db.sql | jq .content_length",
         "cli_inspect:cmd_stat",
     )  # fmt: skip
     stat.add_argument("urls", nargs="+", metavar="URL", help="objects")

@@ -67,7 +67,8 @@ def cmd_du(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def cmd_stat(ctx: Context, args: argparse.Namespace) -> int:
-    """HEAD each object; a table (field: value) or one JSON document per object."""
+    """HEAD each object; a table (field: value) or one JSON document per object, its fields
+    named as the Python API's response attributes (content_length, last_modified, ...)."""
     from .commands import iso_time, local_time
 
     for url in args.urls:
@@ -80,7 +81,7 @@ def cmd_stat(ctx: Context, args: argparse.Namespace) -> int:
             "url": str(loc),
             "bucket": loc.bucket,
             "key": loc.key,
-            "size": head.content_length,
+            "content_length": head.content_length,
             "last_modified": iso_time(head.last_modified),
             "etag": head.etag,
             "content_type": head.content_type,
@@ -94,7 +95,7 @@ def cmd_stat(ctx: Context, args: argparse.Namespace) -> int:
             continue
         rows: list[tuple[str, Any]] = [
             ("URL", doc["url"]),
-            ("Size", f"{doc['size']} ({human_size(doc['size'] or 0)})"),
+            ("Size", f"{head.content_length} ({human_size(head.content_length or 0)})"),
             ("Last-Modified", local_time(head.last_modified).strip() or None),
             ("ETag", doc["etag"]),
             ("Content-Type", doc["content_type"]),
