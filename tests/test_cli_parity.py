@@ -338,6 +338,10 @@ def test_run_batch_file_and_stdin(remote: Remote, tmp_path: Path) -> None:
     assert summary["total"] == 2 and [f["line"] for f in summary["failed"]] == [1, 2]
     errors = [json.loads(line) for line in as_json.stderr.splitlines() if line.startswith("{")]
     assert [e["error"]["code"] for e in errors] == ["NoSuchKey"]
+    secret = f"cp {remote.url('b/none')} {tmp_path}/ --sse-c --sse-c-key {SSE_C_KEY}\n"
+    hidden = remote.run("--json", "run", "-", input=secret.encode())
+    assert hidden.returncode == EXIT_FAILURE
+    assert SSE_C_KEY not in hidden.stderr + hidden.out and "<hidden>" in hidden.out
     nested = remote.run("run", "-", input=b"lock s3://x/y -- true\n")
     assert nested.returncode == EXIT_FAILURE and "cannot run in a batch" in nested.stderr
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import re
 import shlex
 import sys
 from typing import Any
@@ -32,6 +33,14 @@ _GLOBALS = (
 #: options that decide how a session is made: a line that changes one gets its own sessions
 _SESSION = ("endpoint_url", "profile", "region", "b2_api_url", "no_verify_ssl")
 _NOT_IN_BATCH = ("run", "lock", "demo")
+
+
+_SECRET_OPTION = re.compile(r"(--sse-c(?:-copy-source)?-key(?:=|\s+))(\"[^\"]*\"|'[^']*'|\S+)")
+
+
+def shown(text: str) -> str:
+    """A line as printed in messages and the summary: SSE-C keys hidden."""
+    return _SECRET_OPTION.sub(r"\1<hidden>", text)
 
 
 class Line:
@@ -127,7 +136,7 @@ def _execute(line: Line, batch: Context, err: Any, print_lock: Any) -> int:
                 doc["error"]["line"] = line.number
                 err.write(json.dumps(doc) + "\n")
             else:
-                err.write(f"s3lite: error: line {line.number} ({line.text}): {message}\n")
+                err.write(f"s3lite: error: line {line.number} ({shown(line.text)}): {message}\n")
             err.flush()
         return code
     finally:
@@ -166,7 +175,7 @@ def cmd_run(ctx: Context, args: argparse.Namespace) -> int:
     sys.stdout.flush()
     if ctx.json:
         ctx.emit({"command": "run", "total": len(lines), "ok": len(lines) - len(failed),
-                  "failed": [{"line": line.number, "command": line.text, "exit": line.code}
+                  "failed": [{"line": line.number, "command": shown(line.text), "exit": line.code}
                              for line in failed]})  # fmt: skip
     elif not ctx.quiet or failed:
         err.write(
