@@ -285,6 +285,10 @@ def test_aws_cli_spellings(remote: Remote, tmp_path: Path) -> None:
     assert du.strip() == f"{total} bytes in 4 objects: {remote.url('h/')}"
     doc = remote.ok("--json", "du", remote.url("h/sub/")).json()
     assert doc["objects"] == 2 and doc["size"] == 12 + 3000
+    both = remote.ok("du", "-H", remote.url("h/sub/"), remote.url("h/a.txt")).out.splitlines()
+    assert both[-1] == "2.9 KiB in 3 objects: total", both
+    lines = remote.ok("--json", "ls", "-r", "--summarize", remote.url("h/")).json_lines()
+    assert lines[-1] == {"type": "summary", "objects": 4, "size": total}
     # stat: table and JSON
     remote.ok("cp", str(tmp_path / "src" / "a.txt"), remote.url("h/meta.txt"),
               "--metadata", "owner=ops")  # fmt: skip
