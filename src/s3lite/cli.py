@@ -228,6 +228,7 @@ def _transfer_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _filter_options(parser: argparse.ArgumentParser) -> None:
+    """--exclude/--include, kept in the order given (the last match wins)."""
     from .cli_filters import FilterAction
 
     group = parser.add_argument_group("filters (applied in order; the last that matches wins)")
@@ -535,6 +536,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _object_options(parser: argparse.ArgumentParser) -> None:
+    """The aws-cli options of uploads and copies (their module is loaded only here)."""
     from .cli_transfer import add_object_options
 
     add_object_options(parser)
@@ -612,6 +614,7 @@ def parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpar
 
 
 def _subparser(parser: argparse.ArgumentParser, name: str | None) -> argparse.ArgumentParser | None:
+    """The parser of subcommand `name`, to print its usage with an error."""
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction) and name:
             found: argparse.ArgumentParser | None = action.choices.get(name)

@@ -57,6 +57,7 @@ class Line:
 
 
 def _read(name: str) -> list[Line]:
+    """The commands of a batch file (or stdin): non-blank lines not starting with #."""
     try:
         if name == "-":
             text = sys.stdin.read()
@@ -113,6 +114,8 @@ def _parse(line: Line, run_args: argparse.Namespace, err: Any) -> None:
 
 
 def _execute(line: Line, batch: Context, err: Any, print_lock: Any) -> int:
+    """Run one parsed line (on the batch's sessions unless it names other ones); its
+    error is reported with the line's number and becomes its exit code."""
     from .cli import command_function, error_doc
     from .commands import error_message, exit_code_for
 
@@ -145,6 +148,8 @@ def _execute(line: Line, batch: Context, err: Any, print_lock: Any) -> int:
 
 
 def cmd_run(ctx: Context, args: argparse.Namespace) -> int:
+    """Parse every line first (usage errors fail their line), run the rest on `--jobs`
+    workers, then print the summary; exit code 1 if any line failed."""
     import threading
 
     err = sys.stderr

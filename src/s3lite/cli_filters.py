@@ -100,6 +100,7 @@ def filters_from(args: argparse.Namespace) -> Filters:
 
 
 def _wildcard_regex(pattern: str) -> re.Pattern[str]:
+    """s5cmd's wildcards: `**` any run, `*` a run without `/`, `?` one character but `/`."""
     out, i = [], 0
     while i < len(pattern):
         c = pattern[i]
@@ -132,7 +133,9 @@ class Wildcard:
         self._regex = _wildcard_regex(pattern)
 
     def matches(self, key: str) -> bool:
+        """Whether a whole key matches the pattern."""
         return self._regex.match(key) is not None
 
     def relative(self, key: str) -> str:
+        """A matching key's name below the pattern's folder (what a copy keeps)."""
         return key[len(self.base) :]

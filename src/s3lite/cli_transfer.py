@@ -39,10 +39,12 @@ class _Secret(str):
 
 
 def _secret(text: str) -> _Secret:
+    """argparse type of the key options: the value, hidden from reprs."""
     return _Secret(text)
 
 
 def _metadata_pair(text: str) -> tuple[str, str]:
+    """`KEY=VALUE` as (KEY, VALUE); the value may be empty, the key may not."""
     name, sep, value = text.partition("=")
     if not sep or not name.strip():
         raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE")
@@ -145,6 +147,7 @@ class OptionError(ValueError):
 
 
 def _key_bytes(value: str, option: str) -> bytes:
+    """An SSE-C key from the command line (text, or fileb://PATH): exactly 32 bytes."""
     if value.startswith("fileb://"):
         path = value[len("fileb://") :]
         try:
@@ -170,6 +173,7 @@ def sse_c_headers(key: bytes, *, copy_source: bool = False) -> dict[str, str]:
 
 
 def _sse_c(args: argparse.Namespace, *, copy_source: bool = False) -> dict[str, str]:
+    """The SSE-C headers the options ask for (the copy source's with `copy_source`)."""
     alg_name, key_name = (
         ("sse_c_copy_source", "sse_c_copy_source_key") if copy_source else ("sse_c", "sse_c_key")
     )
@@ -205,6 +209,7 @@ _S3_ONLY = ("storage_class", "acl", "sse", "sse_kms_key_id", "sse_c", "sse_c_key
 
 
 def _check_scheme(args: argparse.Namespace, scheme: str) -> None:
+    """Refuse S3-only options for b2:// (B2 has no storage classes, ACLs or SSE headers)."""
     if scheme != "b2":
         return
     for name in _S3_ONLY:
@@ -247,6 +252,7 @@ def upload_kwargs(args: argparse.Namespace, scheme: str) -> dict[str, Any]:
 
 
 def _s3_headers(args: argparse.Namespace) -> dict[str, str]:
+    """Storage class, ACL and encryption headers of an S3 upload or copy."""
     headers: dict[str, str] = {}
     if getattr(args, "storage_class", None):
         headers["x-amz-storage-class"] = args.storage_class
