@@ -153,6 +153,7 @@ def cmd_run(ctx: Context, args: argparse.Namespace) -> int:
     import threading
 
     err = sys.stderr
+    ctx.pool_size = max(10, 4 * args.jobs)  # the lines' own workers share the pool too
     lines = _read(args.file)
     for line in lines:
         _parse(line, args, err)

@@ -426,6 +426,8 @@ class Context:
         self.cancelled = threading.Event()
         #: parts in flight per large file: fewer when many files run at once (memory bound)
         self.part_jobs = 8
+        #: connections per session, if not --jobs
+        self.pool_size: int | None = None
         self._sessions: dict[str, Any] = {}
         self._lock = threading.Lock()
         #: `run`: the sessions (and connection pools) of the batch, shared by every line
@@ -449,7 +451,8 @@ class Context:
             import urllib3
 
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
-        pool = max(10, getattr(args, "jobs", None) or DEFAULT_JOBS)  # one pool for all workers
+        # one pool for all workers (`run` sizes it for its lines' workers too)
+        pool = self.pool_size or max(10, getattr(args, "jobs", None) or DEFAULT_JOBS)
         if scheme == "b2":
             from .b2 import DEFAULT_API_URL, B2Session
 
