@@ -487,7 +487,7 @@ class S3LiteFileSystem(AbstractFileSystem):  # type: ignore[misc]
         itself (a "dir/" marker, or an emptied SeaweedFS folder) does not count."""
         with _translated(f"{bucket}/{prefix}"):
             page = next(
-                self.session.list_objects(prefix, bucket=bucket, delimiter="/", max_keys=2).pages()
+                self.session.list_objects(prefix, bucket=bucket, delimiter="/", limit=2).pages()
             )
         return [i for i in page.items if i["key"] != prefix], page.prefixes
 
@@ -940,7 +940,7 @@ class S3LiteFileSystem(AbstractFileSystem):  # type: ignore[misc]
         # A plain key (no version) deletes the object as the backend does for a name.
         batch = [key if version is None else (key, version) for key, version in keys]
         with _translated(bucket):
-            result = self.session.delete_objects(batch, bucket=bucket)
+            result = self.session.delete_objects(batch, bucket=bucket, raise_errors=False)
         if result.errors:
             first = result.errors[0]
             raise OSError(
