@@ -192,6 +192,26 @@ def test_delete_object_and_copy_object_positional(versioned: S3Session) -> None:
     assert [v["version_id"] for v in versioned.list_object_versions("doc.txt")] == [v1.version_id]
 
 
+def test_get_head_put_object_positional(versioned: S3Session) -> None:
+    # put_object(key, obj, metadata, content_type)
+    v1 = versioned.put_object("data.csv", b"a,b\n1,2\n", {"source": "s1"}, "text/csv")
+    versioned.put_object("data.csv", b"newer")
+    # get_object(key, version_id, range_start, range_end) and head_object(key, version_id)
+    part = versioned.get_object("data.csv", v1.version_id, 0, 2)
+    assert part.data == b"a,b"
+    head = versioned.head_object("data.csv", v1.version_id)
+    assert head.metadata == {"source": "s1"} and head.content_type == "text/csv"
+    assert head.content_length == 8
+    assert versioned.get_object("data.csv").data == b"newer"
+
+
+def test_b2_get_head_put_object_positional(b2: B2Session) -> None:
+    b2.put_object("data.csv", b"a,b\n1,2\n", {"source": "s1"}, "text/csv")
+    head = b2.head_object("data.csv")
+    assert head.metadata == {"source": "s1"} and head.content_type == "text/csv"
+    assert b2.get_object("data.csv", head.version_id, 4, 6).data == b"1,2"
+
+
 def test_delete_objects_keys_prefix_and_purge(versioned: S3Session) -> None:
     for key in ("a", "b", "c", "dir/x", "dir/y"):
         versioned.put_object(key, b"1")

@@ -1111,10 +1111,10 @@ class B2Session(TransferMixin):
         self,
         key: str,
         body: BodyLike,
-        *,
-        bucket: str | None = None,
         metadata: Mapping[str, str] | None = None,
         content_type: str | None = None,
+        *,
+        bucket: str | None = None,
         cache_control: str | None = None,
         content_disposition: str | None = None,
         content_encoding: str | None = None,
@@ -1178,11 +1178,11 @@ class B2Session(TransferMixin):
     def get_object(
         self,
         key: str,
-        *,
-        bucket: str | None = None,
         version_id: str | None = None,
         range_start: int | None = None,
         range_end: int | None = None,
+        *,
+        bucket: str | None = None,
         stream: bool | None = None,
         headers: Mapping[str, str] | None = None,
         resume: bool = True,
@@ -1265,9 +1265,9 @@ class B2Session(TransferMixin):
     def head_object(
         self,
         key: str,
+        version_id: str | None = None,
         *,
         bucket: str | None = None,
-        version_id: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> Response:
         """The file's headers (size, type, SHA-1, file id, file info) without its body.
