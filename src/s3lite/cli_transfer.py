@@ -12,14 +12,13 @@ import argparse
 import base64
 import hashlib
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 __all__ = [
     "add_object_options",
     "copy_kwargs",
     "download_headers",
-    "fetch_small",
     "sse_c_headers",
     "upload_kwargs",
 ]
@@ -310,65 +309,6 @@ def copy_kwargs(args: argparse.Namespace, scheme: str) -> dict[str, Any]:
     if headers:
         out["headers"] = headers
     return out
-
-
-def fetch_small(
-    session: Any,
-    key: str,
-    bucket: str,
-    path: str,
-    *,
-    headers: Mapping[str, str] | None = None,
-    progress: Callable[[int, int | None], None] | None = None,
-    whole_only: bool = False,
-) -> bool:
-    """Download a small object with one GET (no HEAD first), verified like `download_file`
-    (stored CRC32, MD5 ETag or B2 SHA-1, and the size); written to a temporary file renamed
-    into place. Returns False, having written nothing, for an object that must be fetched
-    by parts (its checksum covers parts), unless `whole_only` (then the size alone is checked)."""
-    from .progress import ProgressReporter
-    from .transfer import _Sink, _Verifier
-
-    hdrs = dict(headers or {})
-    if getattr(session, "supports_checksum_mode", False):
-        hdrs["x-amz-checksum-mode"] = "ENABLED"
-    with session.get_object(key, bucket=bucket, stream=True, headers=hdrs) as response:
-        verifier = _Verifier.for_head(response, True)
-        if verifier.kind in _Verifier.ALIGNED:
-            if not whole_only:
-                return False
-            verifier = _Verifier("size", None)
-        if verifier.kind == "md5" and any(k.lower().startswith(_SSE_C) for k in response.headers):
-            verifier = _Verifier("size", None)  # an SSE-C object's ETag is not its MD5
-        size = response.content_length or 0
-        reporter = ProgressReporter(progress, size)
-        sink = _Sink(path, size)
-        whole = verifier.whole_hasher() if verifier.in_order else None
-        part = verifier.range_hasher()
-        offset = 0
-        try:
-            for chunk in response.iter_chunks(1 << 20):
-                sink.write_at(offset, chunk)
-                if whole is not None:
-                    whole.update(chunk)
-                if part is not None:
-                    part.update(chunk)
-                offset += len(chunk)
-                reporter.add(len(chunk))
-            verifier.finish(
-                [(offset, part.digest())] if part is not None else [],
-                whole.hexdigest() if whole is not None else None,
-            )
-            if offset != size:
-                from .errors import ChecksumMismatch
-
-                raise ChecksumMismatch(f"downloaded {offset} bytes, the object has {size}")
-            sink.commit(size)
-        except BaseException:
-            sink.discard()
-            raise
-    reporter.finish()
-    return True
 
 
 def put_small(

@@ -729,7 +729,8 @@ def _transfer_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _execute(ctx: Context, t: Transfer, progress: Callable[[int, int | None], None] | None) -> None:
-    from .cli_transfer import copy_kwargs, download_headers, fetch_small, put_small, upload_kwargs
+    from .cli_transfer import copy_kwargs, download_headers, put_small, upload_kwargs
+    from .transfer import download_small
 
     args = ctx.args
     opts = {"concurrency": ctx.part_jobs, **_transfer_options(args)}
@@ -770,7 +771,7 @@ def _execute(ctx: Context, t: Transfer, progress: Callable[[int, int | None], No
         if parent:
             os.makedirs(parent, exist_ok=True)
         # Small objects (and SSE-C ones): one verified GET, no HEAD first.
-        if not (small or sse_c) or not fetch_small(
+        if not (small or sse_c) or not download_small(
             session, src.key, src.bucket, dst.path, headers=sse_c, progress=progress,
             whole_only=bool(sse_c),
         ):  # fmt: skip

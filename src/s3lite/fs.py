@@ -248,10 +248,9 @@ class S3LiteFileSystem(AbstractFileSystem):  # type: ignore[misc]
         self._lock = threading.Lock()
 
     # --- session -------------------------------------------------------------------------------
-    def _make_session(self) -> Any:
-        """A new `S3Session` from the storage options (keywords only: positions may change)."""
-        from .s3 import S3Session
-
+    def _connection_options(self) -> dict[str, Any]:
+        """Session keywords both backends take, from s3fs-style `config_kwargs`: timeouts,
+        pool size (at least `max_concurrency`), attempts, and `verify`."""
         options: dict[str, Any] = {}
         cfg = self.config_kwargs
         for name in ("connect_timeout", "read_timeout"):
@@ -263,6 +262,17 @@ class S3LiteFileSystem(AbstractFileSystem):  # type: ignore[misc]
         retries = cfg.get("retries") or {}
         if "max_attempts" in retries:
             options["max_attempts"] = retries["max_attempts"]
+        if self.verify is not None:
+            options["verify"] = self.verify
+        return options
+
+    def _make_session(self) -> Any:
+        """A new `S3Session` from the storage options (keywords only: positions may change)."""
+        from .s3 import S3Session
+
+        options = self._connection_options()
+        cfg = self.config_kwargs
+        retries = cfg.get("retries") or {}
         if "mode" in retries and retries["mode"] in ("standard", "adaptive"):
             options["retry_mode"] = retries["mode"]
         style = (cfg.get("s3") or {}).get("addressing_style")
@@ -270,8 +280,6 @@ class S3LiteFileSystem(AbstractFileSystem):  # type: ignore[misc]
             options["addressing_style"] = style
         if cfg.get("signature_version") in ("s3", "s3v4"):
             options["signature_version"] = cfg["signature_version"]
-        if self.verify is not None:
-            options["verify"] = self.verify
         if self.key is not None and self._secret is not None and not self.anon:
             options.update(
                 access_key_id=self.key, access_key=self._secret, session_token=self._token
@@ -1197,19 +1205,7 @@ class B2LiteFileSystem(S3LiteFileSystem):
     def _make_session(self) -> Any:
         from .b2 import B2Session
 
-        options: dict[str, Any] = {}
-        cfg = self.config_kwargs
-        for name in ("connect_timeout", "read_timeout"):
-            if name in cfg:
-                options[name] = cfg[name]
-        options["max_pool_connections"] = max(
-            int(cfg.get("max_pool_connections", 10)), self.max_concurrency
-        )
-        retries = cfg.get("retries") or {}
-        if "max_attempts" in retries:
-            options["max_attempts"] = retries["max_attempts"]
-        if self.verify is not None:
-            options["verify"] = self.verify
+        options = self._connection_options()
         if self.endpoint_url:
             options["api_url"] = self.endpoint_url
         if self.key is not None:

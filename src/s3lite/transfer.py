@@ -580,23 +580,69 @@ def _download_single(
     verifier: _Verifier,
     reporter: ProgressReporter,
 ) -> int:
+    with session.get_object(key, stream=True, **pin) as resp:
+        return _write_verified(resp, sink, verifier, reporter)
+
+
+def _write_verified(
+    resp: Response, sink: _Sink, verifier: _Verifier, reporter: ProgressReporter
+) -> int:
+    """Write a whole body into `sink` from offset 0, hashing it as `verifier` asks, and check
+    it (ChecksumMismatch); returns the number of bytes written."""
     whole = verifier.whole_hasher() if verifier.in_order else None
     part = verifier.range_hasher()
     offset = 0
-    with session.get_object(key, stream=True, **pin) as resp:
-        for chunk in resp.iter_chunks(CHUNK):
-            sink.write_at(offset, chunk)
-            if whole is not None:
-                whole.update(chunk)
-            if part is not None:
-                part.update(chunk)
-            offset += len(chunk)
-            reporter.add(len(chunk))
+    for chunk in resp.iter_chunks(CHUNK):
+        sink.write_at(offset, chunk)
+        if whole is not None:
+            whole.update(chunk)
+        if part is not None:
+            part.update(chunk)
+        offset += len(chunk)
+        reporter.add(len(chunk))
     verifier.finish(
         [(offset, part.digest())] if part is not None else [],
         whole.hexdigest() if whole is not None else None,
     )
     return offset
+
+
+def download_small(
+    session: Any,
+    key: str,
+    bucket: str,
+    path: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    progress: ProgressCallback | None = None,
+    whole_only: bool = False,
+) -> bool:
+    """Download a small object with one GET (no HEAD first), verified like `download_file`
+    (stored CRC32, MD5 ETag or B2 SHA-1, and the size) and written to a temporary file renamed
+    into place. Returns False, having written nothing, for an object that must be fetched by
+    parts (its checksum covers parts), unless `whole_only` (then the size alone is checked)."""
+    hdrs = dict(headers or {})
+    if getattr(session, "supports_checksum_mode", False):
+        hdrs["x-amz-checksum-mode"] = "ENABLED"
+    with session.get_object(key, bucket=bucket, stream=True, headers=hdrs) as response:
+        verifier = _Verifier.for_head(response, True)
+        if verifier.kind in _Verifier.ALIGNED:
+            if not whole_only:
+                return False
+            verifier = _Verifier("size", None)
+        size = response.content_length or 0
+        reporter = ProgressReporter(progress, size)
+        sink = _Sink(path, size)
+        try:
+            written = _write_verified(response, sink, verifier, reporter)
+            if written != size:
+                raise ChecksumMismatch(f"downloaded {written} bytes, the object has {size}")
+            sink.commit(size)
+        except BaseException:
+            sink.discard()
+            raise
+    reporter.finish()
+    return True
 
 
 def _download_ranges(
