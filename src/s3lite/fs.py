@@ -162,6 +162,19 @@ class ReadAheadOrExactCache(BaseCache):  # type: ignore[misc]
 register_cache(ReadAheadOrExactCache, clobber=True)
 
 
+def _progress_for(callback: Any) -> Callable[[int, int | None], None] | None:
+    """s3lite's progress(done, total) reported to an fsspec Callback (None: no reporting)."""
+    if callback is None:
+        return None
+
+    def progress(done: int, total: int | None) -> None:
+        if total is not None:
+            callback.set_size(total)
+        callback.absolute_update(done)
+
+    return progress
+
+
 class S3LiteFileSystem(AbstractFileSystem):  # type: ignore[misc]
     """An fsspec filesystem over an `S3Session`: paths are ``bucket/key``.
 
@@ -744,13 +757,7 @@ class S3LiteFileSystem(AbstractFileSystem):  # type: ignore[misc]
             parent = os.path.dirname(os.path.abspath(lpath))
             os.makedirs(parent, exist_ok=True)
 
-        def progress(done: int, total: int | None) -> None:
-            if callback is None:
-                return
-            if total is not None:
-                callback.set_size(total)
-            callback.absolute_update(done)
-
+        progress = _progress_for(callback)
         try:
             with _translated(rpath):
                 self.session.download_file(
@@ -891,13 +898,7 @@ class S3LiteFileSystem(AbstractFileSystem):  # type: ignore[misc]
         if not key:
             raise IsADirectoryError(errno.EISDIR, "cannot write a file as a bucket", rpath)
 
-        def progress(done: int, total: int | None) -> None:
-            if callback is None:
-                return
-            if total is not None:
-                callback.set_size(total)
-            callback.absolute_update(done)
-
+        progress = _progress_for(callback)
         try:
             with _translated(rpath):
                 self.session.upload_file(
