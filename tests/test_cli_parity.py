@@ -126,6 +126,7 @@ def test_wildcards_refused_where_they_cannot_apply(remote: Remote, tmp_path: Pat
         ("head", remote.url("r/*.txt")),
         ("presign", remote.url("r/*.txt")),
         ("stat", remote.url("r/*.txt")),
+        ("lock", remote.url("r/*.lock"), "--", "true"),
         ("cp", str(tmp_path / "nothing-*.txt"), remote.url("r/")),  # left to the shell
         ("cp", remote.url("r/*.txt"), "-"),  # many objects to stdout
         ("cp", remote.url("r/*.txt"), remote.url("r/one.txt")),  # not a prefix

@@ -1684,6 +1684,7 @@ def _sync_delete(
 
 def cmd_lock(ctx: Context, args: argparse.Namespace) -> int:
     loc = remote_location(args.url, need_key=True)
+    _no_wildcard(ctx, loc, "lock (one lock key)")
     command = list(args.cmd)
     if command[:1] == ["--"]:
         command = command[1:]
