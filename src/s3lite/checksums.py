@@ -124,49 +124,61 @@ def header_name(name: str) -> str:
     return "Content-MD5" if name == "md5" else f"x-amz-checksum-{name}"
 
 
-# --- CRC32 of a concatenation from the CRC32s of its pieces ----------------------------------
-# Arithmetic on polynomials over GF(2) modulo the (reflected) CRC-32 polynomial: appending
-# n zero bytes to a message multiplies its CRC register by x^(8n).
-
-_CRC32_POLY = 0xEDB88320
-
-
-def _multmodp(a: int, b: int) -> int:
-    """a(x) * b(x) modulo the CRC-32 polynomial (bit-reflected representation)."""
-    m = 1 << 31
-    p = 0
-    while True:
-        if a & m:
-            p ^= b
-            if not a & (m - 1):
-                return p
-        m >>= 1
-        b = (b >> 1) ^ _CRC32_POLY if b & 1 else b >> 1
+# --- a CRC of a concatenation from the CRCs of its pieces ------------------------------------
+# Arithmetic on polynomials over GF(2) modulo a (bit-reflected) CRC polynomial: appending n
+# zero bytes to a message multiplies its CRC register by x^(8n). One implementation for every
+# width: CRC32 (parallel ranges of downloads) and CRC64NVME.
 
 
-_X2N: list[int] = []
+class _CrcCombiner:
+    """`combine(crc1, crc2, len2)`: the CRC of A+B from CRC(A), CRC(B) and len(B), for a
+    reflected CRC of `width` bits with polynomial `poly` (reflected form)."""
+
+    def __init__(self, width: int, poly: int) -> None:
+        self.width = width
+        self.poly = poly
+        self._x2n: list[int] = []  # x^(2^k) for k < width, built on first use
+
+    def _multmod(self, a: int, b: int) -> int:
+        """a(x) * b(x) modulo the polynomial (bit-reflected representation)."""
+        m = 1 << (self.width - 1)
+        p = 0
+        while a and m:
+            if a & m:
+                p ^= b
+                a ^= m
+            m >>= 1
+            b = (b >> 1) ^ self.poly if b & 1 else b >> 1
+        return p
+
+    def _x2nmod(self, n: int, k: int) -> int:
+        """x^(n * 2^k) modulo the polynomial."""
+        width = self.width
+        if not self._x2n:
+            p = 1 << (width - 2)  # x^1
+            table = [p]
+            for _ in range(width - 1):
+                p = self._multmod(p, p)
+                table.append(p)
+            self._x2n = table
+        p = 1 << (width - 1)  # x^0
+        while n:
+            if n & 1:
+                p = self._multmod(self._x2n[k % width], p)
+            n >>= 1
+            k += 1
+        return p
+
+    def combine(self, crc1: int, crc2: int, len2: int) -> int:
+        return self._multmod(self._x2nmod(len2, 3), crc1) ^ crc2
 
 
-def _x2nmodp(n: int, k: int) -> int:
-    """x^(n * 2^k) modulo the CRC-32 polynomial."""
-    if not _X2N:
-        p = 1 << 30  # x^1
-        _X2N.append(p)
-        for _ in range(31):
-            p = _multmodp(p, p)
-            _X2N.append(p)
-    p = 1 << 31  # x^0
-    while n:
-        if n & 1:
-            p = _multmodp(_X2N[k & 31], p)
-        n >>= 1
-        k += 1
-    return p
+_CRC32_COMBINER = _CrcCombiner(32, 0xEDB88320)
 
 
 def crc32_combine(crc1: int, crc2: int, len2: int) -> int:
     """CRC32 of A+B from CRC32(A), CRC32(B) and len(B), without the bytes."""
-    return _multmodp(_x2nmodp(len2, 3), crc1) ^ crc2
+    return _CRC32_COMBINER.combine(crc1, crc2, len2)
 
 
 # --- CRC-64/NVME ------------------------------------------------------------------------------
@@ -259,39 +271,9 @@ class _Crc64Nvme:
         return self._crc.to_bytes(8, "big")
 
 
-def _multmod64(a: int, b: int) -> int:
-    """a(x) * b(x) modulo the CRC-64/NVME polynomial (bit-reflected representation)."""
-    m = 1 << 63
-    p = 0
-    while a and m:
-        if a & m:
-            p ^= b
-            a ^= m
-        m >>= 1
-        b = (b >> 1) ^ _CRC64_POLY if b & 1 else b >> 1
-    return p
-
-
-_X2N64: list[int] = []
-
-
-def _x2nmod64(n: int, k: int) -> int:
-    """x^(n * 2^k) modulo the CRC-64/NVME polynomial."""
-    if not _X2N64:
-        p = 1 << 62  # x^1
-        _X2N64.append(p)
-        for _ in range(63):
-            p = _multmod64(p, p)
-            _X2N64.append(p)
-    p = 1 << 63  # x^0
-    while n:
-        if n & 1:
-            p = _multmod64(_X2N64[k & 63], p)
-        n >>= 1
-        k += 1
-    return p
+_CRC64_COMBINER = _CrcCombiner(64, _CRC64_POLY)
 
 
 def crc64nvme_combine(crc1: int, crc2: int, len2: int) -> int:
     """CRC64NVME of A+B from CRC64NVME(A), CRC64NVME(B) and len(B), without the bytes."""
-    return _multmod64(_x2nmod64(len2, 3), crc1) ^ crc2
+    return _CRC64_COMBINER.combine(crc1, crc2, len2)
