@@ -96,8 +96,8 @@ __all__ = [
 #: public name -> module that defines it
 _EXPORTS: dict[str, str] = {
     "S3Session": "s3",
-    "DeleteObjectsError": "s3",
-    "DeleteResult": "s3",
+    "DeleteObjectsError": "deletes",
+    "DeleteResult": "deletes",
     "B2Session": "b2",
     "Response": "response",
     "Listing": "listing",
@@ -182,6 +182,8 @@ if TYPE_CHECKING:
     from .config import ConfigError as ConfigError
     from .credentials import Credentials as Credentials
     from .credentials import CredentialSourceError as CredentialSourceError
+    from .deletes import DeleteObjectsError as DeleteObjectsError
+    from .deletes import DeleteResult as DeleteResult
     from .devserver import LocalSeaweedFS as LocalSeaweedFS
     from .errors import AccessDenied as AccessDenied
     from .errors import BadDigest as BadDigest
@@ -246,8 +248,6 @@ if TYPE_CHECKING:
     from .path import register_configuration_parameter as register_configuration_parameter
     from .response import Response as Response
     from .retries import RetryPolicy as RetryPolicy
-    from .s3 import DeleteObjectsError as DeleteObjectsError
-    from .s3 import DeleteResult as DeleteResult
     from .s3 import S3Session as S3Session
     from .transport import BodyNotReplayable as BodyNotReplayable
     from .transport import DeadlineExceeded as DeadlineExceeded

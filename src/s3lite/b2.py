@@ -40,6 +40,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal, cast
 from urllib.parse import quote, unquote_plus, urlsplit
 
 from .credentials import Credentials, StaticCredentials
+from .deletes import DeleteResult, delete_entries
 from .errors import (
     BucketAlreadyExists,
     BucketAlreadyOwnedByYou,
@@ -59,7 +60,6 @@ from .listing import Listing, ObjectInfo, UploadInfo, VersionInfo
 from .multipart import PartData, PartResult
 from .response import Dialect, Response
 from .retries import RetryMode, RetryPolicy
-from .s3 import DeleteResult
 from .s3xml import ListPage
 from .transfer import TransferMixin
 from .transport import Attempt, Body, BodyLike, Request, Transport, _remaining_length, _tell
@@ -334,9 +334,9 @@ def _file_info(
             )
         info[lowered] = value
     if expires is not None and not isinstance(expires, str):
-        from .s3 import _http_date
+        from .arguments import http_date
 
-        expires = _http_date(expires)
+        expires = http_date(expires)
     fields: dict[str, str | None] = {
         "b2-cache-control": cache_control,
         "b2-content-disposition": content_disposition,
@@ -862,22 +862,22 @@ class B2Session(TransferMixin):
         `Transport` to share (then the connection and retry arguments are unused).
         `user_agent`: the User-Agent header (default `s3lite/<version>`).
         """
-        from .s3 import _check_endpoint, _check_session_args
+        from .arguments import check_endpoint, check_session_args
 
         if max_connections is not None:
             if max_pool_connections not in (max_connections, 10):
                 raise ValueError("max_connections is max_pool_connections; pass one")
             max_pool_connections = max_connections
-        _check_session_args(
+        check_session_args(
             region=None, max_pool_connections=max_pool_connections, max_attempts=max_attempts,
             retry_mode=retry_mode, read_timeout=read_timeout, stream=stream,
             connect_timeout=connect_timeout,
         )  # fmt: skip
-        _check_endpoint(api_url, "api_url")
+        check_endpoint(api_url, "api_url")
         self._download: tuple[str, str, str] | None = None
         self._download_url: str | None = None
         if download_url is not None:
-            _check_endpoint(download_url, "download_url")
+            check_endpoint(download_url, "download_url")
             if "://" not in download_url:
                 download_url = "https://" + download_url
             try:
@@ -1203,10 +1203,10 @@ class B2Session(TransferMixin):
         """
         validate_key(key)
         bucket = self._bucket(bucket)
-        from .s3 import _range_header
+        from .arguments import range_header
 
         hdrs: dict[str, str] = {}
-        byte_range = _range_header(range_start, range_end)
+        byte_range = range_header(range_start, range_end)
         if byte_range:
             hdrs["Range"] = byte_range
         if headers:
@@ -1386,8 +1386,6 @@ class B2Session(TransferMixin):
         `max_pool_connections` at a time. `deleted` lists each version deleted (a key that
         had none is reported once, without a version id).
         """
-        from .s3 import _delete_entries
-
         if (keys is None) == (prefix is None):
             raise ValueError("pass either keys or prefix")
         bucket = self._bucket(bucket)
@@ -1402,7 +1400,7 @@ class B2Session(TransferMixin):
                 else ((item["key"], None) for item in self.list_objects(prefix, bucket=bucket))
             )  # fmt: skip
         else:
-            source = _delete_entries(keys)
+            source = delete_entries(keys, validate_key)
         result = DeleteResult()
         workers = max(1, min(16, self.transport.max_pool_connections))
         from concurrent.futures import ThreadPoolExecutor
@@ -1481,10 +1479,10 @@ class B2Session(TransferMixin):
         per API call (default 1000, at most 10,000), as in s3func: every name is still listed.
         `limit`: the most items in all. `bucket`: the bucket (default the session's).
         """
-        from .s3 import _page_size
+        from .arguments import page_size as listing_page_size
 
         bucket = self._bucket(bucket)
-        page_size = _page_size(max_keys, page_size, 10000, default=1000)
+        page_size = listing_page_size(max_keys, page_size, 10000, default=1000)
         size = min(page_size, limit) if limit else page_size
         base: dict[str, Any] = {"maxFileCount": size}
         if prefix:
@@ -1538,10 +1536,10 @@ class B2Session(TransferMixin):
         at most 10,000); `limit`: stop after this many items. `bucket`: the bucket (default the
         session's).
         """
-        from .s3 import _page_size
+        from .arguments import page_size as listing_page_size
 
         bucket = self._bucket(bucket)
-        page_size = _page_size(max_keys, page_size, 10000, default=1000)
+        page_size = listing_page_size(max_keys, page_size, 10000, default=1000)
         size = min(page_size, limit) if limit else page_size
         base: dict[str, Any] = {"maxFileCount": size}
         if prefix:
@@ -1922,7 +1920,7 @@ class B2Session(TransferMixin):
             raise ValueError(f"B2 presigns downloads only (GET, HEAD), not {method!r}")
         validate_key(key)
         bucket = self._bucket(bucket)
-        from .s3 import presign_seconds
+        from .arguments import presign_seconds
 
         expires_in = presign_seconds(expires_in)
         if prefix is None:

@@ -37,7 +37,7 @@ def delete_keys(session: Any, bucket: str, keys: Iterable[str], jobs: int) -> An
     size = min(BATCH, max(MIN_BATCH, -(-len(keys) // max(jobs, 1))))
     if not hasattr(session, "_delete_batch") or len(keys) <= size:
         return session.delete_objects(keys, bucket=bucket, raise_errors=False)
-    from .s3 import DeleteResult
+    from .deletes import DeleteResult
 
     batches = [keys[i : i + size] for i in range(0, len(keys), size)]
     results = run_pool(

@@ -161,6 +161,7 @@ import weakref
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Literal
 
+from .arguments import parse_http_date
 from .errors import (
     ClientError,
     ConditionalRequestConflict,
@@ -222,17 +223,6 @@ def _mono() -> float:
 
 def _new_id() -> str:
     return uuid.uuid4().hex
-
-
-def _http_date(value: str | None) -> float | None:
-    if not value:
-        return None
-    from email.utils import parsedate_to_datetime
-
-    try:
-        return parsedate_to_datetime(value).timestamp()
-    except (TypeError, ValueError, IndexError):
-        return None
 
 
 def _transient(exc: BaseException) -> bool:
@@ -401,7 +391,7 @@ class _Store:
             response.etag,
             _real_version(response.version_id),
             modified.timestamp() if modified else None,
-            _http_date(response.headers.get("date")) or self.now(),
+            parse_http_date(response.headers.get("date")) or self.now(),
         )
 
     def listing(self, prefix: str) -> _Snapshot:
@@ -472,7 +462,7 @@ class _S3Store(_Store):
             if token:
                 params.append(("continuation-token", token))
             response = session._send(session._build("GET", self.bucket, None, params))
-            date = _http_date(response.headers.get("date")) or self.now()
+            date = parse_http_date(response.headers.get("date")) or self.now()
             server_now = date if server_now is None else min(server_now, date)
             page = s3xml.parse_list_objects(response.data)
             for item in page.items:
@@ -607,7 +597,7 @@ class _B2Store(_Store):
                 for entry in obj.get("files") or []
                 if isinstance(entry, dict) and isinstance(entry.get("fileName"), str)
             ]
-            yield files, _http_date(response.headers.get("date")) or self.now()
+            yield files, parse_http_date(response.headers.get("date")) or self.now()
             next_name, next_id = obj.get("nextFileName"), obj.get("nextFileId")
             if not isinstance(next_name, str) or not next_name:
                 return

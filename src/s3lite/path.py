@@ -419,9 +419,9 @@ class _Config:
             if name in fields:
                 headers[header] = fields[name]
         if "expires" in fields:
-            from .s3 import _http_date
+            from .arguments import http_date
 
-            headers["Expires"] = _http_date(fields["expires"])
+            headers["Expires"] = http_date(fields["expires"])
         headers.update(fields.get("headers") or {})
         return fields.get("metadata"), fields.get("content_type"), headers
 

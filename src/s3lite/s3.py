@@ -16,7 +16,19 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, urlsplit
 
 from . import checksums, s3xml
+from .arguments import (
+    check_endpoint,
+    check_session_args,
+    http_date,
+    netloc_key,
+    presign_seconds,
+    query_fields,
+    quoted_etag,
+    range_header,
+)
+from .arguments import page_size as listing_page_size
 from .credentials import Credentials, CredentialsProvider, StaticCredentials
+from .deletes import DeleteObjectsError, DeleteResult, delete_entries
 from .errors import (
     ChecksumMismatch,
     ClientError,
@@ -28,7 +40,6 @@ from .errors import (
     NoSuchUpload,
     ObjectChanged,
     PreconditionFailed,
-    S3LiteError,
     TransportError,
 )
 from .listing import Listing, ObjectInfo, UploadInfo, VersionInfo
@@ -73,46 +84,6 @@ _TOKEN_RE = r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"  # noqa: S105 - an HTTP token patte
 
 def _ok_get(status: int) -> bool:
     return status in (200, 206)
-
-
-class DeleteResult:
-    """What delete_objects did: the keys deleted and the per-key errors."""
-
-    __slots__ = ("_cause", "deleted", "errors")
-
-    def __init__(self) -> None:
-        self.deleted: list[dict[str, Any]] = []
-        self.errors: list[dict[str, Any]] = []
-        self._cause: BaseException | None = None  # the first batch that failed as a whole
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    def __repr__(self) -> str:
-        return f"DeleteResult(deleted={len(self.deleted)}, errors={self.errors!r})"
-
-    def raise_errors(self) -> DeleteResult:
-        """Raise `DeleteObjectsError` naming the failed keys, if any failed; else self."""
-        if self.errors:
-            raise DeleteObjectsError(self) from self._cause
-        return self
-
-
-class DeleteObjectsError(S3LiteError):
-    """delete_objects could not delete some keys; every batch was still attempted.
-
-    `result` is the `DeleteResult` (what was deleted, and each failure with its code).
-    """
-
-    def __init__(self, result: DeleteResult) -> None:
-        self.result = result
-        errors = result.errors
-        shown = ", ".join(
-            f"{e.get('key')!r} ({e.get('code')}: {e.get('message')})" for e in errors[:5]
-        )
-        more = f" (+{len(errors) - 5} more)" if len(errors) > 5 else ""
-        super().__init__(f"could not delete {len(errors)} key(s): {shown}{more}")
 
 
 def validate_key(key: object) -> str:
@@ -187,75 +158,10 @@ def _guess_type(key: str) -> str:
     return mimetypes.guess_type(key, strict=False)[0] or "application/octet-stream"
 
 
-def _http_date(value: _dt.datetime | str) -> str:
-    if isinstance(value, str):
-        return value
-    if value.tzinfo is None:
-        raise ValueError("datetimes must be timezone-aware (e.g. datetime.now(timezone.utc))")
-    return time.strftime("%a, %d %b %Y %H:%M:%S GMT", value.utctimetuple())
-
-
 #: Headers of the source that a multipart copy carries over (a single CopyObject copies them).
 _COPIED_HEADERS = frozenset(
     {"cache-control", "content-disposition", "content-encoding", "content-language", "expires"}
 )
-
-
-def _quoted_etag(etag: str) -> str:
-    return etag if etag.startswith(('"', "W/")) or etag == "*" else f'"{etag}"'
-
-
-_REGION_RE = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$"
-
-
-def _check_endpoint(value: object, name: str) -> None:
-    """An `http(s)://host[:port]` URL, or a bare host[:port]; never a region name or a path."""
-    if not isinstance(value, str) or not value:
-        raise TypeError(f"{name} must be a URL string, not {type(value).__name__}")
-    if "://" in value:
-        parts = urlsplit(value)
-        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"{name} must be http(s)://host[:port], got {value!r}")
-        return
-    host = value.split("/", 1)[0]
-    if re.match(_REGION_RE, host) and host != "localhost":
-        raise ValueError(
-            f"{name}={value!r} is not a URL (is it a region? The 4th positional argument is "
-            "endpoint_url, the 5th region, as in s3func; pass region=... by keyword)"
-        )
-    if not host or " " in value:
-        raise ValueError(f"{name} must be http(s)://host[:port], got {value!r}")
-
-
-def _positive(name: str, value: object, kind: type | tuple[type, ...]) -> None:
-    if isinstance(value, bool) or not isinstance(value, kind) or value <= 0:  # type: ignore[operator]
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
-
-
-def _check_session_args(
-    *,
-    region: object,
-    max_pool_connections: object,
-    max_attempts: object,
-    retry_mode: object,
-    read_timeout: object,
-    stream: object,
-    connect_timeout: object,
-) -> None:
-    """Type and range checks shared by S3Session and B2Session, naming the bad argument."""
-    if region is not None and (not isinstance(region, str) or not re.match(_REGION_RE, region)):
-        url = isinstance(region, str) and "/" in region
-        hint = " (a URL belongs in endpoint_url)" if url else ""
-        raise ValueError(f"region must be a region name such as 'us-east-1', got {region!r}{hint}")
-    _positive("max_pool_connections", max_pool_connections, int)
-    if max_attempts is not None:  # None: from the environment or the profile
-        _positive("max_attempts", max_attempts, int)
-    if retry_mode is not None and retry_mode not in ("standard", "adaptive", "legacy"):
-        raise ValueError(f"retry_mode must be 'standard' or 'adaptive', got {retry_mode!r}")
-    _positive("read_timeout", read_timeout, (int, float))
-    _positive("connect_timeout", connect_timeout, (int, float))
-    if not isinstance(stream, bool):
-        raise TypeError(f"stream must be True or False, got {stream!r}")
 
 
 class S3Session(TransferMixin):
@@ -338,13 +244,13 @@ class S3Session(TransferMixin):
         `transport`: a whole `Transport` to share (then the connection and retry arguments are
         unused). `user_agent`: the User-Agent header (default `s3lite/<version>`).
         """
-        _check_session_args(
+        check_session_args(
             region=region, max_pool_connections=max_pool_connections, max_attempts=max_attempts,
             retry_mode=retry_mode, read_timeout=read_timeout, stream=stream,
             connect_timeout=connect_timeout,
         )  # fmt: skip
         if endpoint_url is not None:
-            _check_endpoint(endpoint_url, "endpoint_url")
+            check_endpoint(endpoint_url, "endpoint_url")
         if addressing_style not in ("auto", "path", "virtual"):
             raise ValueError(
                 f"addressing_style must be 'auto', 'path' or 'virtual', got {addressing_style!r}"
@@ -579,13 +485,13 @@ class S3Session(TransferMixin):
         }
         hdrs.update({k: v for k, v in optional.items() if v is not None})
         if expires is not None:
-            hdrs["Expires"] = _http_date(expires)
+            hdrs["Expires"] = http_date(expires)
         if if_none_match is not None:
             hdrs["If-None-Match"] = (
-                if_none_match if if_none_match == "*" else _quoted_etag(if_none_match)
+                if_none_match if if_none_match == "*" else quoted_etag(if_none_match)
             )
         if if_match is not None:
-            hdrs["If-Match"] = _quoted_etag(if_match)
+            hdrs["If-Match"] = quoted_etag(if_match)
         hdrs.update(sse_customer_headers(sse_customer_key))
         if headers:
             hdrs.update(headers)
@@ -698,17 +604,17 @@ class S3Session(TransferMixin):
         validate_key(key)
         bucket = self._bucket(bucket)
         hdrs: dict[str, str] = {}
-        byte_range = _range_header(range_start, range_end)
+        byte_range = range_header(range_start, range_end)
         if byte_range:
             hdrs["Range"] = byte_range
         if if_match is not None:
-            hdrs["If-Match"] = _quoted_etag(if_match)
+            hdrs["If-Match"] = quoted_etag(if_match)
         if if_none_match is not None:
-            hdrs["If-None-Match"] = _quoted_etag(if_none_match)
+            hdrs["If-None-Match"] = quoted_etag(if_none_match)
         if if_modified_since is not None:
-            hdrs["If-Modified-Since"] = _http_date(if_modified_since)
+            hdrs["If-Modified-Since"] = http_date(if_modified_since)
         if if_unmodified_since is not None:
-            hdrs["If-Unmodified-Since"] = _http_date(if_unmodified_since)
+            hdrs["If-Unmodified-Since"] = http_date(if_unmodified_since)
         hdrs.update(sse_customer_headers(sse_customer_key))
         if headers:
             hdrs.update(headers)
@@ -789,9 +695,9 @@ class S3Session(TransferMixin):
         bucket = self._bucket(bucket)
         hdrs: dict[str, str] = {"x-amz-checksum-mode": "ENABLED"} if checksum_mode else {}
         if if_match is not None:
-            hdrs["If-Match"] = _quoted_etag(if_match)
+            hdrs["If-Match"] = quoted_etag(if_match)
         if if_none_match is not None:
-            hdrs["If-None-Match"] = _quoted_etag(if_none_match)
+            hdrs["If-None-Match"] = quoted_etag(if_none_match)
         hdrs.update(sse_customer_headers(sse_customer_key))
         if headers:
             hdrs.update(headers)
@@ -822,7 +728,7 @@ class S3Session(TransferMixin):
         params = [("partNumber", str(part_number))]
         if version_id:
             params.append(("versionId", version_id))
-        hdrs = {"If-Match": _quoted_etag(if_match)} if if_match else {}
+        hdrs = {"If-Match": quoted_etag(if_match)} if if_match else {}
         hdrs.update(sse_customer_headers(sse_customer_key))
         hdrs.update(headers or {})
         response = self._send(self._build("HEAD", bucket, key, params, hdrs))
@@ -852,7 +758,7 @@ class S3Session(TransferMixin):
         validate_key(key)
         bucket = self._bucket(bucket)
         params = [("versionId", version_id)] if version_id else []
-        hdrs = {"If-Match": _quoted_etag(if_match)} if if_match is not None else {}
+        hdrs = {"If-Match": quoted_etag(if_match)} if if_match is not None else {}
         hdrs.update(headers or {})
         return self._send(
             self._build("DELETE", bucket, key, params, hdrs, payload_hash=EMPTY_SHA256)
@@ -894,7 +800,7 @@ class S3Session(TransferMixin):
                 else ((item["key"], None) for item in self.list_objects(prefix, bucket=bucket))
             )
         else:
-            source = _delete_entries(keys)
+            source = delete_entries(keys, validate_key)
             if purge:
                 source = self._purge_entries(source, bucket)
         result = DeleteResult()
@@ -961,13 +867,7 @@ class S3Session(TransferMixin):
             # the DeleteObjectsError). A missing bucket has nothing to go on with.
             if isinstance(exc, NoSuchBucket):
                 raise
-            if result._cause is None:
-                result._cause = exc
-            code = getattr(exc, "code", None) or type(exc).__name__
-            message = getattr(exc, "message", None) or str(exc)
-            result.errors.extend(
-                {"key": k, "version_id": v, "code": code, "message": message} for k, v in batch
-            )
+            result.fail_batch(batch, exc)
             return
         result.deleted.extend(deleted)
         result.errors.extend(errors)
@@ -996,7 +896,7 @@ class S3Session(TransferMixin):
         `headers`: extra request headers.
         """
         bucket = self._bucket(bucket)
-        page_size = _page_size(max_keys, page_size, 1000)
+        page_size = listing_page_size(max_keys, page_size, 1000)
         base = [("list-type", "2"), ("encoding-type", "url")]
         if prefix:
             base.append(("prefix", prefix))
@@ -1039,7 +939,7 @@ class S3Session(TransferMixin):
         `headers`: extra request headers.
         """
         bucket = self._bucket(bucket)
-        page_size = _page_size(max_keys, page_size, 1000)
+        page_size = listing_page_size(max_keys, page_size, 1000)
         base = [("versions", ""), ("encoding-type", "url")]
         if prefix:
             base.append(("prefix", prefix))
@@ -1124,7 +1024,7 @@ class S3Session(TransferMixin):
         }
         hdrs.update({k: v for k, v in optional.items() if v is not None})
         if if_match is not None:
-            hdrs["x-amz-copy-source-if-match"] = _quoted_etag(if_match)
+            hdrs["x-amz-copy-source-if-match"] = quoted_etag(if_match)
         sse = sse_customer_headers(sse_customer_key)
         sse.update(sse_customer_headers(copy_source_sse_customer_key, copy_source=True))
         hdrs.update(sse)
@@ -1245,7 +1145,7 @@ class S3Session(TransferMixin):
         if byte_range is not None:
             hdrs["x-amz-copy-source-range"] = f"bytes={byte_range[0]}-{byte_range[1]}"
         if if_match:
-            hdrs["x-amz-copy-source-if-match"] = _quoted_etag(if_match)
+            hdrs["x-amz-copy-source-if-match"] = quoted_etag(if_match)
         hdrs.update(headers or {})  # SSE-C keys of the destination and of the source
         params = [("partNumber", str(number)), ("uploadId", upload_id)]
         response = self._send(self._build("PUT", bucket, key, params, hdrs, b""))
@@ -1687,7 +1587,7 @@ class S3Session(TransferMixin):
         else:
             key = validate_key(url_or_key) if url_or_key is not None else None
             target = self._bucket(bucket)
-        params.extend(_query_fields(fields))
+        params.extend(query_fields(fields))
         hdrs = dict(headers or {})
         if any(name.lower() == "host" for name in hdrs):
             raise ValueError("the Host header comes from the endpoint; do not pass one")
@@ -1709,8 +1609,8 @@ class S3Session(TransferMixin):
         parts = urlsplit(url)
         if parts.fragment or parts.username is not None or parts.password is not None:
             raise ValueError("the URL must not carry a fragment or user info")
-        host = _netloc_key(parts.scheme.lower(), parts.netloc.lower())
-        own = _netloc_key(self._scheme, self._netloc)
+        host = netloc_key(parts.scheme.lower(), parts.netloc.lower())
+        own = netloc_key(self._scheme, self._netloc)
         base = self._base_path
         path = parts.path or "/"
         bucket: str | None
@@ -1974,62 +1874,6 @@ class S3Session(TransferMixin):
         return self._subresource("PUT", "object-lock", bucket, body=body, headers=headers)
 
 
-def _netloc_key(scheme: str, netloc: str) -> str:
-    """host[:port] without the scheme's default port, for comparing endpoints."""
-    default = ":443" if scheme == "https" else ":80"
-    return netloc[: -len(default)] if netloc.endswith(default) else netloc
-
-
-def _query_fields(
-    fields: Mapping[str, str | int | None] | Iterable[tuple[str, str]] | None,
-) -> list[tuple[str, str]]:
-    """Query parameters from a mapping or pairs; None or "" is a bare name (`?tagging`)."""
-    if fields is None:
-        return []
-    pairs = fields.items() if isinstance(fields, Mapping) else fields
-    out: list[tuple[str, str]] = []
-    for name, raw in pairs:
-        if not isinstance(name, str) or not name:
-            raise ValueError(f"query parameter names must be non-empty str, got {name!r}")
-        if raw is None:
-            value = ""
-        elif isinstance(raw, int) and not isinstance(raw, bool):
-            value = str(raw)
-        elif isinstance(raw, str):
-            value = raw
-        else:
-            raise TypeError(f"query parameter {name!r} must be a str, int or None")
-        out.append((name, value))
-    return out
-
-
-#: The longest a presigned URL may live: 7 days (SigV4's limit; B2's too).
-MAX_PRESIGN_SECONDS = 7 * 24 * 3600
-
-
-def presign_seconds(expires_in: object) -> int:
-    """`expires_in` (seconds, or a `datetime.timedelta`) as whole seconds, checked to be
-    1 s .. 7 days; TypeError/ValueError naming the problem otherwise."""
-    if isinstance(expires_in, _dt.timedelta):
-        seconds: float = expires_in.total_seconds()
-    elif isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool):
-        seconds = expires_in
-    else:
-        raise TypeError(
-            "expires_in must be seconds (int) or a datetime.timedelta, "
-            f"not {type(expires_in).__name__}"
-        )
-    if not seconds > 0:
-        raise ValueError(f"expires_in must be positive (1 second to 7 days), got {expires_in!r}")
-    if seconds > MAX_PRESIGN_SECONDS:
-        raise ValueError(
-            f"expires_in must be at most 7 days ({MAX_PRESIGN_SECONDS} seconds), got {expires_in!r}"
-        )
-    if seconds != int(seconds):
-        raise ValueError(f"expires_in must be a whole number of seconds, got {expires_in!r}")
-    return int(seconds)
-
-
 #: Checksums a multipart upload's parts may carry (md5: Content-MD5 per part).
 PART_CHECKSUMS = ("crc32", "crc32c", "sha1", "sha256", "md5")
 
@@ -2049,51 +1893,7 @@ def _part_checksum(checksum: bool | str | None) -> str | None:
     return name
 
 
-def _range_header(start: int | None, end: int | None) -> str | None:
-    if start is None and end is None:
-        return None
-    for name, value in (("range_start", start), ("range_end", end)):
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-            raise TypeError(f"{name} must be an int")
-        if value is not None and value < 0:
-            raise ValueError(f"{name} must not be negative, got {value}")
-    first = start or 0
-    if end is not None and end < first:
-        raise ValueError(f"range_end ({end}) is before range_start ({first})")
-    return f"bytes={first}-{'' if end is None else end}"
-
-
 def object_url(session: S3Session, key: str, bucket: str | None = None) -> str:
     """The plain (unsigned) URL of an object, e.g. for public-read objects."""
     host, path, _ = session._locate(session._bucket(bucket), validate_key(key))
     return f"{session._scheme}://{host}{path}"
-
-
-def _page_size(max_keys: object, page_size: object, most: int, default: int | None = None) -> int:
-    """The listing page size from `max_keys` or its alias `page_size` (1..`most`)."""
-    if max_keys is not None and page_size is not None and max_keys != page_size:
-        raise ValueError("max_keys and page_size are the same setting (the page size); pass one")
-    value = max_keys if max_keys is not None else page_size
-    if value is None:
-        return default or most
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"max_keys (the page size) must be an int >= 1, got {value!r}")
-    return min(value, most)
-
-
-def _delete_entries(
-    keys: Iterable[str | tuple[str, str | None] | Mapping[str, Any]] | None,
-) -> Iterator[tuple[str, str | None]]:
-    """delete_objects' keys as (key, version id): strings, pairs, or dicts with `key`."""
-    if isinstance(keys, (str, bytes)) or keys is None:
-        raise TypeError("keys must be an iterable of keys, not a single string")
-    for entry in keys:
-        if isinstance(entry, str):
-            yield validate_key(entry), None
-        elif isinstance(entry, Mapping):
-            if "key" not in entry:
-                raise ValueError(f"a dict in keys needs a 'key': {entry!r}")
-            yield validate_key(entry["key"]), entry.get("version_id") or None
-        else:
-            key, version = entry
-            yield validate_key(key), version

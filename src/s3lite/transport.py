@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from . import __version__
+from .arguments import parse_http_date
 from .errors import (
     ClientError,
     RequestTimeTooSkewed,
@@ -328,17 +329,6 @@ def _parse_retry_after(value: str | None) -> float | None:
 
     try:
         return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
-
-
-def _parse_http_date(value: str | None) -> float | None:
-    if not value:
-        return None
-    from email.utils import parsedate_to_datetime
-
-    try:
-        return parsedate_to_datetime(value).timestamp()
     except (TypeError, ValueError):
         return None
 
@@ -760,7 +750,7 @@ class Transport:
             resource=resource or request.path,
             host_id=host_id,
             retry_after=_parse_retry_after(raw.headers.get("retry-after")),
-            server_date=_parse_http_date(raw.headers.get("date")),
+            server_date=parse_http_date(raw.headers.get("date")),
         )
 
     def close(self) -> None:
