@@ -19,7 +19,6 @@ import urllib3
 
 import s3lite
 from s3lite import B2Session, S3Session
-from s3lite import path as s3path
 from s3lite.path import (
     B2Path,
     PureS3Path,
@@ -28,11 +27,12 @@ from s3lite.path import (
     VersionedS3Path,
     register_configuration_parameter,
 )
+from s3lite.path.configuration import REGISTRY
 
 
 @pytest.fixture(autouse=True)
 def _isolated_registry() -> Iterator[None]:
-    registry = s3path._REGISTRY
+    registry = REGISTRY
     with registry._lock:
         entries, defaults = dict(registry._entries), dict(registry._defaults)
     yield

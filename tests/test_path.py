@@ -22,7 +22,6 @@ import pytest
 import s3lite
 from conftest import PEAK_RSS, b2_session, new_bucket_name
 from s3lite import S3Session
-from s3lite import path as s3path
 from s3lite.b2 import B2Session
 from s3lite.devserver import LocalSeaweedFS
 from s3lite.path import (
@@ -34,6 +33,7 @@ from s3lite.path import (
     clear_configuration,
     register_configuration_parameter,
 )
+from s3lite.path.configuration import REGISTRY
 
 MiB = 1024 * 1024
 
@@ -41,7 +41,7 @@ MiB = 1024 * 1024
 @pytest.fixture(autouse=True)
 def _isolated_registry() -> Iterator[None]:
     """Each test starts from, and leaves, the registry as it found it."""
-    registry = s3path._REGISTRY
+    registry = REGISTRY
     with registry._lock:
         entries, defaults = dict(registry._entries), dict(registry._defaults)
     yield

@@ -274,6 +274,12 @@ def parse_list_buckets(data: bytes) -> list[Item]:
     ]
 
 
+def parse_owner(data: bytes) -> str | None:
+    """The owner a GetObjectAcl response names: its display name, else its id."""
+    owner = _root(data).find("Owner")
+    return _text(owner, "DisplayName") or _text(owner, "ID")
+
+
 def parse_location(data: bytes) -> str:
     root = _root(data)
     return root.text or "us-east-1"
