@@ -127,6 +127,7 @@ def list_item(item: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def is_seekable(f: Any) -> bool:
+    """Whether a file object can seek (False for pipes, sockets and what has no `seekable`)."""
     try:
         return bool(f.seekable())
     except (AttributeError, OSError, ValueError):
