@@ -1,6 +1,7 @@
 """The `s3lite` command line (also `python -m s3lite`): parsing and dispatch.
 
-The subcommands themselves live in `commands.py`; this module builds the argument parser
+The subcommands themselves live in the `cli_*` modules (`cli_objects`, `cli_copy`,
+`cli_sync`...; `commands.py` gathers them); this module builds the argument parser
 (help texts, examples, exit codes), runs the chosen command and turns expected errors into
 one-line messages and exit codes.
 """
@@ -15,7 +16,7 @@ from typing import Any, NoReturn
 
 __all__ = ["build_parser", "error_doc", "main"]
 
-#: Objects transferred at the same time by default (commands.DEFAULT_JOBS; kept here so that
+#: Objects transferred at the same time by default (cli_context.DEFAULT_JOBS; kept here so that
 #: building the parser imports nothing heavy).
 DEFAULT_JOBS = 16
 
@@ -274,7 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
         "  s3lite ls -r --json s3://logs/app/ | jq .size\n  s3lite ls --versions s3://docs/a.txt\n"
         "  s3lite ls 's3://logs/2024-*/*.gz'          wildcards: * ? within a name, ** across /\n"
         "  s3lite ls -r --summarize --human-readable s3://photos/2024/",
-        "cmd_ls",
+        "cli_objects:cmd_ls",
     )  # fmt: skip
     ls.add_argument("url", nargs="?", metavar="URL", help="s3://BUCKET[/PREFIX] or b2://...")
     ls.add_argument("-l", "--long", action="store_true", help="sizes and dates as well")
@@ -321,7 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
             "(and the same to download)\n"
             f"  s3lite {name} s3://a/x s3://b/x --metadata-directive REPLACE --content-type "
             "text/plain\n",
-            f"cmd_{name}",
+            f"cli_copy:cmd_{name}",
         )  # fmt: skip
         sub.add_argument("source", metavar="SOURCE", help="file, directory, URL or '-'")
         sub.add_argument("dest", metavar="DEST", help="file, directory, URL or '-'")
@@ -343,7 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
         "  s3lite rm -r s3://scratch\n"
         "  s3lite rm 's3://logs/2023-*.gz'              every object the wildcard matches\n"
         "  s3lite rm --recursive --dryrun s3://tmp/ --exclude '*.keep'",
-        "cmd_rm",
+        "cli_objects:cmd_rm",
     )  # fmt: skip
     rm.add_argument("urls", nargs="+", metavar="URL", help="objects (or prefixes with -r)")
     rm.add_argument("-r", "--recursive", action="store_true", help="everything under a prefix")
@@ -362,7 +363,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Streams each object to stdout, byte for byte, one after the other.",
         "  s3lite cat s3://logs/app.log | grep ERROR\n  s3lite cat b2://data/a.csv b2://data/b.csv\n"
         "  s3lite cat 's3://logs/2024-01-*.log'         every match, in key order",
-        "cmd_cat",
+        "cli_objects:cmd_cat",
     )  # fmt: skip
     cat.add_argument("urls", nargs="+", metavar="URL", help="objects to print")
 
@@ -371,7 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Fetches only what is needed: a range request for -c, a stream stopped after -n lines.",
         "  s3lite head s3://logs/app.log\n  s3lite head -n 1 s3://data/table.csv\n"
         "  s3lite head -c 512 s3://bin/file | xxd",
-        "cmd_head",
+        "cli_objects:cmd_head",
     )  # fmt: skip
     head.add_argument("url", metavar="URL", help="the object")
     amount = head.add_mutually_exclusive_group()
@@ -384,7 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
         "mb", "make a bucket",
         "Creates the bucket (S3: in --region). Exit code 6 if it exists already.",
         "  s3lite mb s3://new-bucket\n  s3lite --region eu-west-1 mb s3://bucket-in-ireland",
-        "cmd_mb",
+        "cli_buckets:cmd_mb",
     )  # fmt: skip
     mb.add_argument("url", metavar="URL", help="s3://BUCKET or b2://BUCKET")
 
@@ -393,7 +394,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Removes an empty bucket; with --force, deletes everything in it first (every\n"
         "object, version and unfinished upload). Exit code 6 if it is not empty.",
         "  s3lite rb s3://old-bucket\n  s3lite rb --force b2://scratch",
-        "cmd_rb",
+        "cli_buckets:cmd_rb",
     )  # fmt: skip
     rb.add_argument("url", metavar="URL", help="s3://BUCKET or b2://BUCKET")
     rb.add_argument("--force", action="store_true", help="empty the bucket first")
@@ -404,7 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
         "until it expires, without credentials.",
         "  s3lite presign s3://photos/cat.jpg\n  s3lite presign --expires 7d b2://share/a.zip\n"
         "  s3lite presign --method PUT --expires 15m s3://inbox/upload.bin",
-        "cmd_presign",
+        "cli_objects:cmd_presign",
     )  # fmt: skip
     presign.add_argument("url", metavar="URL", help="the object")
     presign.add_argument(
@@ -431,7 +432,7 @@ def build_parser() -> argparse.ArgumentParser:
         "  s3lite sync ./site s3://www/ --exclude '*.tmp' --exclude '.git/*'\n"
         "  s3lite sync --jobs 64 --only-show-errors ./many-small-files s3://bucket/dir/\n"
         "  s3lite sync ./site s3://www/ --cache-control max-age=60 --acl public-read",
-        "cmd_sync",
+        "cli_sync:cmd_sync",
     )  # fmt: skip
     sync.add_argument("source", metavar="SOURCE", help="directory or URL prefix")
     sync.add_argument("dest", metavar="DEST", help="directory or URL prefix")
@@ -465,7 +466,7 @@ def build_parser() -> argparse.ArgumentParser:
         "  s3lite lock s3://locks/nightly-backup -- ./backup.sh --full\n"
         "  s3lite lock --timeout 0 b2://locks/deploy -- make deploy\n"
         "  s3lite lock --shared --ttl 30 s3://locks/db -- ./read-report.sh",
-        "cmd_lock",
+        "cli_lock:cmd_lock",
     )  # fmt: skip
     lock.add_argument("url", metavar="URL", help="the lock's name: s3://BUCKET/NAME or b2://...")
     lock.add_argument(
@@ -642,7 +643,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace, name: str) -> int:
     import logging
 
-    from . import commands
+    from .cli_context import Context
+    from .cli_errors import EXIT_INTERRUPTED, error_message, exit_code_for
 
     if args.debug:
         logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
@@ -650,22 +652,22 @@ def _run(args: argparse.Namespace, name: str) -> int:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("s3lite: warning: %(message)s"))
         logging.getLogger("s3lite").addHandler(handler)
-    ctx = commands.Context(args)
+    ctx = Context(args)
     try:
         return int(command_function(name)(ctx, args))
     except KeyboardInterrupt:
         ctx.done_progress()
-        _report(args, "interrupted", commands.EXIT_INTERRUPTED, None)
-        return commands.EXIT_INTERRUPTED
+        _report(args, "interrupted", EXIT_INTERRUPTED, None)
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         _silence_stdout()
         return 141  # like a process killed by SIGPIPE: the reader went away
     except Exception as exc:
         ctx.done_progress()
-        code = commands.exit_code_for(exc)
+        code = exit_code_for(exc)
         if code is None:
             raise  # a bug: let the traceback show
-        _report(args, commands.error_message(exc, code), code, exc)
+        _report(args, error_message(exc, code), code, exc)
         return code
     finally:
         try:
@@ -675,7 +677,8 @@ def _run(args: argparse.Namespace, name: str) -> int:
 
 
 def command_function(name: str) -> Callable[..., int]:
-    """The function of a command: `cmd_x` in commands.py, or `module:cmd_x` beside it."""
+    """The function of a command, `module:cmd_x` (a module beside this one; `cmd_x` alone:
+    the one `commands.py` gathers)."""
     import importlib
 
     module_name, _, func = name.rpartition(":")

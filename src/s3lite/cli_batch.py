@@ -12,7 +12,8 @@ import shlex
 import sys
 from typing import Any
 
-from .commands import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, Context, usage_error
+from .cli_context import Context
+from .cli_errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, error_message, exit_code_for, usage_error
 
 __all__ = ["cmd_run"]
 
@@ -117,7 +118,6 @@ def _execute(line: Line, batch: Context, err: Any, print_lock: Any) -> int:
     """Run one parsed line (on the batch's sessions unless it names other ones); its
     error is reported with the line's number and becomes its exit code."""
     from .cli import command_function, error_doc
-    from .commands import error_message, exit_code_for
 
     args = line.args
     assert args is not None

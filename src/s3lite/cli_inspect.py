@@ -4,19 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .commands import (
-    EXIT_OK,
-    Context,
-    _matching,
-    _no_wildcard,
-    _wildcard,
-    about,
-    remote_location,
-)
+from .cli_context import iso_time, local_time
+from .cli_errors import EXIT_OK
+from .cli_listing import find_wildcard, matching_objects, refuse_wildcard
+from .cli_locations import about, remote_location
 from .progressbar import human_size
 
 if TYPE_CHECKING:
     import argparse
+
+    from .cli_context import Context
 
 __all__ = ["cmd_du", "cmd_stat"]
 
@@ -46,10 +43,10 @@ def cmd_du(ctx: Context, args: argparse.Namespace) -> int:
     all_objects = all_bytes = 0
     for url in args.urls:
         loc = remote_location(url)
-        wildcard = _wildcard(ctx, loc, "du")
+        wildcard = find_wildcard(ctx, loc, "du")
         with about(loc.with_key("")):
             if wildcard is not None:
-                items = [item for _, item in _matching(ctx, loc, wildcard)]
+                items = [item for _, item in matching_objects(ctx, loc, wildcard)]
             else:
                 items = list(ctx.session(loc.scheme).list_objects(loc.key, bucket=loc.bucket))
         count = len(items)
@@ -69,11 +66,9 @@ def cmd_du(ctx: Context, args: argparse.Namespace) -> int:
 def cmd_stat(ctx: Context, args: argparse.Namespace) -> int:
     """HEAD each object; a table (field: value) or one JSON document per object, its fields
     named as the Python API's response attributes (content_length, last_modified, ...)."""
-    from .commands import iso_time, local_time
-
     for url in args.urls:
         loc = remote_location(url, need_key=True)
-        _no_wildcard(ctx, loc, "stat (one object)")
+        refuse_wildcard(ctx, loc, "stat (one object)")
         with about(loc):
             head = ctx.session(loc.scheme).head_object(loc.key, bucket=loc.bucket)
         headers = {k.lower(): v for k, v in head.headers.items()}

@@ -16,14 +16,24 @@ from __future__ import annotations
 import builtins
 import datetime as _dt
 import logging
-import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent import futures as _futures
 from email.utils import formatdate
 from typing import IO, Any, Concatenate, Literal, ParamSpec, TypeVar
-from urllib.parse import urlsplit
 
+from .compat_arguments import (
+    DEFAULT_ENDPOINT,
+    ENTITY_HEADERS,
+    configured_endpoint,
+    either_spelling,
+    endpoint_and_region,
+    is_seekable,
+    list_item,
+    lower_headers,
+    max_age,
+    split_metadata,
+)
 from .errors import ClientError, NoSuchBucket, NoSuchKey
 from .multipart import MultipartUpload, PartResult
 from .response import Response
@@ -34,116 +44,10 @@ __all__ = ["CompletedResponse", "Conn", "Connection", "Pool", "TinyMultipartUplo
 
 log = logging.getLogger("s3lite")
 
-DEFAULT_ENDPOINT = "s3.amazonaws.com"
-#: `expires='max'`: cacheable for a year.
-ONE_YEAR = 365 * 24 * 3600
 _ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
-#: Headers of an object (besides Content-Type) that a metadata update keeps unless given.
-_ENTITY_HEADERS = (
-    "cache-control", "content-disposition", "content-encoding", "content-language", "expires",
-)  # fmt: skip
-#: s3.REGION.amazonaws.com, s3-REGION.amazonaws.com, s3.dualstack.REGION.amazonaws.com
-_AWS_REGION_HOST = re.compile(r"^s3[.-](?:dualstack\.)?([a-z]{2}(?:-[a-z]+)+-\d+)\.amazonaws\.com$")
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-
-def _either(name: str, value: Any, alias: str, alias_value: Any) -> Any:
-    """One setting spelled two ways (tinys3 `ssl`/`default`, minis3 `tls`/`default_bucket`)."""
-    if value is not None and alias_value is not None and value != alias_value:
-        raise ValueError(f"{name}={value!r} and {alias}={alias_value!r} disagree; pass one")
-    return value if value is not None else alias_value
-
-
-def _endpoint_url(endpoint: str, tls: bool | None, region: str | None) -> tuple[str, str | None]:
-    """(endpoint URL, signing region) from a bare `host[:port]` (scheme from `tls`) or a URL."""
-    if not isinstance(endpoint, str) or not endpoint:
-        raise TypeError(f"endpoint must be a host[:port] or a URL, got {endpoint!r}")
-    if "://" in endpoint:
-        https = endpoint.split("://", 1)[0].lower() == "https"
-        if tls is not None and bool(tls) != https:
-            raise ValueError(f"endpoint {endpoint!r} contradicts tls={tls!r}")
-        url = endpoint
-    else:
-        if endpoint == DEFAULT_ENDPOINT and region:
-            endpoint = f"s3.{region}.amazonaws.com"
-        url = f"{'http' if tls is False else 'https'}://{endpoint}"
-    if region is None:
-        match = _AWS_REGION_HOST.match(urlsplit(url).hostname or "")
-        region = match.group(1) if match else None
-    return url, region
-
-
-def _configured_endpoint(profile: str | None) -> str | None:
-    """The endpoint S3Session would use when none is given (environment, then profile)."""
-    from . import config
-
-    return config.endpoint_url("s3", profile)
-
-
-def _max_age(expires: int | str | _dt.timedelta) -> int:
-    """Seconds of caching for tinys3's `expires`: seconds, 'max' (a year) or a timedelta."""
-    if expires == "max":
-        return ONE_YEAR
-    if isinstance(expires, _dt.timedelta):
-        seconds = int(expires.total_seconds())
-    elif isinstance(expires, int) and not isinstance(expires, bool):
-        seconds = expires
-    else:
-        raise TypeError(f"expires must be seconds, 'max' or a timedelta, not {expires!r}")
-    if seconds < 0:
-        raise ValueError(f"expires must not be negative, got {expires!r}")
-    return seconds
-
-
-def _lower_headers(headers: Mapping[str, Any] | None) -> dict[str, str]:
-    """Headers keyed by lower-case name, so a caller's spelling never doubles a header."""
-    out: dict[str, str] = {}
-    for name, value in (headers or {}).items():
-        if not isinstance(name, str) or not isinstance(value, str):
-            raise TypeError(f"header {name!r}: names and values must be str, got {value!r}")
-        out[name.lower()] = value
-    return out
-
-
-def _split_metadata(metadata: Mapping[str, Any] | None) -> tuple[dict[str, str], dict[str, str]]:
-    """tinys3's `metadata` dict as (user metadata, headers).
-
-    `x-amz-meta-NAME` and plain names are user metadata; `Content-Type`, the other standard
-    object headers and any other `x-amz-*` header (storage class, ACL, encryption) are headers.
-    """
-    user: dict[str, str] = {}
-    headers: dict[str, str] = {}
-    for name, value in _lower_headers(metadata).items():
-        if name.startswith("x-amz-meta-"):
-            user[name[len("x-amz-meta-") :]] = value
-        elif name == "content-type" or name in _ENTITY_HEADERS or name.startswith("x-amz-"):
-            headers[name] = value
-        else:
-            user[name] = value
-    return user, headers
-
-
-def _list_item(item: Mapping[str, Any]) -> dict[str, Any]:
-    """A listing entry as tinys3/minis3 gave it (last_modified naive UTC, as they parsed it)."""
-    modified = item.get("upload_timestamp")
-    if modified is not None:
-        modified = modified.astimezone(_dt.timezone.utc).replace(tzinfo=None)
-    return {
-        "key": item["key"],
-        "size": item["content_length"],
-        "last_modified": modified,
-        "etag": item["etag"],
-        "storage_class": item.get("storage_class") or "STANDARD",
-    }
-
-
-def _seekable(f: Any) -> bool:
-    try:
-        return bool(f.seekable())
-    except (AttributeError, OSError, ValueError):
-        return False
 
 
 class Connection:
@@ -183,15 +87,15 @@ class Connection:
         session_token: str | None = None,
         **session_options: Any,
     ) -> None:
-        bucket = _either("default_bucket", default_bucket, "default", default)
-        secure = _either("tls", tls, "ssl", ssl)
+        bucket = either_spelling("default_bucket", default_bucket, "default", default)
+        secure = either_spelling("tls", tls, "ssl", ssl)
         if isinstance(bucket, str) and ("/" in bucket or ":" in bucket):
             raise ValueError(
                 f"default_bucket {bucket!r} looks like an endpoint: the third positional "
                 "argument is the default bucket (as in tinys3 and minis3); pass endpoint=..."
             )
         if endpoint == DEFAULT_ENDPOINT:  # none given: AWS_ENDPOINT_URL(_S3), the profile
-            endpoint = _configured_endpoint(session_options.get("profile")) or endpoint
+            endpoint = configured_endpoint(session_options.get("profile")) or endpoint
         self._endpoint = endpoint
         self._region = region
         # Everything but the keys, to build the session again when `tls` or `endpoint`
@@ -202,7 +106,7 @@ class Connection:
             verify=verify,
             **session_options,
         )
-        url, signing_region = _endpoint_url(endpoint, secure, region)
+        url, signing_region = endpoint_and_region(endpoint, secure, region)
         self.session = S3Session(
             access_key, secret_key, bucket=bucket, endpoint_url=url, region=signing_region,
             session_token=session_token, **self._options,
@@ -212,7 +116,7 @@ class Connection:
         """A new session for a changed `tls` or `endpoint` (same credentials provider, bucket
         and options)."""
         old = self.session
-        url, region = _endpoint_url(self._endpoint, tls, self._region)
+        url, region = endpoint_and_region(self._endpoint, tls, self._region)
         options = {**self._options, "credentials": old.credentials}
         self.session = S3Session(bucket=old.bucket, endpoint_url=url, region=region, **options)
         if "transport" not in self._options and "pool_manager" not in self._options:
@@ -301,10 +205,10 @@ class Connection:
         A file is uploaded from its start (`rewind`) and closed afterwards with `close=True`.
         Files over 5 GiB (or streams of unknown length over 8 MiB) go up in parts.
         """
-        hdrs = _lower_headers(headers)
+        hdrs = lower_headers(headers)
         content_type = hdrs.pop("content-type", None) or content_type
         if expires is not None:
-            seconds = _max_age(expires)
+            seconds = max_age(expires)
             visibility = ", public" if public else ", private"  # as minis3 sends it
             hdrs.setdefault("cache-control", f"max-age={seconds}{visibility}")
             hdrs.setdefault("expires", formatdate(time.time() + seconds, usegmt=True))
@@ -317,7 +221,7 @@ class Connection:
                     key, fp_or_bytes, bucket=bucket, content_type=content_type, headers=hdrs
                 )
             f: IO[bytes] = fp_or_bytes  # type: ignore[assignment]
-            seekable = _seekable(f)
+            seekable = is_seekable(f)
             if rewind and seekable:
                 f.seek(0)
             options: dict[str, Any] = {}
@@ -350,7 +254,7 @@ class Connection:
         """Iterate over the objects under `prefix`, page by page, as dicts with `key`, `size`,
         `last_modified` (naive UTC datetime, as tinys3 gave it), `etag` and `storage_class`."""
         listing = self.session.list_objects(prefix, bucket=bucket)
-        return (_list_item(item) for item in listing)
+        return (list_item(item) for item in listing)
 
     def copy(
         self,
@@ -372,7 +276,7 @@ class Connection:
         """
         source_bucket = self.session._bucket(from_bucket)
         dest_bucket = self.session._bucket(to_bucket) if to_bucket else source_bucket
-        user, headers = _split_metadata(metadata)
+        user, headers = split_metadata(metadata)
         return self._copy(
             from_key, source_bucket, to_key, dest_bucket, user, headers, public, in_place=False
         )
@@ -393,7 +297,7 @@ class Connection:
         makes it private.
         """
         bucket = self.session._bucket(bucket)
-        user, headers = _split_metadata(metadata)
+        user, headers = split_metadata(metadata)
         return self._copy(key, bucket, key, bucket, user, headers, public, in_place=True)
 
     def _copy(
@@ -420,7 +324,7 @@ class Connection:
         replace = (
             in_place
             or bool(user)
-            or any(name == "content-type" or name in _ENTITY_HEADERS for name in headers)
+            or any(name == "content-type" or name in ENTITY_HEADERS for name in headers)
         )
         if not replace:  # only x-amz-* settings (storage class, ACL): COPY keeps all else
             return session.copy_object(
@@ -429,7 +333,7 @@ class Connection:
             )  # fmt: skip
         head = session.head_object(source_key, bucket=source_bucket)
         content_type = headers.pop("content-type", None) or head.content_type
-        for name in _ENTITY_HEADERS:
+        for name in ENTITY_HEADERS:
             value = head.headers.get(name)
             if value and name not in headers:
                 headers[name] = value
@@ -591,7 +495,7 @@ class TinyMultipartUpload(MultipartUpload):
             if isinstance(fp, (bytes, bytearray, memoryview)):
                 data = bytes(fp)
             else:
-                if rewind and _seekable(fp):
+                if rewind and is_seekable(fp):
                     fp.seek(0)
                 data = fp.read() if length is None else fp.read(length)
                 if not isinstance(data, bytes):

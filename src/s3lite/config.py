@@ -28,6 +28,7 @@ __all__ = [
     "credentials_file_path",
     "endpoint_from_env",
     "endpoint_url",
+    "is_true",
     "load",
     "profile_name",
     "region",
@@ -63,7 +64,8 @@ def ca_bundle_from_env() -> str | None:
     return os.environ.get("AWS_CA_BUNDLE") or None
 
 
-def _true(value: str | None) -> bool:
+def is_true(value: str | None) -> bool:
+    """Whether a setting (environment variable or file value) says `true`, in any case."""
     return (value or "").strip().lower() == "true"
 
 
@@ -265,9 +267,9 @@ def _profile_settings(profile: str | None) -> tuple[SharedConfig, dict[str, str]
 
 
 def _ignore_configured_endpoints(settings: Mapping[str, str] | None) -> bool:
-    if _true(os.environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")):
+    if is_true(os.environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")):
         return True
-    return settings is not None and _true(settings.get("ignore_configured_endpoint_urls"))
+    return settings is not None and is_true(settings.get("ignore_configured_endpoint_urls"))
 
 
 def region(profile: str | None = None) -> str | None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import quote
 
 if TYPE_CHECKING:
-    from .credentials import CredentialsProvider
+    from .credentials_base import CredentialsProvider
     from .errors import ClientError
     from .transport import Attempt
 
