@@ -46,7 +46,7 @@ from .b2_requests import (
     validate_bucket,
     validate_key,
 )
-from .credentials import Credentials, StaticCredentials
+from .credentials import Credentials, StaticCredentials, b2_credentials_from_env
 from .errors import MalformedResponse, NoCredentialsError
 from .retries import RetryMode, RetryPolicy
 from .transfer import TransferMixin
@@ -68,13 +68,6 @@ __all__ = [
     "validate_bucket",
     "validate_key",
 ]
-
-
-def b2_credentials_from_env() -> tuple[str, str] | None:
-    """B2_APPLICATION_KEY_ID / B2_APPLICATION_KEY (None if unset; one alone is an error)."""
-    from .credentials import b2_credentials_from_env as from_env
-
-    return from_env()
 
 
 class B2Session(B2BucketsMixin, B2LargeFilesMixin, B2BatchDeleteMixin, TransferMixin):
