@@ -23,6 +23,7 @@ from b2server import B2TestServer
 from conftest import B2_MIN_PART_SIZE, b2_session, new_bucket_name
 from faultproxy import ErrorResponse, FaultProxy, ResetBeforeResponse, ResetMidBody, TruncateBody
 from s3lite import b2 as b2mod
+from s3lite import b2_large_files, b2_requests
 from s3lite.b2 import B2Session, clear_auth_cache, parse_error
 from s3lite.multipart import PartResult
 
@@ -102,7 +103,7 @@ def test_a_wrong_key_never_borrows_the_cached_authorization(
 def test_authorization_is_renewed_after_an_hour(
     b2: B2Session, b2server: B2TestServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(b2mod, "MAX_AUTH_AGE", 0.3)
+    monkeypatch.setattr(b2_requests, "MAX_AUTH_AGE", 0.3)
     clear_auth_cache()
     b2server.reset_counts()
     b2.put_object("k", b"v")
@@ -500,14 +501,7 @@ def test_part_lists_are_followed_across_pages(b2: B2Session, monkeypatch: Any) -
     upload_id = b2._mp_start(bucket, "many", metadata=None, content_type=None, headers=None)
     for n in range(1, 6):
         b2._mp_upload_part(bucket, "many", upload_id, n, b"p")
-    original = b2._call
-
-    def small_pages(op: str, params: Any) -> Any:
-        if op == "b2_list_parts":
-            params = {**params, "maxPartCount": 2}
-        return original(op, params)
-
-    monkeypatch.setattr(b2, "_call", small_pages)
+    monkeypatch.setattr(b2_large_files, "PARTS_PER_PAGE", 2)
     assert [p.number for p in b2._mp_list_parts(bucket, "many", upload_id)] == [1, 2, 3, 4, 5]
 
 
@@ -681,7 +675,7 @@ def test_malformed_and_swapped_error_bodies_through_the_wire(proxied: Any) -> No
 
 def test_oversized_json_is_refused(proxied: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     session, proxy, _ = proxied
-    monkeypatch.setattr(b2mod, "MAX_JSON_BYTES", 1000)
+    monkeypatch.setattr(b2_requests, "MAX_JSON_BYTES", 1000)
     big = b'{"files": [], "pad": "' + b"x" * 5000 + b'"}'
     proxy.add(ErrorResponse(200, "", body=big, content_type="application/json"),
               path_contains="b2_list_file_names")  # fmt: skip

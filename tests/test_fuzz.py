@@ -35,8 +35,9 @@ from hypothesis import strategies as st
 
 from conftest import new_bucket_name
 from s3lite import S3Session, s3xml
-from s3lite.b2 import B2Session, _read_json, clear_auth_cache
+from s3lite.b2 import B2Session, clear_auth_cache
 from s3lite.b2 import parse_error as b2_parse_error
+from s3lite.b2_requests import read_json
 from s3lite.devserver import LocalSeaweedFS
 from s3lite.errors import ClientError, MalformedResponse, S3LiteError
 from s3lite.multipart import MultipartUpload
@@ -365,7 +366,7 @@ def fake_response(data: bytes, status: int = 200, headers: dict[str, str] | None
 @given(data=json_bodies())
 def test_b2_json_bodies_parse_or_raise_malformed(data: bytes) -> None:
     try:
-        obj = _read_json(Response(fake_response(data)))
+        obj = read_json(Response(fake_response(data)))
     except MalformedResponse:
         return
     assert isinstance(obj, dict)
@@ -664,12 +665,12 @@ def test_local_paths_from_keys_never_leave_the_target_directory(tmp_path_factory
 
 def test_b2_values_out_of_range_are_typed_or_ignored() -> None:
     """Found by the session fuzzing above: each of these escaped as an untyped exception."""
-    from s3lite import b2
+    from s3lite import b2_requests as b2
 
     for stamp in (10**400, float("inf"), float("nan"), 1e20, -1):
-        assert b2._ms(stamp) is None  # was OverflowError / ValueError / OSError
+        assert b2.millis_datetime(stamp) is None  # was OverflowError / ValueError / OSError
     auth = dict(B2_AUTH)
-    assert b2._parse_authorization({**auth, "applicationKeyExpirationTimestamp": 10**400})
+    assert b2.parse_authorization({**auth, "applicationKeyExpirationTimestamp": 10**400})
     for bad in (
         {"authorizationToken": "tok\r\nX-Injected: 1"},
         {"authorizationToken": ""},
@@ -677,10 +678,10 @@ def test_b2_values_out_of_range_are_typed_or_ignored() -> None:
         {"downloadUrl": "http://b2.example.com:99999"},
     ):
         with pytest.raises(MalformedResponse):  # was a ValueError from http.client, later
-            b2._parse_authorization({**auth, **bad})
+            b2.parse_authorization({**auth, **bad})
     with pytest.raises(MalformedResponse):  # was TypeError: 'float' object is not iterable
-        b2._list({"files": 1.5}, "files")
-    assert b2._list({"files": None}, "files") == []
+        b2.json_list({"files": 1.5}, "files")
+    assert b2.json_list({"files": None}, "files") == []
 
 
 def test_header_values_from_a_server_are_typed_or_ignored() -> None:

@@ -472,7 +472,7 @@ def _with_large_file_sha1(
     """`metadata` plus `large_file_sha1`: the SHA-1 of the whole source, which B2 does not
     compute for a large file; it becomes the file's ETag and what downloads check. One extra
     read of the source."""
-    from .b2 import MAX_INFO_ENTRIES
+    from .b2_requests import MAX_INFO_ENTRIES
 
     result = dict(metadata or {})
     if any(name.lower() == "large_file_sha1" for name in result):
