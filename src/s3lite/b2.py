@@ -67,7 +67,7 @@ from .transport import Attempt, Body, BodyLike, Request, Transport, _remaining_l
 if TYPE_CHECKING:
     import urllib3
 
-    from .lock import DistributedLock, LockProtocol
+    from .lock import B2LockStore, DistributedLock, LockProtocol
 
 __all__ = ["B2AppKey", "B2Session", "clear_auth_cache", "parse_error"]
 
@@ -2107,6 +2107,12 @@ class B2Session(TransferMixin):
             self, key, ttl=ttl, prefix=prefix, protocol=protocol, exclusive=exclusive,
             bucket=bucket, heartbeat=heartbeat, clock_skew=clock_skew, lock_id=lock_id,
         )  # fmt: skip
+
+    def lock_store(self, bucket: str | None = None) -> B2LockStore:
+        """Where `lock` keeps its files: `bucket` (default the session's)."""
+        from .lock import B2LockStore
+
+        return B2LockStore(self, self._bucket(bucket), self._call, self._bucket_id)
 
     # --- lifecycle -----------------------------------------------------------------------------
     def close(self) -> None:
