@@ -140,6 +140,19 @@ in a forked child, whose exit must not release its parent's lock; a crash leaves
 expire on their own (their TTL is in their name and body) and that the next winner deletes. Probing
 conditional-write support leaves nothing behind but, in the rare case of a crash mid-probe,
 ``<prefix>probe.*`` objects, which every lock ignores.
+
+Layout
+======
+Each protocol step (acquire, renew, release, verify, break) is a generator that yields store
+actions and is resumed with their results (``steps``: `Act`, `Sleep`, the sync `drive`); the
+decisions it takes are pure functions of what was read and when (``decisions``, on the parsed
+objects of ``state``). ``conditional`` and ``sequential`` are the two protocols (sharing
+``protocol``); ``lease`` is one holding and its lease, ``clock`` the monotonic clock and
+request bounds. A session makes its store with ``session.lock_store(bucket)``: ``store``
+defines `LockStore`, ``s3_store`` and ``b2_store`` implement it over a session's methods
+(this package imports neither session module). ``probe`` finds and caches conditional-write
+support, ``heartbeat`` renews a held lock, ``inventory`` serves `other_locks` and
+`break_other_locks`, and ``distributed`` is `DistributedLock`, which drives it all.
 """
 
 from __future__ import annotations

@@ -54,8 +54,8 @@ class DistributedLock:
     """A lock shared through an S3 bucket or a B2 bucket, with `threading.Lock`'s manner.
 
     Make it with ``session.lock(key, ...)``. One object is one holder: share the key (and a
-    session), not the object, between threads and processes. See the module docstring for
-    the protocols and what they assume.
+    session), not the object, between threads and processes. See `s3lite.lock` for the
+    protocols and what they assume.
 
     ``ttl``: seconds a holder stays valid without renewing (the heartbeat renews every
     ``heartbeat`` seconds, default ``ttl / 3``); a dead holder's lock is taken over once the
