@@ -21,6 +21,7 @@ from .store import (
     Broken,
     Fetched,
     Listed,
+    SessionTransport,
     Snapshot,
     Written,
     after_retry,
@@ -31,7 +32,6 @@ from .store import (
 
 if TYPE_CHECKING:
     from ..response import Response
-    from .s3_store import SessionTransport
 
 __all__ = ["ApiCall", "B2LockSession", "B2LockStore"]
 

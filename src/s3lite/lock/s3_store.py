@@ -19,6 +19,7 @@ from .store import (
     Broken,
     Fetched,
     Listed,
+    SessionTransport,
     Snapshot,
     Written,
     after_retry,
@@ -32,19 +33,6 @@ if TYPE_CHECKING:
     from ..response import Response
 
 __all__ = ["S3LockSession", "S3LockStore"]
-
-
-class SessionTransport(Protocol):
-    """The transport facts a lock store reads."""
-
-    @property
-    def max_pool_connections(self) -> int:
-        """Connections pooled per host (bounds the concurrent probe)."""
-        ...
-
-    def now(self) -> float:
-        """The server's clock, as the transport last saw it."""
-        ...
 
 
 class S3LockSession(Protocol):

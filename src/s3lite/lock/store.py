@@ -27,6 +27,7 @@ __all__ = [
     "Listed",
     "LockStore",
     "LockStoreSource",
+    "SessionTransport",
     "Snapshot",
     "Written",
     "after_retry",
@@ -186,6 +187,19 @@ class LockStore(Protocol):
 
     def is_current(self, key: str, written: Written) -> bool:
         """Whether the object is still the version we wrote."""
+        ...
+
+
+class SessionTransport(Protocol):
+    """The transport facts a lock store reads."""
+
+    @property
+    def max_pool_connections(self) -> int:
+        """Connections pooled per host (bounds the concurrent probe)."""
+        ...
+
+    def now(self) -> float:
+        """The server's clock, as the transport last saw it."""
         ...
 
 
