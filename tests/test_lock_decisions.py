@@ -38,8 +38,9 @@ from s3lite.lock.decisions import (
     was_broken,
 )
 from s3lite.lock.lease import Hold, Restart, lease_after
-from s3lite.lock.probe import ConditionalSupport
+from s3lite.lock.probe import ConditionalSupport, probe_sequential
 from s3lite.lock.sequential import Sequential
+from s3lite.lock.settings import LockSettings, check_names, lock_settings
 from s3lite.lock.state import (
     TIMESTAMP_SLACK,
     State,
@@ -516,3 +517,78 @@ def test_the_same_steps_run_on_an_asyncio_driver() -> None:
     assert asyncio.run(scenario()) == [True, False, True, True, True]
     assert memory.objects == {P + "state": memory.objects[P + "state"]}  # emptied state
     assert holders_of(memory) == []
+
+
+def test_the_conditional_write_probe_runs_as_steps() -> None:
+    store = MemoryStore()
+    support = ConditionalSupport()
+    drive(probe_sequential(P + "probe.x", support), store)
+    assert (support.if_none_match, support.if_match, support.delete_if_match) == (True,) * 3
+    assert store.objects == {}  # the probe's object is gone
+    assert support.atomic is None and not support.usable  # a race was not run
+
+    class Careless(MemoryStore):
+        """A server that ignores If-None-Match."""
+
+        def put(
+            self,
+            key: str,
+            body: bytes,
+            *,
+            if_none_match: bool = False,
+            if_match: str | None = None,
+        ) -> Written:
+            return super().put(key, body, if_match=if_match)
+
+    careless = Careless()
+    refused = ConditionalSupport()
+    drive(probe_sequential(P + "probe.y", refused), careless)
+    assert not refused.if_none_match and "succeeded" in refused.detail
+    assert careless.objects == {}
+
+
+def test_settings_are_checked_before_any_request() -> None:
+    settings = lock_settings(
+        "k", ttl=6, prefix=None, protocol="auto", exclusive=1, heartbeat=None,
+        clock_skew=0, lock_id=None,
+    )  # fmt: skip
+    assert (settings.prefix, settings.ttl, settings.heartbeat, settings.exclusive) == (
+        "k.lock/",
+        6.0,
+        2.0,
+        True,
+    )
+    bad: list[dict[str, Any]] = [
+        {"lock_id": "nope"},
+        {"protocol": "fastest"},
+        {"ttl": 0},
+        {"ttl": math.inf},
+        {"clock_skew": -1},
+        {"heartbeat": 6},
+        {"prefix": ""},
+    ]
+    for change in bad:
+        args: dict[str, Any] = {
+            "ttl": 6, "prefix": None, "protocol": "auto", "exclusive": True,
+            "heartbeat": None, "clock_skew": 0, "lock_id": None, **change,
+        }  # fmt: skip
+        with pytest.raises(ValueError):
+            lock_settings("k", **args)
+    with pytest.raises(TypeError):
+        lock_settings(
+            "k", ttl="6", prefix=None, protocol="auto", exclusive=True, heartbeat=None,
+            clock_skew=0, lock_id=None,
+        )  # fmt: skip
+    conditional = settings_for("k", protocol="conditional")
+    with pytest.raises(ValueError, match="B2 has no conditional writes"):
+        check_names(conditional, conditional_store=False)
+    check_names(conditional, conditional_store=True)
+    with pytest.raises(ValueError, match="too long"):
+        check_names(settings_for("k" * 1000), conditional_store=True)
+
+
+def settings_for(key: str, protocol: str = "auto") -> LockSettings:
+    return lock_settings(
+        key, ttl=6, prefix=None, protocol=protocol, exclusive=True, heartbeat=None,
+        clock_skew=0, lock_id=None,
+    )  # fmt: skip

@@ -159,7 +159,7 @@ from __future__ import annotations
 
 from .b2_store import B2LockStore
 from .decisions import POLL_MAX, POLL_MIN
-from .distributed import DEFAULT_CLOCK_SKEW, DistributedLock, LockProtocol
+from .distributed import DistributedLock
 from .probe import (
     PROBE_KEYS,
     PROBE_WRITERS,
@@ -170,6 +170,7 @@ from .probe import (
 )
 from .protocol import NONBLOCKING_GRACE
 from .s3_store import S3LockStore
+from .settings import DEFAULT_CLOCK_SKEW, LockProtocol
 from .state import DEFAULT_TTL, TIMESTAMP_SLACK
 from .store import LockStore, LockStoreSource
 

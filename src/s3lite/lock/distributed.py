@@ -6,13 +6,11 @@ endpoint), drives the protocol's steps on the session's store, and runs the hear
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
-import logging
 import math
 import threading
 import weakref
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from ..errors import ClientError, LockError, LockLost, TransportError
 from .clock import mono
@@ -21,22 +19,16 @@ from .heartbeat import finalize, heartbeat
 from .inventory import break_criteria, break_locks, other_locks, pickers
 from .lease import Hold
 from .probe import support_for
-from .protocol import BaseProtocol
+from .protocol import BaseProtocol, take
 from .sequential import Sequential
-from .state import DEFAULT_TTL, ID_RE, seq_key
+from .settings import DEFAULT_CLOCK_SKEW, LockProtocol, check_names, lock_settings
+from .state import DEFAULT_TTL
 from .steps import Step, drive
 from .store import LockStore, LockStoreSource
 
-__all__ = ["DEFAULT_CLOCK_SKEW", "DEFAULT_TTL", "DistributedLock", "LockProtocol", "make_store"]
+__all__ = ["DistributedLock", "make_store"]
 
 T = TypeVar("T")
-
-log = logging.getLogger("s3lite.lock")
-
-LockProtocol = Literal["auto", "conditional", "sequential"]
-
-#: Allowance for disagreement between the server's clocks (see the package docstring).
-DEFAULT_CLOCK_SKEW = 5.0
 
 
 def make_store(session: LockStoreSource, bucket: str | None) -> LockStore:
@@ -79,44 +71,19 @@ class DistributedLock:
         clock_skew: float = DEFAULT_CLOCK_SKEW,
         lock_id: str | None = None,
     ) -> None:
-        if lock_id is not None and (not isinstance(lock_id, str) or not ID_RE.match(lock_id)):
-            raise ValueError(f"lock_id must be a lock id as s3lite makes them, got {lock_id!r}")
-        if not isinstance(key, str):
-            raise TypeError(f"key must be a str, not {type(key).__name__}")
-        if not key:
-            raise ValueError("key must not be empty")
-        if protocol not in ("auto", "conditional", "sequential"):
-            raise ValueError(
-                f"protocol must be 'auto', 'conditional' or 'sequential', got {protocol!r}"
-            )
-        for name, value in (("ttl", ttl), ("clock_skew", clock_skew)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise TypeError(f"{name} must be a number of seconds")
-            if not math.isfinite(value) or value < 0 or (name == "ttl" and value <= 0):
-                raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
-        if heartbeat is None:
-            heartbeat = ttl / 3
-        if isinstance(heartbeat, bool) or not isinstance(heartbeat, (int, float)):
-            raise TypeError("heartbeat must be a number of seconds")
-        if not 0 < heartbeat < ttl:
-            raise ValueError(f"heartbeat must be between 0 and ttl ({ttl}), got {heartbeat!r}")
-        if prefix is None:
-            prefix = key + ".lock/"
-        if not isinstance(prefix, str) or not prefix:
-            raise ValueError("prefix must be a non-empty str")
+        settings = lock_settings(
+            key, ttl=ttl, prefix=prefix, protocol=protocol, exclusive=exclusive,
+            heartbeat=heartbeat, clock_skew=clock_skew, lock_id=lock_id,
+        )  # fmt: skip
         store = make_store(session, bucket)
-        if not store.conditional and protocol == "conditional":
-            raise ValueError("B2 has no conditional writes: use protocol='sequential' or 'auto'")
-        longest = seq_key(prefix, 1, True, ttl, "0" * 32, 10**12)
-        if len(longest.encode("utf-8", "surrogatepass")) > 1024:
-            raise ValueError("key (or prefix) too long: lock object names would exceed 1024 bytes")
-        self.key = key
-        self.prefix = prefix
-        self.ttl = float(ttl)
-        self.heartbeat = float(heartbeat)
-        self.clock_skew = float(clock_skew)
-        self.exclusive = bool(exclusive)
-        self._requested: LockProtocol = protocol
+        check_names(settings, store.conditional)
+        self.key = settings.key
+        self.prefix = settings.prefix
+        self.ttl = settings.ttl
+        self.heartbeat = settings.heartbeat
+        self.clock_skew = settings.clock_skew
+        self.exclusive = settings.exclusive
+        self._requested: LockProtocol = settings.protocol
         self._store = store
         self._protocol: BaseProtocol | None = None
         self._hold: Hold | None = None
@@ -129,7 +96,7 @@ class DistributedLock:
         if lock_id is not None:
             _snapshot, found, state = self._drive(self._impl().survey())
             if lock_id not in found and (state is None or state.find(lock_id) is None):
-                raise ValueError(f"lock id {lock_id} does not exist under {prefix!r}")
+                raise ValueError(f"lock id {lock_id} does not exist under {self.prefix!r}")
             self._attached = self.lock_id = lock_id
 
     # --- protocol ------------------------------------------------------------------------------
@@ -189,21 +156,9 @@ class DistributedLock:
             deadline = math.inf if timeout == -1 else mono() + timeout
             attached = self._attached
             self._remove_attached()  # re-attached: its old entries go, the id stays
-            while True:
-                hold = Hold(mode, self.ttl)
-                if attached is not None:
-                    hold.lock_id, attached = attached, None
-                if not self._drive(impl.acquire(hold, deadline, nonblocking)):
-                    return False
-                if mono() < hold.valid_until:
-                    break
-                # Every path checks this itself; this is the last line: never hand out a
-                # lock whose lease has already run out (others may have taken it since).
-                log.debug("lock %s: won only after the lease ran out; again", self.prefix)
-                with contextlib.suppress(ClientError, TransportError, LockError):
-                    self._drive(impl.release(hold))
-                if nonblocking or mono() >= deadline:
-                    return False
+            hold = self._drive(take(impl, mode, deadline, nonblocking, attached))
+            if hold is None:
+                return False
             self._hold = hold
             self.lock_id = hold.lock_id
             threading.Thread(

@@ -12,7 +12,7 @@ import threading
 
 from ..errors import ClientError, ConditionalRequestConflict, PreconditionFailed, TransportError
 from .clock import new_id
-from .steps import Act, drive, retried
+from .steps import Act, Step, drive, retried
 from .store import CONDITION_UNSUPPORTED, LockStore, LockStoreSource
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "cached_support",
     "clear_protocol_cache",
     "probe_conditional_writes",
+    "probe_sequential",
     "support_for",
 ]
 
@@ -79,49 +80,59 @@ def cached_support(endpoint: str) -> ConditionalSupport | None:
         return _SUPPORT.get(endpoint)
 
 
-def _retrying(store: LockStore, act: Act) -> object:
-    return drive(retried(act), store)
-
-
-def _probe_sequential(store: LockStore, base: str, support: ConditionalSupport) -> None:
+def probe_sequential(base: str, support: ConditionalSupport) -> Step[None]:
+    """Try conditional writes one at a time on ``<base>.a`` (removed after), noting in
+    `support` what the server did."""
     key = base + ".a"
     try:
-        try:
-            _retrying(store, Act("put", key, b"1", if_none_match=True))
-        except PreconditionFailed:
-            pass  # a transport retry of our own create: the key exists, which is what we want
-        except CONDITION_UNSUPPORTED as exc:
-            support.detail = f"If-None-Match refused: {exc.code}"
-            return
-        try:
-            _retrying(store, Act("put", key, b"2", if_none_match=True))
-            support.detail = "a second If-None-Match: * PUT succeeded"
-            return
-        except PreconditionFailed:
-            support.if_none_match = True
-        except CONDITION_UNSUPPORTED as exc:
-            support.detail = f"If-None-Match refused: {exc.code}"
-            return
-        wrong = "0" * 32
-        try:
-            _retrying(store, Act("put", key, b"3", if_match=wrong))
-            support.detail = "a PUT with a wrong If-Match succeeded"
-            return
-        except PreconditionFailed:
-            support.if_match = True
-        except CONDITION_UNSUPPORTED as exc:
-            support.detail = f"If-Match refused: {exc.code}"
-            return
-        try:
-            _retrying(store, Act("delete", key, if_match=wrong))
-            support.delete_if_match = False
-        except PreconditionFailed:
-            support.delete_if_match = True
-        except CONDITION_UNSUPPORTED:
-            support.delete_if_match = False
-    finally:
-        with contextlib.suppress(ClientError, TransportError):
-            store.delete(key)
+        yield from _conditions(key, support)
+    except GeneratorExit:
+        raise
+    except BaseException:
+        yield from _remove(key)
+        raise
+    yield from _remove(key)
+
+
+def _remove(key: str) -> Step[None]:
+    with contextlib.suppress(ClientError, TransportError):
+        yield Act("delete", key)
+
+
+def _conditions(key: str, support: ConditionalSupport) -> Step[None]:
+    try:
+        yield from retried(Act("put", key, b"1", if_none_match=True))
+    except PreconditionFailed:
+        pass  # a transport retry of our own create: the key exists, which is what we want
+    except CONDITION_UNSUPPORTED as exc:
+        support.detail = f"If-None-Match refused: {exc.code}"
+        return
+    try:
+        yield from retried(Act("put", key, b"2", if_none_match=True))
+        support.detail = "a second If-None-Match: * PUT succeeded"
+        return
+    except PreconditionFailed:
+        support.if_none_match = True
+    except CONDITION_UNSUPPORTED as exc:
+        support.detail = f"If-None-Match refused: {exc.code}"
+        return
+    wrong = "0" * 32
+    try:
+        yield from retried(Act("put", key, b"3", if_match=wrong))
+        support.detail = "a PUT with a wrong If-Match succeeded"
+        return
+    except PreconditionFailed:
+        support.if_match = True
+    except CONDITION_UNSUPPORTED as exc:
+        support.detail = f"If-Match refused: {exc.code}"
+        return
+    try:
+        yield from retried(Act("delete", key, if_match=wrong))
+        support.delete_if_match = False
+    except PreconditionFailed:
+        support.delete_if_match = True
+    except CONDITION_UNSUPPORTED:
+        support.delete_if_match = False
 
 
 def _probe_concurrent(store: LockStore, base: str) -> tuple[bool | None, str]:
@@ -189,7 +200,7 @@ def probe_conditional_writes(
 def _probe(store: LockStore, prefix: str, concurrency: bool) -> ConditionalSupport:
     support = ConditionalSupport()
     base = f"{prefix}probe.{new_id()}"
-    _probe_sequential(store, base, support)
+    drive(probe_sequential(base, support), store)
     if not (concurrency and support.if_none_match and support.if_match):
         return support
     for _ in range(3):  # an inconclusive race (errors, retries) is run again

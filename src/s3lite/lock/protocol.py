@@ -6,17 +6,21 @@ Each step is a generator of store actions (see `steps`); `DistributedLock` drive
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import socket
 
 from ..errors import ClientError, LockError, TransportError
+from .clock import mono
 from .decisions import blocking_entries
 from .lease import Hold
 from .state import STATE, Candidate, State, candidates, parse_state
 from .steps import Act, Step, retried
 from .store import LockStore, Snapshot
 
-__all__ = ["HOST", "NONBLOCKING_GRACE", "BaseProtocol"]
+__all__ = ["HOST", "NONBLOCKING_GRACE", "BaseProtocol", "take"]
+
+log = logging.getLogger("s3lite.lock")
 
 #: Written into each lock object, for diagnostics.
 HOST = socket.gethostname()
@@ -83,3 +87,29 @@ class BaseProtocol:
     def state_blockers(self, state: State | None, hold: Hold) -> list[dict[str, object]]:
         """The state's live holders that conflict with `hold` (mixed clients)."""
         return blocking_entries(state, hold.lock_id, hold.exclusive, self.skew)
+
+
+def take(
+    impl: BaseProtocol,
+    exclusive: bool,
+    deadline: float,
+    nonblocking: bool,
+    lock_id: str | None = None,
+) -> Step[Hold | None]:
+    """Acquire a holding (under `lock_id`, if given, at the first attempt) whose lease is
+    still valid when handed out; None if the lock was not taken by `deadline`."""
+    while True:
+        hold = Hold(exclusive, impl.ttl)
+        if lock_id is not None:
+            hold.lock_id, lock_id = lock_id, None
+        if not (yield from impl.acquire(hold, deadline, nonblocking)):
+            return None
+        if mono() < hold.valid_until:
+            return hold
+        # Every path checks this itself; this is the last line: never hand out a lock whose
+        # lease has already run out (others may have taken it since).
+        log.debug("lock %s: won only after the lease ran out; again", impl.prefix)
+        with contextlib.suppress(ClientError, TransportError, LockError):
+            yield from impl.release(hold)
+        if nonblocking or mono() >= deadline:
+            return None
