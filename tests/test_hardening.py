@@ -353,13 +353,13 @@ def test_verify_false_leaves_other_clients_warnings_alone(tmp_path: Path) -> Non
 
 def test_lock_state_over_the_bound_is_refused_while_read() -> None:
     """The lock's objects are read through the same bound (S3 and B2 share the store's get)."""
-    from s3lite.lock import _S3Store
+    from s3lite.lock import S3LockStore
 
     with HostileServer() as server:
         server.answers.append(("state", Answer(200, declared_length=10**12, send_bytes=MiB)))
         server.answers.append(("chunked", Answer(200, chunked_bytes=256 * MiB)))
         session = _session(server.url, read_timeout=3)
-        store = _S3Store(session, "bkt")
+        store = S3LockStore(session, "bkt")
         with pytest.raises(s3lite.MalformedResponse, match="too large"):
             store.get("lk.lock/state")
         with pytest.raises(s3lite.MalformedResponse, match="too large"):

@@ -30,7 +30,12 @@ from faultproxy import (
 )
 from s3lite import S3Session
 from s3lite.errors import LockError, LockLost, NoSuchKey, PreconditionFailed
-from s3lite.lock import DistributedLock, clear_protocol_cache, probe_conditional_writes
+from s3lite.lock import (
+    DistributedLock,
+    cached_support,
+    clear_protocol_cache,
+    probe_conditional_writes,
+)
 
 LOCK_KINDS = ["s3-conditional", "s3-sequential", "b2-sequential"]
 
@@ -240,9 +245,9 @@ def test_conditional_protocol_where_deletes_ignore_conditions(s3: S3Session) -> 
     first = s3.lock("nd", protocol="conditional")
     assert first.acquire()
     first.release()
-    from s3lite import lock as lockmod
-
-    lockmod._SUPPORT[s3.endpoint_url].delete_if_match = False
+    support = cached_support(s3.endpoint_url)
+    assert support is not None
+    support.delete_if_match = False
     make = lambda: s3.lock("nd", protocol="conditional")  # noqa: E731
     assert contend(make) == {"inside": 0, "overlaps": 0, "entries": 16}
     state = json.loads(s3.get_object("nd.lock/state", stream=False).data)
@@ -584,9 +589,8 @@ def test_auto_uses_conditional_writes_on_seaweedfs_and_caches_the_probe(s3: S3Se
     assert lock.acquire()
     assert lock.protocol == "conditional"
     lock.release()
-    from s3lite import lock as lockmod
-
-    assert lockmod._SUPPORT[s3.endpoint_url].usable
+    support = cached_support(s3.endpoint_url)
+    assert support is not None and support.usable
     second = s3.lock("auto2")  # same endpoint: no new probe
     started = time.monotonic()
     assert second.acquire()

@@ -55,7 +55,7 @@ from .transport import Transport
 if TYPE_CHECKING:
     import urllib3
 
-    from .lock import DistributedLock, LockProtocol
+    from .lock import B2LockStore, DistributedLock, LockProtocol
 
 __all__ = [
     "B2_DIALECT",
@@ -231,6 +231,12 @@ class B2Session(B2BucketsMixin, B2LargeFilesMixin, B2BatchDeleteMixin, TransferM
             self, key, ttl=ttl, prefix=prefix, protocol=protocol, exclusive=exclusive,
             bucket=bucket, heartbeat=heartbeat, clock_skew=clock_skew, lock_id=lock_id,
         )  # fmt: skip
+
+    def lock_store(self, bucket: str | None = None) -> B2LockStore:
+        """Where `lock` keeps its files: `bucket` (default the session's)."""
+        from .lock import B2LockStore
+
+        return B2LockStore(self, self._bucket(bucket), self._call, self._bucket_id)
 
     # --- lifecycle -----------------------------------------------------------------------------
     def close(self) -> None:

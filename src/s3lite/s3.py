@@ -62,7 +62,7 @@ from .transport import Body, BodyLike, Request, Transport
 if TYPE_CHECKING:
     import urllib3
 
-    from .lock import DistributedLock, LockProtocol
+    from .lock import DistributedLock, LockProtocol, S3LockStore
     from .multipart import PartData, PartResult
 
 __all__ = ["DeleteObjectsError", "DeleteResult", "S3Session"]
@@ -1531,6 +1531,12 @@ class S3Session(TransferMixin):
             self, key, ttl=ttl, prefix=prefix, protocol=protocol, exclusive=exclusive,
             bucket=bucket, heartbeat=heartbeat, clock_skew=clock_skew, lock_id=lock_id,
         )  # fmt: skip
+
+    def lock_store(self, bucket: str | None = None) -> S3LockStore:
+        """Where `lock` keeps its objects: `bucket` (default the session's)."""
+        from .lock import S3LockStore
+
+        return S3LockStore(self, self._bucket(bucket))
 
     # --- lifecycle -----------------------------------------------------------------------------
     def close(self) -> None:
