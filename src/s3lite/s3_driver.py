@@ -138,6 +138,13 @@ class S3Driver:
 
     # --- the endpoint's settings ---------------------------------------------------------------
     @property
+    def s3_endpoint(self) -> S3Endpoint:
+        """Where and how this session's requests go: what the operations of
+        `s3lite.s3_requests` take first (`session.run(s3_requests.head_object(session.s3_endpoint,
+        key))`)."""
+        return self._endpoint
+
+    @property
     def bucket(self) -> str | None:
         """The default bucket of every call (None: each call names its bucket)."""
         return self._endpoint.bucket
