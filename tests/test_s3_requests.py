@@ -662,7 +662,9 @@ def test_custom_request_target() -> None:
 
 
 def test_presign_url_is_deterministic() -> None:
-    creds = Credentials("AKID", "secret")
+    def creds() -> Credentials:
+        return Credentials("AKID", "secret")
+
     now = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc).timestamp()
     url = ops.presign_url(endpoint(), creds, now, "get", "a b", 60, version_id="v")
     assert url.startswith(f"{LOCAL}/bkt/a%20b?")
@@ -671,7 +673,7 @@ def test_presign_url_is_deterministic() -> None:
     v2 = ops.presign_url(endpoint(signature_version="s3"), creds, now, "GET", "k", 60)
     assert f"Expires={int(now) + 60}" in v2
     with pytest.raises(ValueError, match="anonymous"):
-        ops.presign_url(endpoint(), None, now, "GET", "k")
+        ops.presign_url(endpoint(), lambda: None, now, "GET", "k")
     with pytest.raises(ValueError, match="presign supports"):
         ops.presign_url(endpoint(), creds, now, "POST", "k")
 

@@ -255,14 +255,8 @@ class S3Session(TransferMixin, S3ObjectsMixin, S3MultipartMixin, S3BucketsMixin)
         session's). `version_id`: one version. `headers`: headers the URL's user must send (signed);
         `params`: extra query parameters (e.g. `response-content-type`), signed too.
         """
-        method = method.upper() if isinstance(method, str) else method
-        if method not in ("GET", "PUT", "HEAD", "DELETE"):
-            raise ValueError(f"presign supports GET, PUT, HEAD and DELETE, not {method!r}")
-        validate_key(key)
-        presign_seconds(expires_in)
-        self._endpoint.resolve_bucket(bucket)
         return s3_requests.presign_url(
-            self._endpoint, self.credentials.get(), self.transport.now(), method, key,
+            self._endpoint, self.credentials.get, self.transport.now(), method, key,
             expires_in, bucket=bucket, version_id=version_id, headers=headers, params=params,
         )  # fmt: skip
 

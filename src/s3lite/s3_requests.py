@@ -693,7 +693,7 @@ def custom_request(
 # --- presigned URLs ----------------------------------------------------------------------------
 def presign_url(
     endpoint: S3Endpoint,
-    credentials: Credentials | None,
+    credentials: Callable[[], Credentials | None],
     now: float,
     method: str,
     key: str,
@@ -704,14 +704,16 @@ def presign_url(
     headers: Mapping[str, str] | None = None,
     params: Mapping[str, str] | None = None,
 ) -> str:
-    """A presigned URL (see `S3Session.presign`), signed with `credentials` at time `now`."""
+    """A presigned URL (see `S3Session.presign`), signed at time `now` with what
+    `credentials()` gives once the arguments are checked (None: anonymous, refused)."""
     method = method.upper()
     if method not in ("GET", "PUT", "HEAD", "DELETE"):
         raise ValueError(f"presign supports GET, PUT, HEAD and DELETE, not {method!r}")
     validate_key(key)
     seconds = presign_seconds(expires_in)
     bucket = endpoint.resolve_bucket(bucket)
-    if credentials is None:
+    creds = credentials()
+    if creds is None:
         raise ValueError("presigning needs credentials; this session is anonymous")
     host, path, resource = endpoint.locate(bucket, key)
     query = list((params or {}).items())
@@ -721,14 +723,13 @@ def presign_url(
         from .signing import presign_v2
 
         return presign_v2(
-            credentials.access_key, credentials.secret_key, method, endpoint.scheme, host, path,
-            resource, query, int(now) + seconds, session_token=credentials.token,
+            creds.access_key, creds.secret_key, method, endpoint.scheme, host, path, resource,
+            query, int(now) + seconds, session_token=creds.token,
         )  # fmt: skip
     from .signing import SigV4Context, amz_date, presign_v4
 
     ctx = SigV4Context(
-        credentials.access_key, credentials.secret_key, endpoint.region, "s3", amz_date(now),
-        credentials.token,
+        creds.access_key, creds.secret_key, endpoint.region, "s3", amz_date(now), creds.token
     )  # fmt: skip
     url, _ = presign_v4(ctx, method, endpoint.scheme, host, path, query, seconds, headers=headers)
     return url
