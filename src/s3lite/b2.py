@@ -85,6 +85,7 @@ class B2Session(B2BucketsMixin, B2LargeFilesMixin, B2BatchDeleteMixin, TransferM
     supports_if_match = False
     #: upload_file records a large file's SHA-1 as its `large_file_sha1` file info.
     records_large_file_sha1 = True
+    max_info_entries = MAX_INFO_ENTRIES
 
     def __init__(
         self,

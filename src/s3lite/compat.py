@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent import futures as _futures
 from email.utils import formatdate
-from typing import IO, Any, Concatenate, Literal, ParamSpec, TypeVar
+from typing import IO, Any, ClassVar, Concatenate, Literal, ParamSpec, TypeVar
 
 from .compat_arguments import (
     DEFAULT_ENDPOINT,
@@ -69,6 +69,8 @@ class Connection:
 
     Secrets are never kept on the connection (nor shown in its repr).
     """
+
+    multipart_upload_type: ClassVar[type[MultipartUpload]]
 
     def __init__(
         self,
@@ -633,6 +635,8 @@ class Pool:
     or call `close()`.
     """
 
+    multipart_upload_type: ClassVar[type[MultipartUpload]]
+
     def __init__(
         self,
         access_key: str | None = None,
@@ -752,3 +756,8 @@ class Pool:
 
     def __repr__(self) -> str:
         return f"Pool(size={self.size}, connection={self.connection!r})"
+
+
+#: What `MultipartUpload(conn, bucket, key)` builds for a Connection or a Pool.
+Connection.multipart_upload_type = TinyMultipartUpload
+Pool.multipart_upload_type = TinyMultipartUpload

@@ -7,9 +7,8 @@ from collections.abc import Callable, Iterator
 from typing import Generic, TypedDict, TypeVar
 
 from .errors import MalformedResponse
-from .s3xml import ListPage
 
-__all__ = ["Listing", "ObjectInfo", "UploadInfo", "VersionInfo"]
+__all__ = ["ListPage", "Listing", "ObjectInfo", "UploadInfo", "VersionInfo"]
 
 
 class ObjectInfo(TypedDict):
@@ -48,6 +47,27 @@ class UploadInfo(TypedDict):
 
 
 ItemT = TypeVar("ItemT")
+
+
+class ListPage(Generic[ItemT]):
+    """One page of a listing: items, common prefixes and where the next page starts."""
+
+    __slots__ = ("items", "next_marker", "next_version_marker", "prefixes", "truncated")
+
+    def __init__(
+        self,
+        items: list[ItemT],
+        prefixes: list[str],
+        truncated: bool,
+        next_marker: str | None,
+        next_version_marker: str | None = None,
+    ) -> None:
+        self.items = items
+        self.prefixes = prefixes
+        self.truncated = truncated
+        self.next_marker = next_marker
+        self.next_version_marker = next_version_marker
+
 
 #: Fetches the page that starts at (marker, version marker); None, None is the first page.
 PageFetcher = Callable[[str | None, str | None], ListPage[ItemT]]

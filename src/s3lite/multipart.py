@@ -16,107 +16,35 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from .errors import ClientError, NoSuchUpload, S3LiteError
+from .errors import NoSuchUpload, S3LiteError
+from .parts import (
+    DEFAULT_PART_SIZE,
+    GROWTH_EVERY,
+    FileSection,
+    PartData,
+    PartResult,
+    part_checksum,
+    plan_part_size,
+    start_was_ambiguous,
+    stray_uploads,
+)
 from .progress import ProgressCallback, ProgressReporter
 
 if TYPE_CHECKING:
     from .response import Response
 
 __all__ = [
+    "DEFAULT_PART_SIZE",
+    "GROWTH_EVERY",
     "FileSection",
     "MultipartBackend",
     "MultipartUpload",
     "PartData",
     "PartResult",
+    "abort_strays",
     "plan_part_size",
+    "start_was_ambiguous",
 ]
-
-MiB = 1024 * 1024
-DEFAULT_PART_SIZE = 8 * MiB
-#: Unknown-size streams double their part size every this many parts (so 10,000 parts
-#: reach hundreds of GiB); parts need not all be the same size.
-GROWTH_EVERY = 2000
-
-
-class PartResult(NamedTuple):
-    """One uploaded part: its number, size, and what the backend needs to complete it
-    (S3: the ETag and CRC32; B2: the SHA-1)."""
-
-    number: int
-    size: int
-    etag: str | None = None
-    sha1: str | None = None
-    checksum: str | None = None  # base64 CRC32 the server verified (S3)
-
-
-_HAS_PREADV = hasattr(os, "preadv")
-
-
-class FileSection:
-    """A window of an open file, read with pread: seekable, so a retried part is re-read
-    from disk rather than held in memory; safe to use from many threads at once."""
-
-    def __init__(self, fd: int, offset: int, length: int) -> None:
-        self._fd = fd
-        self._offset = offset
-        self._length = length
-        self._pos = 0
-
-    def __len__(self) -> int:
-        return self._length
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        base = {0: 0, 1: self._pos, 2: self._length}[whence]
-        self._pos = min(max(0, base + offset), self._length)
-        return self._pos
-
-    def read(self, n: int = -1) -> bytes:
-        left = self._length - self._pos
-        n = left if n is None or n < 0 else min(n, left)
-        if n <= 0:
-            return b""
-        data = os.pread(self._fd, n, self._offset + self._pos)
-        if not data:
-            raise ValueError("file shrank while it was being uploaded")
-        self._pos += len(data)
-        return data
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:
-        view = memoryview(buffer)
-        n = min(len(view), self._length - self._pos)
-        if n <= 0:
-            return 0
-        if _HAS_PREADV:
-            got = os.preadv(self._fd, [view[:n]], self._offset + self._pos)
-        else:
-            data = os.pread(self._fd, n, self._offset + self._pos)
-            got = len(data)
-            view[:got] = data
-        if not got:
-            raise ValueError("file shrank while it was being uploaded")
-        self._pos += got
-        return got
-
-    def chunks(self, size: int = MiB) -> Iterator[memoryview]:
-        """The section from its start, in chunks that share one buffer: each chunk is valid
-        until the next is read (leaves the position at the end)."""
-        self.seek(0)
-        buffer = memoryview(bytearray(size))
-        while got := self.readinto(buffer):
-            yield buffer[:got]
-
-
-#: What a part's bytes may be: in memory, or a section of a file read as it is sent.
-PartData = bytes | bytearray | memoryview | FileSection
 
 
 class MultipartBackend(Protocol):
@@ -162,38 +90,6 @@ def _backend(session: Any) -> MultipartBackend:
         if not callable(getattr(backend, name, None)):
             raise TypeError(f"{type(session).__name__} cannot do multipart uploads")
     return backend  # type: ignore[no-any-return]
-
-
-def plan_part_size(size: int | None, part_size: int | None, backend: MultipartBackend) -> int:
-    """The part size to use: checked against the backend's limits before anything is sent.
-
-    Automatic sizes are at least 8 MiB (and the backend minimum) and large enough to fit the
-    object in the backend's maximum number of parts.
-    """
-    low = backend.multipart_min_part_size
-    high = backend.multipart_max_part_size
-    most = backend.multipart_max_parts
-    if part_size is not None:
-        if not isinstance(part_size, int) or isinstance(part_size, bool) or part_size <= 0:
-            raise ValueError(f"part_size must be a positive int, got {part_size!r}")
-        if part_size < low and (size is None or size > part_size):
-            raise ValueError(f"part_size {part_size} is below the minimum part size {low}")
-        if part_size > high:
-            raise ValueError(f"part_size {part_size} is above the maximum part size {high}")
-        if size is not None and -(-size // part_size) > most:
-            raise ValueError(
-                f"part_size {part_size} would need {-(-size // part_size)} parts for "
-                f"{size} bytes; at most {most} are allowed"
-            )
-        return part_size
-    chosen = max(low, DEFAULT_PART_SIZE)
-    if size is not None:
-        needed = -(-size // most)
-        if needed > chosen:
-            chosen = -(-needed // MiB) * MiB
-        if chosen > high:
-            raise ValueError(f"{size} bytes do not fit in {most} parts of at most {high} bytes")
-    return chosen
 
 
 # --- sources ----------------------------------------------------------------------------------
@@ -431,18 +327,6 @@ def _digest_matches(part: PartResult, data: bytes | bytearray | memoryview) -> b
 
 # --- uploads left behind by a retried start ----------------------------------------------------
 
-#: Seconds of slack around the window in which strays are looked for (`Initiated` is stamped
-#: to the second; without our own upload to compare with, the local clock is used).
-STRAY_SLACK = 2.0
-
-
-def start_was_ambiguous(exc: BaseException) -> bool:
-    """Whether a failed start (CreateMultipartUpload, b2_start_large_file) may still have
-    created an upload on the server: anything but a refusal on the first and only attempt."""
-    if isinstance(exc, ClientError):
-        return exc.attempts > 1
-    return isinstance(exc, S3LiteError)
-
 
 def abort_strays(
     backend: Any,
@@ -453,32 +337,18 @@ def abort_strays(
     elapsed: float,
 ) -> int:
     """Abort the uploads of exactly `key` that an earlier attempt of a retried start created
-    (its answer was lost, so nobody knows their ids); returns how many.
+    (its answer was lost, so nobody knows their ids); returns how many. See `stray_uploads`.
 
-    A start that took `elapsed` seconds, begun at `started` (the transport's clock), can only
-    have created uploads in that window: measured back from our own upload `keep` by the
-    server's `Initiated` stamps when it is listed, else by the clock. Best effort: a failure
-    to list or abort is logged, never raised (the caller's own outcome stands). A concurrent
-    upload of the same key started within the same seconds would be aborted too; its writer
-    then fails with `NoSuchUpload`, it never stores a wrong object.
+    Best effort: a failure to list or abort is logged, never raised (the caller's own outcome
+    stands). A concurrent upload of the same key started within the same seconds would be
+    aborted too; its writer then fails with `NoSuchUpload`, it never stores a wrong object.
     """
     import logging
 
     log = logging.getLogger("s3lite")
     try:
-        uploads = [u for u in backend.list_multipart_uploads(key, bucket=bucket) if u["key"] == key]
-        ours = next((u["initiated"] for u in uploads if u["upload_id"] == keep), None)
-        if ours is not None:
-            low, high = ours.timestamp() - elapsed - 1.0, ours.timestamp() + 1.0
-        else:
-            low, high = started - STRAY_SLACK, started + elapsed + STRAY_SLACK
-        strays = [
-            u["upload_id"]
-            for u in uploads
-            if u["upload_id"] != keep
-            and u["initiated"] is not None
-            and low <= u["initiated"].timestamp() <= high
-        ]
+        uploads = list(backend.list_multipart_uploads(key, bucket=bucket))
+        strays = stray_uploads(uploads, key, keep, started, elapsed)
         for upload_id in strays:
             backend._mp_abort(bucket, key, upload_id)
     except S3LiteError as exc:
@@ -507,9 +377,7 @@ def _part_options(
         if not isinstance(checksum, str):
             raise TypeError(f"checksum must be a str, not {type(checksum).__name__}")
         if "checksum" in accepted:
-            from .s3 import _part_checksum
-
-            options["checksum"] = _part_checksum(checksum)
+            options["checksum"] = part_checksum(checksum)
         elif checksum.lower() != "sha1":  # B2 verifies a SHA-1 of every part anyway
             raise ValueError(
                 f"{type(backend).__name__} checks every part with SHA-1; checksum={checksum!r} "
@@ -518,7 +386,7 @@ def _part_options(
     if sse_customer_key is not None:
         if "headers" not in accepted:
             raise ValueError(f"{type(backend).__name__} does not support sse_customer_key")
-        from .s3 import sse_customer_headers
+        from .s3_endpoint import sse_customer_headers
 
         options["headers"] = sse_customer_headers(sse_customer_key)
     return options
@@ -540,13 +408,16 @@ class MultipartUpload:
         (a session, a source that is not a str, any keyword) is s3lite's upload of a source."""
         if cls is MultipartUpload and len(args) == 3 and not kwargs:
             conn, bucket, key = args
-            if getattr(conn, "multipart_backend", None) is not None and (
-                isinstance(bucket, str) or bucket is None
+            # A Connection or Pool names the class it builds (so this module needs not know
+            # them): `multipart_upload_type`.
+            made = getattr(type(conn), "multipart_upload_type", None)
+            if (
+                made is not None
+                and getattr(conn, "multipart_backend", None) is not None
+                and (isinstance(bucket, str) or bucket is None)
+                and isinstance(key, str)
             ):
-                from .compat import Connection, Pool, TinyMultipartUpload
-
-                if isinstance(conn, (Connection, Pool)) and isinstance(key, str):
-                    return super().__new__(TinyMultipartUpload)
+                return super().__new__(made)  # type: ignore[no-any-return]
         return super().__new__(cls)
 
     def __init__(
@@ -567,7 +438,7 @@ class MultipartUpload:
         checksum: str | None = None,
         sse_customer_key: bytes | str | None = None,
     ) -> None:
-        from .s3 import validate_key
+        from .s3_endpoint import validate_key
 
         self.backend = _backend(session)
         if key is None:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote_plus
 
 from .errors import MalformedResponse
+from .listing import ListPage
 
 if TYPE_CHECKING:
     from xml.etree.ElementTree import Element
@@ -173,26 +174,6 @@ def parse_error(
         _text(root, "Resource") or _text(root, "Key") or _text(root, "BucketName"),
         _text(root, "HostId"),
     )
-
-
-class ListPage(Generic[_ItemT]):
-    """One page of a listing: items, common prefixes and where the next page starts."""
-
-    __slots__ = ("items", "next_marker", "next_version_marker", "prefixes", "truncated")
-
-    def __init__(
-        self,
-        items: list[_ItemT],
-        prefixes: list[str],
-        truncated: bool,
-        next_marker: str | None,
-        next_version_marker: str | None = None,
-    ) -> None:
-        self.items = items
-        self.prefixes = prefixes
-        self.truncated = truncated
-        self.next_marker = next_marker
-        self.next_version_marker = next_version_marker
 
 
 def _decoder(root: Element) -> Any:

@@ -303,7 +303,9 @@ class TransferMixin:
             ).upload()  # fmt: skip
         if size > threshold:
             if getattr(session, "records_large_file_sha1", False):
-                metadata = _with_large_file_sha1(source, size, metadata, headers)
+                metadata = _with_large_file_sha1(
+                    source, size, metadata, headers, getattr(session, "max_info_entries", None)
+                )
             return MultipartUpload(
                 self, source, key, bucket, part_size, concurrency, metadata, content_type,
                 progress, headers=headers, **mp_options,
@@ -468,16 +470,16 @@ def _with_large_file_sha1(
     size: int,
     metadata: Mapping[str, str] | None,
     headers: Mapping[str, str] | None,
+    max_info_entries: int | None = None,
 ) -> Mapping[str, str] | None:
     """`metadata` plus `large_file_sha1`: the SHA-1 of the whole source, which B2 does not
     compute for a large file; it becomes the file's ETag and what downloads check. One extra
-    read of the source."""
-    from .b2_requests import MAX_INFO_ENTRIES
-
+    read of the source. `max_info_entries`: how many entries the backend's file info holds
+    (its `max_info_entries`; None: no limit)."""
     result = dict(metadata or {})
     if any(name.lower() == "large_file_sha1" for name in result):
         return result
-    if len(result) + len(headers or {}) >= MAX_INFO_ENTRIES:
+    if max_info_entries is not None and len(result) + len(headers or {}) >= max_info_entries:
         return metadata  # no room left in the file info: the file goes without one
     if isinstance(source, (str, os.PathLike)):
         with open(source, "rb") as f:
