@@ -355,7 +355,7 @@ class Connection:
         session = self.session
         try:
             response = session._send(session._build("GET", bucket, key, [("acl", "")]))
-            root = s3xml._root(response.data)
+            root = s3xml.parse_document(response.data)
         except (NoSuchKey, NoSuchBucket):
             raise
         except ClientError as exc:  # ACLs disabled or not implemented: nothing to carry over
@@ -363,8 +363,11 @@ class Connection:
             return False
         for grant in root.iter("Grant"):
             grantee = grant.find("Grantee")
-            uri = s3xml._text(grantee, "URI")
-            if uri == _ALL_USERS and s3xml._text(grant, "Permission") in ("READ", "FULL_CONTROL"):
+            uri = s3xml.child_text(grantee, "URI")
+            if uri == _ALL_USERS and s3xml.child_text(grant, "Permission") in (
+                "READ",
+                "FULL_CONTROL",
+            ):
                 return True
         return False
 

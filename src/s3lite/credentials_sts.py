@@ -90,7 +90,7 @@ class _Sts:
                 self._transport, "POST", endpoint + "/", headers, body=body, auth=auth,
                 error_parser=s3xml.parse_error,
             )  # fmt: skip
-            root = s3xml._root(response.data)
+            root = s3xml.parse_document(response.data)
         except (ClientError, TransportError, MalformedResponse) as exc:
             raise CredentialSourceError(f"{what}: STS {action} failed: {exc}") from None
         node = root.find(f"{action}Result/Credentials")

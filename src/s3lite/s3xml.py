@@ -21,9 +21,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ListPage",
+    "child_text",
     "parse_complete_multipart",
     "parse_copy_result",
     "parse_delete_result",
+    "parse_document",
     "parse_error",
     "parse_initiate_multipart",
     "parse_list_buckets",
@@ -80,7 +82,8 @@ def _refuse_dtd(data: bytes) -> None:
         raise MalformedResponse(f"XML response in an unsupported encoding: {exc}") from None
 
 
-def _root(data: bytes) -> Element:
+def parse_document(data: bytes) -> Element:
+    """The root element of an XML answer, namespaces removed; bounded and without DTDs."""
     if len(data) > MAX_XML_BYTES:
         raise MalformedResponse(f"XML response too large ({len(data)} bytes)")
     _refuse_dtd(data)
@@ -101,7 +104,8 @@ def _strip_ns(root: Element) -> None:
             el.tag = tag.split("}", 1)[1]
 
 
-def _text(el: Element | None, name: str, default: str | None = None) -> str | None:
+def child_text(el: Element | None, name: str, default: str | None = None) -> str | None:
+    """The text of `el`'s child `name` ("" if empty), or `default` if either is missing."""
     if el is None:
         return default
     child = el.find(name)
@@ -161,59 +165,59 @@ def parse_error(
     if not stripped.startswith(b"<"):
         text = stripped[:200].decode("utf-8", "replace")
         return None, text, None, None, None
-    root = _root(data)
+    root = parse_document(data)
     if root.tag != "Error":
         err = root.find("Error")  # some servers wrap errors (<Errors><Error>...)
         if err is None:
             return None, "", None, None, None
         root = err
     return (
-        _text(root, "Code"),
-        _text(root, "Message", "") or "",
-        _text(root, "RequestId"),
-        _text(root, "Resource") or _text(root, "Key") or _text(root, "BucketName"),
-        _text(root, "HostId"),
+        child_text(root, "Code"),
+        child_text(root, "Message", "") or "",
+        child_text(root, "RequestId"),
+        child_text(root, "Resource") or child_text(root, "Key") or child_text(root, "BucketName"),
+        child_text(root, "HostId"),
     )
 
 
 def _decoder(root: Element) -> Any:
-    if (_text(root, "EncodingType") or "").lower() == "url":
+    if (child_text(root, "EncodingType") or "").lower() == "url":
         # S3 encodes a space as '+' (and a literal '+' as %2B) in url-encoded listings.
         return lambda v: unquote_plus(v) if v is not None else None
     return lambda v: v
 
 
 def _prefixes(root: Element, decode: Any) -> list[str]:
-    return [decode(_text(cp, "Prefix", "")) for cp in root.iter("CommonPrefixes")]
+    return [decode(child_text(cp, "Prefix", "")) for cp in root.iter("CommonPrefixes")]
 
 
 def _object_item(el: Element, decode: Any) -> ObjectInfo:
     return {
-        "key": decode(_text(el, "Key", "")),
-        "content_length": _int(_text(el, "Size")) or 0,
-        "etag": _etag(_text(el, "ETag")),
-        "upload_timestamp": parse_timestamp(_text(el, "LastModified")),
-        "storage_class": _text(el, "StorageClass"),
+        "key": decode(child_text(el, "Key", "")),
+        "content_length": _int(child_text(el, "Size")) or 0,
+        "etag": _etag(child_text(el, "ETag")),
+        "upload_timestamp": parse_timestamp(child_text(el, "LastModified")),
+        "storage_class": child_text(el, "StorageClass"),
     }
 
 
 def parse_list_objects(data: bytes) -> ListPage[ObjectInfo]:
     """A ListObjectsV2 (or V1) page."""
-    root = _root(data)
+    root = parse_document(data)
     if root.tag != "ListBucketResult":
         raise MalformedResponse(f"expected ListBucketResult, got {root.tag}")
     decode = _decoder(root)
     items = [_object_item(el, decode) for el in root.iter("Contents")]
-    truncated = (_text(root, "IsTruncated") or "").lower() == "true"
-    token = _text(root, "NextContinuationToken")
+    truncated = (child_text(root, "IsTruncated") or "").lower() == "true"
+    token = child_text(root, "NextContinuationToken")
     if token is None and truncated:  # V1: NextMarker, or the last key
-        token = decode(_text(root, "NextMarker")) or (items[-1]["key"] if items else None)
+        token = decode(child_text(root, "NextMarker")) or (items[-1]["key"] if items else None)
     return ListPage(items, _prefixes(root, decode), truncated, token)
 
 
 def parse_list_versions(data: bytes) -> ListPage[VersionInfo]:
     """A ListObjectVersions page: versions and delete markers in listing order."""
-    root = _root(data)
+    root = parse_document(data)
     if root.tag != "ListVersionsResult":
         raise MalformedResponse(f"expected ListVersionsResult, got {root.tag}")
     decode = _decoder(root)
@@ -223,68 +227,71 @@ def parse_list_versions(data: bytes) -> ListPage[VersionInfo]:
             obj = _object_item(el, decode)
         elif el.tag == "DeleteMarker":
             obj = {
-                "key": decode(_text(el, "Key", "")),
+                "key": decode(child_text(el, "Key", "")),
                 "content_length": 0,
                 "etag": None,
-                "upload_timestamp": parse_timestamp(_text(el, "LastModified")),
+                "upload_timestamp": parse_timestamp(child_text(el, "LastModified")),
                 "storage_class": None,
             }
         else:
             continue
         items.append({
             **obj,
-            "version_id": _text(el, "VersionId"),
-            "is_latest": (_text(el, "IsLatest") or "").lower() == "true",
+            "version_id": child_text(el, "VersionId"),
+            "is_latest": (child_text(el, "IsLatest") or "").lower() == "true",
             "delete_marker": el.tag == "DeleteMarker",
         })  # fmt: skip
-    truncated = (_text(root, "IsTruncated") or "").lower() == "true"
+    truncated = (child_text(root, "IsTruncated") or "").lower() == "true"
     return ListPage(
         items,
         _prefixes(root, decode),
         truncated,
-        decode(_text(root, "NextKeyMarker")),
-        _text(root, "NextVersionIdMarker"),
+        decode(child_text(root, "NextKeyMarker")),
+        child_text(root, "NextVersionIdMarker"),
     )
 
 
 def parse_list_buckets(data: bytes) -> list[Item]:
-    root = _root(data)
+    root = parse_document(data)
     return [
-        {"name": _text(b, "Name", ""), "creation_date": parse_timestamp(_text(b, "CreationDate"))}
+        {
+            "name": child_text(b, "Name", ""),
+            "creation_date": parse_timestamp(child_text(b, "CreationDate")),
+        }
         for b in root.iter("Bucket")
     ]
 
 
 def parse_owner(data: bytes) -> str | None:
     """The owner a GetObjectAcl response names: its display name, else its id."""
-    owner = _root(data).find("Owner")
-    return _text(owner, "DisplayName") or _text(owner, "ID")
+    owner = parse_document(data).find("Owner")
+    return child_text(owner, "DisplayName") or child_text(owner, "ID")
 
 
 def parse_location(data: bytes) -> str:
-    root = _root(data)
+    root = parse_document(data)
     return root.text or "us-east-1"
 
 
 def parse_delete_result(data: bytes) -> tuple[list[Item], list[Item]]:
     """(deleted, errors) of a DeleteObjects response."""
-    root = _root(data)
+    root = parse_document(data)
     if root.tag == "Error":
         raise MalformedResponse("DeleteObjects answered with an error document")
     deleted = [
         {
-            "key": _text(el, "Key", ""),
-            "version_id": _text(el, "VersionId"),
-            "delete_marker": (_text(el, "DeleteMarker") or "").lower() == "true",
+            "key": child_text(el, "Key", ""),
+            "version_id": child_text(el, "VersionId"),
+            "delete_marker": (child_text(el, "DeleteMarker") or "").lower() == "true",
         }
         for el in root.iter("Deleted")
     ]
     errors = [
         {
-            "key": _text(el, "Key", ""),
-            "version_id": _text(el, "VersionId"),
-            "code": _text(el, "Code", ""),
-            "message": _text(el, "Message", ""),
+            "key": child_text(el, "Key", ""),
+            "version_id": child_text(el, "VersionId"),
+            "code": child_text(el, "Code", ""),
+            "message": child_text(el, "Message", ""),
         }
         for el in root.iter("Error")
     ]
@@ -294,29 +301,29 @@ def parse_delete_result(data: bytes) -> tuple[list[Item], list[Item]]:
 def parse_copy_result(data: bytes) -> tuple[str | None, _dt.datetime | None]:
     """(etag, last modified) of CopyObject / UploadPartCopy. An `<Error>` here is a failure
     reported with status 200, so it raises."""
-    root = _root(data)
+    root = parse_document(data)
     if root.tag == "Error":
         raise _embedded_error(root)
-    return _etag(_text(root, "ETag")), parse_timestamp(_text(root, "LastModified"))
+    return _etag(child_text(root, "ETag")), parse_timestamp(child_text(root, "LastModified"))
 
 
 def _embedded_error(root: Element) -> Exception:
     from .errors import error_class_for
 
-    code = _text(root, "Code") or "InternalError"
+    code = child_text(root, "Code") or "InternalError"
     cls = error_class_for(500, code)
     return cls(
         500,
         code,
-        _text(root, "Message", "") or "",
-        request_id=_text(root, "RequestId"),
-        resource=_text(root, "Resource"),
+        child_text(root, "Message", "") or "",
+        request_id=child_text(root, "RequestId"),
+        resource=child_text(root, "Resource"),
     )
 
 
 def parse_initiate_multipart(data: bytes) -> str:
-    root = _root(data)
-    upload_id = _text(root, "UploadId")
+    root = parse_document(data)
+    upload_id = child_text(root, "UploadId")
     if not upload_id:
         raise MalformedResponse("CreateMultipartUpload response has no UploadId")
     return upload_id
@@ -324,58 +331,58 @@ def parse_initiate_multipart(data: bytes) -> str:
 
 def parse_complete_multipart(data: bytes) -> dict[str, str | None]:
     """CompleteMultipartUpload's result; an `<Error>` (sent with status 200) raises."""
-    root = _root(data)
+    root = parse_document(data)
     if root.tag == "Error":
         raise _embedded_error(root)
     return {
-        "location": _text(root, "Location"),
-        "bucket": _text(root, "Bucket"),
-        "key": _text(root, "Key"),
-        "etag": _etag(_text(root, "ETag")),
+        "location": child_text(root, "Location"),
+        "bucket": child_text(root, "Bucket"),
+        "key": child_text(root, "Key"),
+        "etag": _etag(child_text(root, "ETag")),
     }
 
 
 def parse_list_parts(data: bytes) -> tuple[list[Item], bool, int | None]:
     """(parts, truncated, next part-number marker) of ListParts."""
-    root = _root(data)
+    root = parse_document(data)
     parts = [
         {
-            "part_number": _int(_text(p, "PartNumber")),
-            "etag": _etag(_text(p, "ETag")),
-            "size": _int(_text(p, "Size")) or 0,
-            "last_modified": parse_timestamp(_text(p, "LastModified")),
+            "part_number": _int(child_text(p, "PartNumber")),
+            "etag": _etag(child_text(p, "ETag")),
+            "size": _int(child_text(p, "Size")) or 0,
+            "last_modified": parse_timestamp(child_text(p, "LastModified")),
             **{
-                name.lower(): _text(p, name)
+                name.lower(): child_text(p, name)
                 for name in ("ChecksumCRC32", "ChecksumCRC32C", "ChecksumSHA1", "ChecksumSHA256")
-                if _text(p, name)
+                if child_text(p, name)
             },
         }
         for p in root.iter("Part")
     ]
-    truncated = (_text(root, "IsTruncated") or "").lower() == "true"
-    return parts, truncated, _int(_text(root, "NextPartNumberMarker"))
+    truncated = (child_text(root, "IsTruncated") or "").lower() == "true"
+    return parts, truncated, _int(child_text(root, "NextPartNumberMarker"))
 
 
 def parse_list_multipart_uploads(data: bytes) -> ListPage[UploadInfo]:
     """A ListMultipartUploads page; items have key, upload_id, initiated."""
-    root = _root(data)
+    root = parse_document(data)
     decode = _decoder(root)
     items: list[UploadInfo] = [
         {
-            "key": decode(_text(u, "Key", "")),
-            "upload_id": _text(u, "UploadId") or "",
-            "initiated": parse_timestamp(_text(u, "Initiated")),
-            "storage_class": _text(u, "StorageClass"),
+            "key": decode(child_text(u, "Key", "")),
+            "upload_id": child_text(u, "UploadId") or "",
+            "initiated": parse_timestamp(child_text(u, "Initiated")),
+            "storage_class": child_text(u, "StorageClass"),
         }
         for u in root.iter("Upload")
     ]
-    truncated = (_text(root, "IsTruncated") or "").lower() == "true"
+    truncated = (child_text(root, "IsTruncated") or "").lower() == "true"
     return ListPage(
         items,
         _prefixes(root, decode),
         truncated,
-        decode(_text(root, "NextKeyMarker")),
-        _text(root, "NextUploadIdMarker"),
+        decode(child_text(root, "NextKeyMarker")),
+        child_text(root, "NextUploadIdMarker"),
     )
 
 
@@ -491,7 +498,7 @@ def _to_python(el: Element, depth: int = 0) -> Any:
 
 def parse_config(data: bytes, root_name: str) -> dict[str, Any]:
     """A configuration document (e.g. `LifecycleConfiguration`) as a dict in boto3's shape."""
-    root = _root(data)
+    root = parse_document(data)
     if root.tag != root_name:
         raise MalformedResponse(f"expected a {root_name} document, got {root.tag[:60]!r}")
     value = _to_python(root)
@@ -545,13 +552,13 @@ def config_body(root_name: str, config: dict[str, Any]) -> bytes:
 
 def parse_tagging(data: bytes) -> dict[str, str]:
     """A GetObjectTagging response as {key: value}."""
-    root = _root(data)
+    root = parse_document(data)
     tags: dict[str, str] = {}
     for tag in root.iter("Tag"):
-        key = _text(tag, "Key")
+        key = child_text(tag, "Key")
         if key is None:
             raise MalformedResponse("a Tag without a Key")
-        tags[key] = _text(tag, "Value", "") or ""
+        tags[key] = child_text(tag, "Value", "") or ""
     return tags
 
 
