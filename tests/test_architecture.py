@@ -105,7 +105,7 @@ def test_the_import_graph_is_acyclic() -> None:
 
 def test_no_private_name_crosses_modules() -> None:
     offenders = []
-    for name in MODULES:
+    for name, path in MODULES.items():
         for target, taken, line in _imports(name):
             if target == name or taken is None:
                 continue
@@ -113,7 +113,7 @@ def test_no_private_name_crosses_modules() -> None:
                 offenders.append(f"{name}:{line} imports {taken} from {target}")
             if any(part.startswith("_") for part in target.split(".")[1:]):
                 offenders.append(f"{name}:{line} imports private module {target}")
-        tree = ast.parse(MODULES[name].read_text(encoding="utf-8"))
+        tree = ast.parse(path.read_text(encoding="utf-8"))
         aliases = {
             alias.asname or alias.name
             for node in ast.walk(tree)

@@ -57,8 +57,9 @@ Operation = Generator[Call, "Response", T]
 def run(operation: Operation[T], send: Callable[[Call], Response]) -> T:
     """Drive `operation` to its result, sending each call with `send` (the sync driver).
 
-    An exception from `send` is thrown into the operation, which may handle it (a fallback
-    request) or let it propagate to the caller.
+    An exception from `send` (KeyboardInterrupt included) is thrown into the operation, which
+    may handle it (a fallback request, a clean-up such as aborting what it started) or let it
+    propagate to the caller.
     """
     try:
         call = next(operation)

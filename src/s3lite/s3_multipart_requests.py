@@ -97,7 +97,7 @@ def start_multipart(
     try:
         response = yield document_call(request)
         upload_id = s3xml.parse_initiate_multipart(response.data)
-    except Exception as exc:
+    except BaseException as exc:  # Ctrl-C included: the uploads it may have left are aborted
         if request.attempts and start_was_ambiguous(exc):
             yield from abort_strays(endpoint, bucket, key, None, started, time.monotonic() - ticks)
         raise
