@@ -37,6 +37,7 @@ ENGINES = {
     "httpcore": "httpcore / h11 (httpx's engine)",
     "streams+httptools": "asyncio streams + httptools",
     "protocol+httptools": "asyncio Protocol + httptools",
+    "s3lite-async": "s3lite AsyncTransport (signs each GET)",
     "obstore": "obstore async (reference, signs)",
     "urllib3-threads": "urllib3, one thread per in-flight (reference)",
 }
@@ -242,11 +243,32 @@ def _request_head(url: str) -> bytes:
     ).encode("ascii")
 
 
+async def s3lite_client(concurrency: int, setup: dict[str, Any]) -> tuple[Get, Any]:
+    from s3lite.aio.transport import AsyncTransport
+    from s3lite.credentials import Credentials, StaticCredentials
+    from s3lite.signing import EMPTY_SHA256, SigV4Auth
+    from s3lite.transport import Request
+
+    transport = AsyncTransport(max_pool_connections=concurrency)
+    auth = SigV4Auth(
+        StaticCredentials(Credentials(setup["access_key"], setup["secret_key"])), "us-east-1"
+    )
+    host = urlsplit(setup["endpoint"]).netloc
+    paths = {u: f"/{BUCKET}/{k}" for u, k in zip(setup["urls"], setup["keys"], strict=True)}
+
+    async def get(url: str) -> bytes:
+        request = Request("GET", "http", host, paths[url], payload_hash=EMPTY_SHA256)
+        return (await transport.send(request, auth)).data
+
+    return get, transport.aclose
+
+
 CLIENTS = {
     "aiohttp": aiohttp_client,
     "httpcore": httpcore_client,
     "streams+httptools": streams_client,
     "protocol+httptools": protocol_client,
+    "s3lite-async": s3lite_client,
     "obstore": obstore_client,
 }
 

@@ -44,7 +44,7 @@ class AsyncResponse:
     def __init__(
         self,
         status: int,
-        headers: HTTPHeaderDict,
+        headers: HTTPHeaderDict | list[tuple[str, str]],
         dialect: Dialect = S3_DIALECT,
         *,
         reason: str = "",
@@ -55,7 +55,13 @@ class AsyncResponse:
         max_body: int | None = None,
     ) -> None:
         self.status = status
-        self.headers = headers
+        # The pairs as received; the case-insensitive mapping is built on first use.
+        self._pairs: list[tuple[str, str]] | None = None
+        self._headers: HTTPHeaderDict | None = None
+        if isinstance(headers, list):
+            self._pairs = headers
+        else:
+            self._headers = headers
         self.reason = reason
         self._dialect = dialect
         self._conn = conn
@@ -72,6 +78,27 @@ class AsyncResponse:
         self.attempts = 1
 
     # --- fields, as the sync Response derives them ---------------------------------------------
+    @property
+    def headers(self) -> HTTPHeaderDict:
+        """The headers, case-insensitive, repeated ones joined (as on the sync `Response`)."""
+        headers = self._headers
+        if headers is None:
+            from urllib3 import HTTPHeaderDict
+
+            headers = self._headers = HTTPHeaderDict()
+            for name, value in self._pairs or ():
+                headers.add(name, value)
+        return headers
+
+    def _declared_length(self) -> int | None:
+        """Content-Length, read from the pairs without building the mapping (the hot path)."""
+        if self._headers is not None or self._pairs is None:
+            return self.content_length
+        for name, value in self._pairs:
+            if len(name) == 14 and name.lower() == "content-length":
+                return int(value) if value.isascii() and value.isdigit() else None
+        return None
+
     @property
     def fields(self) -> Response:
         """A sync `Response` over the same status and headers (no body): every header-derived
@@ -151,7 +178,7 @@ class AsyncResponse:
                 raise MalformedResponse(f"response body too large: more than {limit} bytes")
             return rest
         if limit is not None:
-            declared = self.content_length
+            declared = self._declared_length()
             if declared is not None and declared - conn.received > limit:
                 self.close()
                 raise MalformedResponse(
@@ -231,7 +258,7 @@ class AsyncResponse:
         conn = self._conn
         if conn is None:
             return
-        declared = self.content_length
+        declared = self._declared_length()
         if declared is not None and 0 <= declared - conn.received <= DRAIN_LIMIT:
             try:
                 while await conn.read(DRAIN_LIMIT, self._read_timeout):

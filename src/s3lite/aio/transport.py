@@ -9,7 +9,6 @@ import logging
 import ssl
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from .. import __version__
 from ..errors import (
@@ -34,9 +33,6 @@ from .body import AsyncBody
 from .http import Connection, Connector, Pool, PoolTimeout, head_bytes, ssl_context
 from .response import AsyncResponse
 from .shared import client_error, is_transient_ssl, proxy_for
-
-if TYPE_CHECKING:
-    from urllib3 import HTTPHeaderDict
 
 __all__ = ["AsyncTransport"]
 
@@ -371,7 +367,7 @@ class AsyncTransport:
             raise
         return AsyncResponse(
             answer.status,
-            _header_dict(answer.headers),
+            answer.headers,
             dialect,
             reason=answer.reason,
             conn=conn,
@@ -416,13 +412,3 @@ class AsyncTransport:
             f"AsyncTransport(max_pool_connections={self.max_pool_connections}, "
             f"retry={self.retry!r}, verify={self.verify!r})"
         )
-
-
-def _header_dict(pairs: list[tuple[str, str]]) -> HTTPHeaderDict:
-    """The headers as the sync responses hold them (case-insensitive, repeats joined)."""
-    from urllib3 import HTTPHeaderDict
-
-    headers = HTTPHeaderDict()
-    for name, value in pairs:
-        headers.add(name, value)
-    return headers
