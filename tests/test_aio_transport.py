@@ -403,3 +403,103 @@ def test_http_proxy_from_the_environment(
         assert any(f"127.0.0.1:{seaweed.s3_port}" in line for line in forward.seen)
         monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
         run(main(False, forward))
+
+
+# --- TLS -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    from secure_servers import make_certificates
+
+    return make_certificates(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def https(seaweed: LocalSeaweedFS, certs: tuple[Path, Path, Path]) -> Iterator[Any]:
+    from secure_servers import TlsForwarder
+
+    _, cert, key = certs
+    with TlsForwarder(seaweed.s3_port, cert, key) as forwarder:
+        yield forwarder
+
+
+def test_tls_is_verified_by_default(
+    client: Callable[..., Client], https: Any, certs: tuple[Path, Path, Path]
+) -> None:
+    ca = str(certs[0])
+
+    async def main() -> None:
+        c = client(https.url)
+        with pytest.raises(s3lite.ConnectionFailed, match="CERTIFICATE_VERIFY_FAILED") as info:
+            await c.get("k")
+        assert info.value.attempts == 1 and not info.value.retryable  # a bad cert is final
+        await c.transport.aclose()
+        for verify in (ca, False):  # the test CA's bundle, or no verification at all
+            c = client(https.url, verify=verify)
+            await c.put("tls", b"over TLS")
+            assert (await c.get("tls")).data == b"over TLS"
+            await c.transport.aclose()
+
+    run(main())
+    with pytest.raises(ValueError, match="does not exist"):
+        AsyncTransport(verify="/nonexistent/ca.pem")
+
+
+def test_https_through_a_connect_proxy(
+    client: Callable[..., Client],
+    https: Any,
+    certs: tuple[Path, Path, Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def main() -> None:
+        c = client(https.url, verify=str(certs[0]))
+        await c.put("tunnelled", b"secret")
+        assert (await c.get("tunnelled")).data == b"secret"
+        await c.transport.aclose()
+
+    with ForwardProxy() as forward:
+        monkeypatch.setenv("HTTPS_PROXY", forward.url)
+        run(main())
+        assert forward.seen == [f"CONNECT 127.0.0.1:{https.port}"]  # one tunnel, kept alive
+
+
+# --- cancellation --------------------------------------------------------------------------------
+
+
+def test_a_cancelled_request_closes_its_connection(
+    client: Callable[..., Client], proxy: FaultProxy
+) -> None:
+    async def main() -> None:
+        c = client(proxy.url, max_pool_connections=1)
+        await c.put("k", b"v")
+        proxy.add(Stall(5), method="GET", times=1)
+        task = asyncio.ensure_future(c.get("k"))
+        await asyncio.sleep(0.3)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert c.transport.open_connections == 0  # the stalled one is closed, not pooled
+        assert (await c.get("k")).data == b"v"
+        await c.transport.aclose()
+
+    run(main())
+
+
+def test_a_full_pool_waits_then_says_why(client: Callable[..., Client]) -> None:
+    async def main() -> None:
+        c = client(max_pool_connections=1, pool_timeout=0.3)
+        await c.put("k", os.urandom(500_000))
+        held = await c.get("k", stream=True)  # holds the only connection
+        waiting = asyncio.ensure_future(c.get("k"))
+        await asyncio.sleep(0.1)
+        await held.aclose()  # too much left to drain: closed, and its slot freed
+        assert len((await waiting).data) == 500_000
+        held = await c.get("k", stream=True)
+        with pytest.raises(s3lite.TransportError, match="no free connection") as info:
+            await c.get("k")
+        assert not info.value.retryable
+        await held.aclose()
+        await c.transport.aclose()
+
+    run(main())
