@@ -15,7 +15,12 @@ import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
-import httptools
+try:
+    import httptools
+except ImportError as exc:  # pragma: no cover - the extra is not installed
+    raise ImportError(
+        "the asyncio API needs httptools: install it with pip install 's3lite[async]'"
+    ) from exc
 
 __all__ = [
     "BODY_HIGH_WATER", "Connection", "Connector", "Head", "Pool", "PoolTimeout",
@@ -70,6 +75,8 @@ class Connection(asyncio.Protocol):
         self.loop = asyncio.get_running_loop()
         self.transport: asyncio.Transport | None = None
         self.lost = False
+        #: Done once the socket is closed (`connection_lost`).
+        self.gone: asyncio.Future[None] = self.loop.create_future()
         self._error: BaseException | None = None
         self._parser: httptools.HttpResponseParser | None = None
         self._head_only = False
@@ -86,6 +93,8 @@ class Connection(asyncio.Protocol):
         self._writing_paused = False
         self._drain_waiter: asyncio.Future[None] | None = None
         self.received = 0  # body bytes of the current response handed to the reader
+        self._request_sent = False  # the whole request went out (else the socket is spent)
+        self._cut_short = False
 
     # --- asyncio.Protocol ----------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -107,6 +116,8 @@ class Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = True
+        if not self.gone.done():
+            self.gone.set_result(None)
         if self._head is not None and not self._framed and not self._complete and exc is None:
             self.on_message_complete()  # a body that runs to the end of the connection
         if not self._complete or self._head is None:
@@ -169,6 +180,7 @@ class Connection(asyncio.Protocol):
         """Whether the answer was read to its end and the server keeps the connection."""
         return (
             self._complete
+            and self._request_sent
             and self._keep_alive
             and not self._body
             and not self.lost
@@ -188,6 +200,8 @@ class Connection(asyncio.Protocol):
         self._body.clear()
         self._buffered = 0
         self.received = 0
+        self._request_sent = False
+        self._cut_short = False
 
     async def send(
         self,
@@ -203,18 +217,16 @@ class Connection(asyncio.Protocol):
         transport = self.transport
         if self.lost or transport is None:
             raise self._error or ConnectionResetError("the connection is closed")
-        if body is None or isinstance(body, (bytes, memoryview)):
-            size = 0 if body is None else len(body)
-            if size <= 64 * 1024:
-                transport.write(head + body if body else head)
-                return
-            transport.write(head)
-            view = memoryview(body).cast("B") if body is not None else memoryview(b"")
-            for i in range(0, size, SEND_CHUNK):
-                await self._write(view[i : i + SEND_CHUNK], chunked=False, timeout=timeout)
+        if body is None or (isinstance(body, (bytes, memoryview)) and len(body) <= 64 * 1024):
+            transport.write(head + body if body else head)
+            self._request_sent = True
             return
         transport.write(head)
-        if isinstance(body, AsyncIterator):
+        if isinstance(body, (bytes, memoryview)):
+            view = memoryview(body).cast("B")
+            for i in range(0, len(view), SEND_CHUNK):
+                await self._write(view[i : i + SEND_CHUNK], chunked=False, timeout=timeout)
+        elif isinstance(body, AsyncIterator):
             async for chunk in body:
                 if chunk:
                     await self._write(chunk, chunked=chunked, timeout=timeout)
@@ -226,12 +238,15 @@ class Connection(asyncio.Protocol):
                 await self._write(chunk, chunked=chunked, timeout=timeout)
         if chunked:
             await self._write(b"", chunked=True, timeout=timeout)
+        # An early answer cut the body short: the server may still wait for the rest.
+        self._request_sent = not self._cut_short
 
     async def _write(
         self, data: bytes | memoryview, *, chunked: bool, timeout: float | None
     ) -> None:
         if self._head is not None:
-            return  # the server answered already (an early error): the rest is not wanted
+            self._cut_short = True  # the server answered already: the rest is not wanted
+            return
         if self.lost:
             raise self._error or ConnectionResetError("the server closed the connection")
         transport = self.transport
@@ -302,12 +317,13 @@ class Connection(asyncio.Protocol):
         self._parser = None
 
     def close(self) -> None:
-        """Drop the connection (its half-read answer is abandoned)."""
+        """Drop the connection at once (its half-read answer is abandoned; over TLS, without
+        waiting for the server to acknowledge the close, as a plain socket close does)."""
         self.lost = True
         if self._error is None:
             self._error = ConnectionResetError("the connection was closed by the client")
         if self.transport is not None:
-            self.transport.close()
+            self.transport.abort()
 
     # --- internals ------------------------------------------------------------------------------
     async def _wait(self, waiter: asyncio.Future[None], timeout: float | None, what: str) -> None:
@@ -349,7 +365,7 @@ class Connection(asyncio.Protocol):
                 waiter.set_exception(exc)
         if not self.lost and self.transport is not None:
             self.lost = True
-            self.transport.close()
+            self.transport.abort()
 
 
 def _expire(waiter: asyncio.Future[None], message: str) -> None:
@@ -452,8 +468,8 @@ class Pool:
             if not waiter.done():
                 waiter.set_exception(RuntimeError("the transport is closed"))
         self._waiters.clear()
-        if conns:
-            await asyncio.sleep(0)  # let the transports finish closing their sockets
+        if conns:  # let the transports finish closing their sockets
+            await asyncio.wait([conn.gone for conn in conns], timeout=5)
 
 
 class PoolTimeout(Exception):
