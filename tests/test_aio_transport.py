@@ -503,3 +503,35 @@ def test_a_full_pool_waits_then_says_why(client: Callable[..., Client]) -> None:
         await c.transport.aclose()
 
     run(main())
+
+
+def test_a_broken_streamed_body_resumes_byte_exact(
+    client: Callable[..., Client], proxy: FaultProxy
+) -> None:
+    from faultproxy import ResetMidBody
+
+    data = os.urandom(5 * 1024 * 1024)
+
+    async def main() -> None:
+        c = client(proxy.url)
+        await c.put("big", data)
+        first = await c.get("big", stream=True)
+        etag = first.etag
+        assert etag
+
+        async def resume(delivered: int) -> AsyncResponse:
+            headers = {"Range": f"bytes={delivered}-", "If-Match": etag}
+            return await c.send(
+                c.request("GET", "big", headers=headers), stream=True, ok=lambda s: s == 206
+            )
+
+        await first.aclose()
+        proxy.add(ResetMidBody(1_000_000), method="GET", times=1)
+        proxy.add(TruncateBody(300_000), method="GET", times=1)
+        resp = await c.get("big", stream=True, resume=resume)
+        got = b"".join([chunk async for chunk in resp.iter_chunks(256 * 1024)])
+        assert got == data
+        assert len([m for m, _ in proxy.requests if m == "GET"]) == 4  # first, 1 + 2 resumes
+        await c.transport.aclose()
+
+    run(main())

@@ -5,7 +5,8 @@ connection always handed back to its pool or closed."""
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import AsyncIterator, Callable
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, cast
 
@@ -17,10 +18,19 @@ if TYPE_CHECKING:
 
     from .http import Connection
 
-__all__ = ["AsyncResponse"]
+__all__ = ["AsyncResponse", "AsyncResumer"]
+
+log = logging.getLogger("s3lite")
 
 #: Below this many unread bytes, `aclose()` reads the rest to keep the connection alive.
 DRAIN_LIMIT = 64 * 1024
+#: A resumed body that delivers at least this much before breaking again earns back its
+#: resume budget; one that breaks sooner counts against it (as on the sync `Response`).
+RESUME_PROGRESS = 64 * 1024
+
+#: Called with the number of body bytes delivered so far; returns a fresh streamed response
+#: that continues from there (a ranged GET conditional on the same ETag).
+AsyncResumer = Callable[[int], Awaitable["AsyncResponse"]]
 
 
 class _Head:
@@ -53,6 +63,8 @@ class AsyncResponse:
         data: bytes | None = None,
         read_timeout: float | None = None,
         max_body: int | None = None,
+        resume: AsyncResumer | None = None,
+        max_resumes: int = 3,
     ) -> None:
         self.status = status
         # The pairs as received; the case-insensitive mapping is built on first use.
@@ -72,10 +84,21 @@ class AsyncResponse:
         #: Largest body `read()` of the whole rest accepts; None: no bound.
         self.max_body = max_body
         self._fields: Response | None = None
+        self._pos = 0  # body bytes delivered (over every resumed connection)
+        self._resume = resume
+        self._max_resumes = max_resumes
+        self._failures = 0  # breaks since the body last made real progress
+        self._progress = 0  # bytes received since the last resume
         #: The URL the request went to (set by the session that sent it; no credentials).
         self.url: str | None = None
         #: How many times the request was sent to get this response (set by the transport).
         self.attempts = 1
+
+    def resume_with(self, resume: AsyncResumer | None, max_resumes: int = 3) -> None:
+        """Continue a broken body with `resume(delivered)` (a fresh streamed response from
+        there), at most `max_resumes` times in a row without real progress."""
+        self._resume = resume
+        self._max_resumes = max_resumes
 
     # --- fields, as the sync Response derives them ---------------------------------------------
     @property
@@ -179,14 +202,15 @@ class AsyncResponse:
             return rest
         if limit is not None:
             declared = self._declared_length()
-            if declared is not None and declared - conn.received > limit:
+            if declared is not None and declared - self._pos > limit:
                 self.close()
                 raise MalformedResponse(
-                    f"response body too large: {declared - conn.received} bytes declared, "
+                    f"response body too large: {declared - self._pos} bytes declared, "
                     f"at most {limit} accepted"
                 )
-        whole = conn.take_buffered() if conn.received == 0 else None
+        whole = conn.take_buffered() if self._pos == 0 else None
         if whole is not None and (limit is None or len(whole) <= limit):
+            self._pos = len(whole)
             self._finish()
             return whole
         parts = [whole] if whole else []
@@ -220,21 +244,40 @@ class AsyncResponse:
         return self.iter_chunks()
 
     async def _read_raw(self, amt: int) -> bytes:
-        conn = self._conn
-        if conn is None:
-            return b""
-        try:
-            chunk = await conn.read(amt, self._read_timeout)
-        except (OSError, TimeoutError) as exc:
-            received = conn.received
-            self.close()
-            raise transport_error_class(exc)(
-                f"connection failed while reading the body after {received} bytes: "
-                f"{type(exc).__name__}: {exc}"
-            ) from exc
-        if not chunk:
-            self._finish()
-        return chunk
+        while True:
+            conn = self._conn
+            if conn is None:
+                return b""
+            try:
+                chunk = await conn.read(amt, self._read_timeout)
+            except (OSError, TimeoutError) as exc:
+                self._failures += 1
+                if self._resume is None or self._failures > self._max_resumes:
+                    self.close()
+                    raise transport_error_class(exc)(
+                        f"connection failed while reading the body after {self._pos} bytes: "
+                        f"{type(exc).__name__}: {exc}"
+                    ) from exc
+                await self._reconnect(exc)
+                continue
+            if not chunk:
+                self._finish()
+                return b""
+            self._pos += len(chunk)
+            self._progress += len(chunk)
+            if self._progress >= RESUME_PROGRESS:
+                self._failures = 0
+            return chunk
+
+    async def _reconnect(self, exc: BaseException) -> None:
+        """Go on reading from a fresh response that continues at the current position."""
+        assert self._resume is not None
+        log.debug("resuming body at byte %d after %r", self._pos, exc)
+        self.close()
+        self._progress = 0
+        fresh = await self._resume(self._pos)
+        self._conn, self._release = fresh._conn, fresh._release
+        fresh._conn = None  # adopted: the fresh response no longer releases it
 
     def _finish(self) -> None:
         """The body ended whole: the connection goes back to its pool."""
@@ -259,7 +302,7 @@ class AsyncResponse:
         if conn is None:
             return
         declared = self._declared_length()
-        if declared is not None and 0 <= declared - conn.received <= DRAIN_LIMIT:
+        if declared is not None and 0 <= declared - self._pos <= DRAIN_LIMIT:
             try:
                 while await conn.read(DRAIN_LIMIT, self._read_timeout):
                     pass

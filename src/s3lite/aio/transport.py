@@ -31,7 +31,7 @@ from ..transport import (
 )
 from .body import AsyncBody
 from .http import Connection, Connector, Pool, PoolTimeout, head_bytes, ssl_context
-from .response import AsyncResponse
+from .response import AsyncResponse, AsyncResumer
 from .shared import client_error, is_transient_ssl, proxy_for
 
 __all__ = ["AsyncTransport"]
@@ -190,6 +190,7 @@ class AsyncTransport:
         error_parser: ErrorParser | None = None,
         ok: Callable[[int], bool] | None = None,
         max_body: int | None = MAX_DOCUMENT_BODY,
+        resume: AsyncResumer | None = None,
     ) -> AsyncResponse:
         """Send with retries; return the response or raise a typed error.
 
@@ -197,7 +198,7 @@ class AsyncTransport:
         on the connection for the caller to read; otherwise it is read now, and a body over
         `max_body` bytes (None: no bound) is refused as `MalformedResponse` as soon as that
         is known. `dialect` names the backend's object headers; `error_parser` reads its
-        error bodies.
+        error bodies; `resume(delivered)` continues a body that breaks (see `AsyncResponse`).
         """
         preload = not stream or request.method == "HEAD"
         attempt = 0
@@ -207,6 +208,8 @@ class AsyncTransport:
                 request, auth, dialect=dialect, error_parser=error_parser, ok=ok
             )
             response.max_body = max_body
+            if resume is not None:
+                response.resume_with(resume, self.retry.max_attempts)
             if not preload:
                 response.attempts = request.attempts
                 return response
