@@ -9,6 +9,7 @@ import logging
 import ssl
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from .. import __version__
 from ..errors import (
@@ -19,7 +20,7 @@ from ..errors import (
     TransportTimeout,
 )
 from ..response import S3_DIALECT, Dialect
-from ..retries import RetryPolicy
+from ..retries import AdaptiveRateLimiter, RetryPolicy
 from ..transport import (
     MAX_DOCUMENT_BODY,
     MAX_ERROR_BODY,
@@ -33,6 +34,9 @@ from .body import AsyncBody
 from .http import Connection, Connector, Pool, PoolTimeout, head_bytes, ssl_context
 from .response import AsyncResponse, AsyncResumer
 from .shared import client_error, is_transient_ssl, proxy_for
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 __all__ = ["AsyncTransport"]
 
@@ -91,6 +95,7 @@ class AsyncTransport:
         self.clock_offset = 0.0
         self._pools: dict[tuple[str, str, bool], tuple[Pool, bool]] = {}
         self._ssl: ssl.SSLContext | None = None
+        self._limiter_thread: ThreadPoolExecutor | None = None
         self._closed = False
 
     def now(self) -> float:
@@ -244,7 +249,7 @@ class AsyncTransport:
             attempt += 1
             request.attempts += 1
             if limiter is not None and limiter.enabled:
-                await asyncio.to_thread(limiter.acquire)  # it sleeps until a token is free
+                await self._rate_token(limiter)
             try:
                 response = await self._attempt(request, auth, dialect)
             except PoolTimeout as exc:
@@ -325,6 +330,18 @@ class AsyncTransport:
             error.attempts = request.attempts
             raise error
 
+    async def _rate_token(self, limiter: AdaptiveRateLimiter) -> None:
+        """Wait for the adaptive limiter's next send token. Its `acquire` sleeps, so it runs
+        on a thread of its own: tokens come one at a time anyway, and the loop and the
+        default executor (file reads) never wait behind it."""
+        executor = self._limiter_thread
+        if executor is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            executor = ThreadPoolExecutor(1, thread_name_prefix="s3lite-rate-limiter")
+            self._limiter_thread = executor
+        await asyncio.get_running_loop().run_in_executor(executor, limiter.acquire)
+
     async def _attempt(
         self, request: Request, auth: Auth | None, dialect: Dialect
     ) -> AsyncResponse:
@@ -403,6 +420,9 @@ class AsyncTransport:
         self._pools.clear()
         for pool in pools:
             await pool.close()
+        if self._limiter_thread is not None:
+            self._limiter_thread.shutdown(wait=False, cancel_futures=True)
+            self._limiter_thread = None
 
     async def __aenter__(self) -> AsyncTransport:
         return self
