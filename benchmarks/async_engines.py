@@ -421,13 +421,16 @@ def _measure(
                      "--levels", args.levels, "--requests", str(args.requests)],
                     capture_output=True, text=True, check=False,
                 )  # fmt: skip
-                if proc.returncode != 0:
+                lines = proc.stdout.strip().splitlines()
+                if not lines or not lines[-1].startswith("{"):
                     print(
                         f"{engine} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}",
                         file=sys.stderr,
                     )
                     continue
-                for c, m in json.loads(proc.stdout.strip().splitlines()[-1]).items():
+                if proc.returncode != 0:  # obstore's runtime may abort at interpreter exit
+                    print(f"{engine} exited {proc.returncode} after measuring", file=sys.stderr)
+                for c, m in json.loads(lines[-1]).items():
                     for k, v in m.items():
                         results[engine][int(c)][k].append(v)
                 print(f"round {r + 1}: {engine} done", file=sys.stderr)
