@@ -35,7 +35,7 @@ def delete_keys(session: Any, bucket: str, keys: Iterable[str], jobs: int) -> An
     # Enough batches to keep every worker busy (servers work through one batch key by key),
     # but never more than 1000 keys, nor fewer than MIN_BATCH, in one request.
     size = min(BATCH, max(MIN_BATCH, -(-len(keys) // max(jobs, 1))))
-    if not hasattr(session, "_delete_batch") or len(keys) <= size:
+    if len(keys) <= size:
         return session.delete_objects(keys, bucket=bucket, raise_errors=False)
     from .deletes import DeleteResult
 
