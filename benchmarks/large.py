@@ -129,15 +129,24 @@ def child_code(client: str, op: str) -> str:
         + "SRC, DST, KEY, OP = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]\n"
         + f"BUCKET, PART, C = {BUCKET!r}, {PART}, {CONCURRENCY}\n"
         + spec["setup"]
+        + "import resource\nru0 = resource.getrusage(resource.RUSAGE_SELF)\n"
+        + "CPU0 = ru0.ru_utime + ru0.ru_stime\n"
         + "t = time.perf_counter()\n"
         + spec[op]
-        + "\nprint(json.dumps({'seconds': time.perf_counter() - t, 'peak_mib': peak_mib()}))\n"
+        + "\nimport resource\nru = resource.getrusage(resource.RUSAGE_SELF)\n"
+        + "print(json.dumps({'seconds': time.perf_counter() - t, 'peak_mib': peak_mib(),"
+        + " 'cpu': ru.ru_utime + ru.ru_stime - CPU0}))\n"
     )
 
 
-def run_child(server: Any, client: str, op: str, src: Path, dst: Path, key: str) -> dict[str, Any]:
+def run_child(
+    server: Any, client: str, op: str, src: Path, dst: Path, key: str, code_src: str | None = None
+) -> dict[str, Any]:
+    """One transfer in a fresh process; `code_src` puts another checkout's src first."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env.update(B_AK=server.access_key, B_SK=server.secret_key, B_URL=server.endpoint_url)
+    if code_src:
+        env["PYTHONPATH"] = os.pathsep.join([code_src, env.get("PYTHONPATH", "")]).rstrip(":")
     out = subprocess.run(
         [sys.executable, "-c", child_code(client, op), str(src), str(dst), key, op],
         capture_output=True, text=True, env=env, check=False, timeout=1800,
@@ -147,7 +156,14 @@ def run_child(server: Any, client: str, op: str, src: Path, dst: Path, key: str)
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def bench_large(server: Any, mib: int, rounds: int) -> list[Any]:
+def bench_large(
+    server: Any,
+    mib: int,
+    rounds: int,
+    baseline: str | None = None,
+    clients: list[str] | None = None,
+) -> list[Any]:
+    """Up and down `mib` MiB per client and round; `baseline` adds s3lite from that src."""
     from run import Table
     from s3lite import S3Session
 
@@ -161,43 +177,52 @@ def bench_large(server: Any, mib: int, rounds: int) -> list[Any]:
         for i in range(mib):
             f.write(block[i % 251 :] + block[: i % 251])
     size = mib * MiB
+    names = clients or list(CLIENTS)
+    row_list = [(c, c, None) for c in names]
+    if baseline:
+        row_list.insert(1 + names.index("s3lite"), ("s3lite (baseline)", "s3lite", baseline))
     results: dict[str, dict[str, list[float]]] = {
-        c: {"up": [], "down": [], "up_rss": [], "down_rss": []} for c in CLIENTS
+        r: {"up": [], "down": [], "up_rss": [], "down_rss": [], "up_cpu": [], "down_cpu": []}
+        for r, _, _ in row_list
     }
     try:
         for _ in range(rounds):
-            for client in CLIENTS:
+            for row, client, code_src in row_list:
                 key = f"large-{client}"
-                up = run_child(server, client, "upload", src, dst, key)
+                up = run_child(server, client, "upload", src, dst, key, code_src)
                 dst.unlink(missing_ok=True)
-                down = run_child(server, client, "download", src, dst, key)
+                down = run_child(server, client, "download", src, dst, key, code_src)
                 if dst.stat().st_size != size:
                     raise RuntimeError(f"{client} downloaded {dst.stat().st_size} bytes")
                 dst.unlink()
                 setup.delete_object(key, bucket=BUCKET)
-                results[client]["up"].append(size / MiB / up["seconds"])
-                results[client]["down"].append(size / MiB / down["seconds"])
-                results[client]["up_rss"].append(up["peak_mib"])
-                results[client]["down_rss"].append(down["peak_mib"])
+                results[row]["up"].append(size / MiB / up["seconds"])
+                results[row]["down"].append(size / MiB / down["seconds"])
+                results[row]["up_rss"].append(up["peak_mib"])
+                results[row]["down_rss"].append(down["peak_mib"])
+                results[row]["up_cpu"].append(up["cpu"] * 1024 / mib)  # CPU s per GiB
+                results[row]["down_cpu"].append(down["cpu"] * 1024 / mib)
     finally:
         src.unlink(missing_ok=True)
         dst.unlink(missing_ok=True)
         work.rmdir()
     med = {c: {k: statistics.median(v) for k, v in r.items()} for c, r in results.items()}
-    boto, obst = med["boto3"], med["obstore"]
+    boto, ceiling = med["boto3"], med["urllib3 (presigned)"]
     table = Table(
         f"Large transfer: {mib} MiB file up and down, concurrency {CONCURRENCY}, "
-        f"{PART // MiB} MiB parts, {rounds} rounds (median)",
-        ["client", "up MiB/s", "× boto3", "× obstore", "down MiB/s", "× boto3", "× obstore",
-         "peak RSS up/down MiB", "RSS × boto3"],
+        f"{PART // MiB} MiB parts, {rounds} rounds (median); client CPU = user+sys of its process",
+        ["client", "up MiB/s", "× boto3", "down MiB/s", "× boto3", "CPU s/GiB up/down",
+         "CPU × boto3", "CPU × ceiling", "peak RSS up/down MiB", "RSS × boto3"],
     )  # fmt: skip
     for client, m in med.items():
         rss = max(m["up_rss"], m["down_rss"])
         table.rows.append(
             [client, f"{m['up']:,.0f}", f"{m['up'] / boto['up']:.2f}",
-             f"{m['up'] / obst['up']:.2f}",
              f"{m['down']:,.0f}", f"{m['down'] / boto['down']:.2f}",
-             f"{m['down'] / obst['down']:.2f}", f"{m['up_rss']:.0f}/{m['down_rss']:.0f}",
+             f"{m['up_cpu']:.2f}/{m['down_cpu']:.2f}",
+             f"{m['up_cpu'] / boto['up_cpu']:.2f}/{m['down_cpu'] / boto['down_cpu']:.2f}",
+             f"{m['up_cpu'] / ceiling['up_cpu']:.2f}/{m['down_cpu'] / ceiling['down_cpu']:.2f}",
+             f"{m['up_rss']:.0f}/{m['down_rss']:.0f}",
              f"{rss / max(boto['up_rss'], boto['down_rss']):.2f}"]
         )  # fmt: skip
     return [table]
@@ -207,12 +232,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--mib", type=int, default=1024)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--baseline-src", help="another checkout's src: an s3lite row from it")
+    parser.add_argument("--clients", help="comma-separated rows (default: all)")
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).parent))
     from s3lite.devserver import LocalSeaweedFS
 
     with LocalSeaweedFS() as server:
-        for table in bench_large(server, args.mib, args.rounds):
+        clients = args.clients.split(",") if args.clients else None
+        baseline = str(Path(args.baseline_src).absolute()) if args.baseline_src else None
+        for table in bench_large(server, args.mib, args.rounds, baseline, clients):
             print(table.render(), flush=True)
     return 0
 

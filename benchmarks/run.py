@@ -2,7 +2,12 @@
 SeaweedFS. Figures are medians of several interleaved rounds; ratios are what to read.
 
     uv run python benchmarks/run.py                     # everything
-    uv run python benchmarks/run.py --sections small    # import, cold, small, large
+    uv run python benchmarks/run.py --sections small    # import, cold, small, hot, large
+    uv run python benchmarks/run.py --sections hot,large --baseline-src ../other/src
+
+`hot` (benchmarks/hotpath.py) runs each client row in its own process: 1 KiB GET/PUT on one
+thread and GETs on 32 threads against the raw-urllib3 floor, import and cold start;
+`--baseline-src` adds s3lite rows run from another checkout's src (before/after, one run).
 """
 
 from __future__ import annotations
@@ -280,9 +285,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (5)")
     parser.add_argument("--ops", type=int, default=300, help="small requests per round (300)")
-    parser.add_argument("--sections", default="import,cold,small,large")
+    parser.add_argument("--sections", default="import,cold,small,hot,large")
     parser.add_argument("--large-mib", type=int, default=1024, help="large object size (1024)")
     parser.add_argument("--json", help="also write the tables to this JSON file")
+    parser.add_argument("--baseline-src", help="another checkout's src: its s3lite rows too")
+    parser.add_argument("--threads-ops", type=int, default=2000, help="32-thread GETs (2000)")
     args = parser.parse_args()
     sections = set(args.sections.split(","))
     tables: list[Table] = []
@@ -303,10 +310,20 @@ def main() -> int:
         if "small" in sections:
             tables.append(bench_small(make_clients(server), args.rounds, args.ops))
             print(tables[-1].render(), flush=True)
+        baseline = str(Path(args.baseline_src).absolute()) if args.baseline_src else None
+        if "hot" in sections:
+            import hotpath
+
+            tables.append(hotpath.bench_start(server, max(args.rounds, 5), baseline))
+            print(tables[-1].render(), flush=True)
+            tables.append(
+                hotpath.bench_requests(server, args.rounds, args.ops, args.threads_ops, baseline)
+            )
+            print(tables[-1].render(), flush=True)
         if "large" in sections:
             import large
 
-            for table in large.bench_large(server, args.large_mib, args.rounds):
+            for table in large.bench_large(server, args.large_mib, args.rounds, baseline):
                 tables.append(table)
                 print(table.render(), flush=True)
     if args.json:

@@ -46,6 +46,8 @@ class RetryQuota:
 
     def release(self, cost: int) -> None:
         """A request succeeded: refund what its retries cost (or a small reward)."""
+        if not cost and self._available >= self._capacity:
+            return  # full: the reward would change nothing (and needs no lock to know it)
         with self._lock:
             self._available = min(self._capacity, self._available + (cost or self.NO_RETRY_REWARD))
 

@@ -11,11 +11,10 @@ import hashlib
 import hmac
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 from urllib.parse import quote
 
 if TYPE_CHECKING:
-    from .credentials_base import CredentialsProvider
     from .errors import ClientError
     from .transport import Attempt
 
@@ -101,6 +100,33 @@ def canonical_query(params: Iterable[tuple[str, str]]) -> str:
     return "&".join(f"{k}={v}" for k, v in pairs)
 
 
+def _hmac(key: bytes, msg: bytes) -> bytes:
+    """HMAC-SHA256 in one call (OpenSSL's one-shot path: no HMAC object per signature)."""
+    return hmac.digest(key, msg, "sha256")
+
+
+class _KeyedHmac:
+    """HMAC-SHA256 under one fixed key, its padded-key blocks hashed once (RFC 2104): each
+    message then costs two hash copies instead of a fresh HMAC set-up."""
+
+    __slots__ = ("_inner", "_outer")
+
+    def __init__(self, key: bytes) -> None:
+        block = key.ljust(64, b"\0")  # a SigV4 signing key is 32 bytes, below the block size
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
+
+    def hexdigest(self, msg: bytes) -> str:
+        inner = self._inner.copy()
+        inner.update(msg)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest()
+
+    def __repr__(self) -> str:
+        return "<HMAC-SHA256>"
+
+
 _KEY_CACHE: dict[tuple[str, str, str, str], bytes] = {}
 _KEY_CACHE_MAX = 64
 
@@ -110,10 +136,10 @@ def derive_signing_key(secret_key: str, date: str, region: str, service: str) ->
     cache_key = (secret_key, date, region, service)
     key = _KEY_CACHE.get(cache_key)
     if key is None:
-        k_date = hmac.new(("AWS4" + secret_key).encode(), date.encode(), hashlib.sha256).digest()
-        k_region = hmac.new(k_date, region.encode(), hashlib.sha256).digest()
-        k_service = hmac.new(k_region, service.encode(), hashlib.sha256).digest()
-        key = hmac.new(k_service, b"aws4_request", hashlib.sha256).digest()
+        k_date = _hmac(("AWS4" + secret_key).encode(), date.encode())
+        k_region = _hmac(k_date, region.encode())
+        k_service = _hmac(k_region, service.encode())
+        key = _hmac(k_service, b"aws4_request")
         if len(_KEY_CACHE) >= _KEY_CACHE_MAX:
             _KEY_CACHE.clear()
         _KEY_CACHE[cache_key] = key
@@ -127,23 +153,36 @@ def amz_date(now: float) -> str:
 
 def _canonical_headers(headers: Mapping[str, str] | Sequence[tuple[str, str]]) -> tuple[str, str]:
     """(canonical header block, signed header list) of the headers to be signed."""
-    items = headers.items() if isinstance(headers, Mapping) else headers
-    merged: dict[str, list[str]] = {}
+    items = headers.items() if type(headers) is dict or isinstance(headers, Mapping) else headers
+    merged: dict[str, str] = {}
+    unsigned = _UNSIGNED_HEADERS
     for name, value in items:
         lname = name.lower()
-        if lname in _UNSIGNED_HEADERS:
+        if lname in unsigned:
             continue
         # Trim and collapse runs of white space (also folds multi-line values).
-        merged.setdefault(lname, []).append(" ".join(value.split()))
+        trimmed = " ".join(value.split())
+        if lname in merged:  # a repeated header: its values in order, comma-separated
+            merged[lname] += "," + trimmed
+        else:
+            merged[lname] = trimmed
     names = sorted(merged)
-    block = "".join(f"{n}:{','.join(merged[n])}\n" for n in names)
+    block = "".join([f"{n}:{merged[n]}\n" for n in names])
     return block, ";".join(names)
 
 
 class SigV4Context:
-    """What a signature covers besides the request: who, when, where."""
+    """What a signature covers besides the request: who, when, where.
 
-    __slots__ = ("access_key", "amz_date", "region", "secret_key", "service", "session_token")
+    Fixed once made: the scope and the credential prefix of the Authorization header are
+    worked out here, and the day's signing key on first use, so every request signed with
+    one context shares them.
+    """
+
+    __slots__ = (
+        "_authorization", "_hmac", "_key", "access_key", "amz_date", "date", "region", "scope",
+        "secret_key", "service", "session_token",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -160,17 +199,27 @@ class SigV4Context:
         self.service = service
         self.amz_date = amz_date
         self.session_token = session_token
-
-    @property
-    def date(self) -> str:
-        return self.amz_date[:8]
-
-    @property
-    def scope(self) -> str:
-        return f"{self.date}/{self.region}/{self.service}/aws4_request"
+        #: `YYYYMMDD` of `amz_date`.
+        self.date = amz_date[:8]
+        #: The credential scope: `date/region/service/aws4_request`.
+        self.scope = f"{self.date}/{region}/{service}/aws4_request"
+        self._authorization = f"{ALGORITHM} Credential={access_key}/{self.scope}, SignedHeaders="
+        self._key: bytes | None = None
+        self._hmac: _KeyedHmac | None = None
 
     def signing_key(self) -> bytes:
-        return derive_signing_key(self.secret_key, self.date, self.region, self.service)
+        key = self._key
+        if key is None:
+            key = derive_signing_key(self.secret_key, self.date, self.region, self.service)
+            self._key = key
+        return key
+
+    def sign(self, string_to_sign: str) -> str:
+        """The hex signature of a string to sign (HMAC-SHA256 under the signing key)."""
+        mac = self._hmac
+        if mac is None:
+            mac = self._hmac = _KeyedHmac(self.signing_key())
+        return mac.hexdigest(string_to_sign.encode("utf-8"))
 
     def __repr__(self) -> str:
         return (
@@ -209,7 +258,7 @@ def string_to_sign(ctx: SigV4Context, creq: str) -> str:
 
 def _sign_string(ctx: SigV4Context, creq: str, signed_headers: str) -> SignedV4:
     sts = string_to_sign(ctx, creq)
-    signature = hmac.new(ctx.signing_key(), sts.encode("utf-8"), hashlib.sha256).hexdigest()
+    signature = ctx.sign(sts)
     return SignedV4(creq, sts, signature, signed_headers)
 
 
@@ -240,10 +289,7 @@ def sign_v4(
     uri = canonical_uri(path, s3=s3, normalize=normalize)
     creq, signed = canonical_request(method, uri, query, headers, payload_hash)
     result = _sign_string(ctx, creq, signed)
-    headers["Authorization"] = (
-        f"{ALGORITHM} Credential={ctx.access_key}/{ctx.scope}, "
-        f"SignedHeaders={signed}, Signature={result.signature}"
-    )
+    headers["Authorization"] = f"{ctx._authorization}{signed}, Signature={result.signature}"
     if ctx.session_token and not sign_session_token:
         headers["X-Amz-Security-Token"] = ctx.session_token
     return result
@@ -330,7 +376,7 @@ class ChunkSigner:
 
     def sign_chunk(self, data: bytes | memoryview) -> str:
         sts = f"{self._prefix}{self.previous}\n{EMPTY_SHA256}\n{hashlib.sha256(data).hexdigest()}"
-        self.previous = hmac.new(self._key, sts.encode(), hashlib.sha256).hexdigest()
+        self.previous = _hmac(self._key, sts.encode()).hex()
         return self.previous
 
     def frame(self, data: bytes | memoryview) -> bytes:
@@ -394,7 +440,7 @@ def _v2_string_to_sign(
 
 
 def _v2_signature(secret_key: str, string_to_sign: str) -> str:
-    digest = hmac.new(secret_key.encode(), string_to_sign.encode("utf-8"), hashlib.sha1).digest()
+    digest = hmac.digest(secret_key.encode(), string_to_sign.encode("utf-8"), "sha1")
     return base64.b64encode(digest).decode()
 
 
@@ -448,6 +494,27 @@ def presign_v2(
 
 # --- Auth adapters: sign each transport attempt with the current credentials ---------------
 
+
+class Keys(Protocol):
+    """What signing needs of credentials (`s3lite.credentials.Credentials` is one)."""
+
+    @property
+    def access_key(self) -> str: ...
+
+    @property
+    def secret_key(self) -> str: ...
+
+    @property
+    def token(self) -> str | None: ...
+
+
+class KeysProvider(Protocol):
+    """Hands out the current keys, or None for anonymous requests (every credentials provider
+    of `s3lite.credentials` is one)."""
+
+    def get(self) -> Keys | None: ...
+
+
 #: Payload bytes per aws-chunked chunk (AWS requires at least 8 KiB for all but the last).
 STREAMING_CHUNK = 512 * 1024
 
@@ -475,19 +542,32 @@ def rechunk(source: bytes | memoryview | Iterable[bytes], size: int) -> Iterator
 class SigV4Auth:
     """Signs each attempt with SigV4 (headers; aws-chunked framing for streaming payloads)."""
 
-    def __init__(self, credentials: CredentialsProvider, region: str, service: str = "s3") -> None:
+    def __init__(self, credentials: KeysProvider, region: str, service: str = "s3") -> None:
         self.credentials = credentials
         self.region = region
         self.service = service
+        # The context of the latest second signed in, with the credentials it was made for:
+        # requests within one second share its date, scope and signing key.
+        self._latest: tuple[int, Keys, SigV4Context] | None = None
 
     def context(self, now: float) -> SigV4Context | None:
         creds = self.credentials.get()
         if creds is None:
             return None
-        return SigV4Context(
+        second = int(now)
+        latest = self._latest  # one read: other threads may replace it meanwhile
+        if latest is not None and latest[0] == second:
+            held = latest[1]
+            if held is creds or held == creds:
+                ctx = latest[2]
+                if ctx.region == self.region and ctx.service == self.service:
+                    return ctx
+        ctx = SigV4Context(
             creds.access_key, creds.secret_key, self.region, self.service, amz_date(now),
             creds.token,
         )  # fmt: skip
+        self._latest = (second, creds, ctx)
+        return ctx
 
     def sign(self, attempt: Attempt) -> None:
         ctx = self.context(attempt.now)
@@ -524,7 +604,7 @@ class SigV4Auth:
 class SigV2Auth:
     """Signs each attempt with SigV2 (`Authorization: AWS key:signature`)."""
 
-    def __init__(self, credentials: CredentialsProvider) -> None:
+    def __init__(self, credentials: KeysProvider) -> None:
         self.credentials = credentials
 
     def sign(self, attempt: Attempt) -> None:
@@ -552,7 +632,7 @@ _EXPIRED_CODES = frozenset(
 )
 
 
-def _refresh_credentials(provider: CredentialsProvider, error: ClientError) -> bool:
+def _refresh_credentials(provider: KeysProvider, error: ClientError) -> bool:
     """Renew temporary credentials the server called expired; True if worth a retry."""
     refresh = getattr(provider, "refresh", None)
     if error.code in _EXPIRED_CODES and callable(refresh):

@@ -446,6 +446,8 @@ class Transport:
         self._pool_manager = pool_manager
         self._proxy_managers: dict[str, urllib3.PoolManager] = {}
         self._proxy_cache: dict[tuple[str, str], str | None] = {}
+        # (scheme, host, direct) -> (manager, pool key, host name, resolved address, absolute)
+        self._pool_keys: dict[tuple[str, str, bool], tuple[Any, Any, str, str | None, bool]] = {}
         self._lock = threading.Lock()
         self.user_agent = user_agent or f"s3lite/{__version__}"
         #: host name -> address to connect to instead of resolving it (like curl --resolve);
@@ -487,7 +489,18 @@ class Transport:
         return direct
 
     def _pool(self, scheme: str, host: str, direct: bool = False) -> tuple[Any, bool]:
-        """The connection pool for a host, and whether the target must be an absolute URL."""
+        """The connection pool for a host, and whether the target must be an absolute URL.
+
+        The pool's key in its manager is worked out on a host's first request and kept: later
+        requests only look the pool up (which also keeps it recently used). An evicted or
+        closed pool, or a changed `resolve`, takes the full way again."""
+        found = self._pool_keys.get((scheme, host, direct))
+        if found is not None:
+            manager, pool_key, hostname, address, absolute = found
+            if self.resolve.get(hostname) == address:
+                pool = manager.pools.get(pool_key)
+                if pool is not None:
+                    return pool, absolute
         manager = self._direct_manager() if direct else self.pool_manager
         if not direct and not _is_proxy_manager(manager):
             key = (scheme, host)
@@ -509,17 +522,21 @@ class Transport:
         if not hostname:
             hostname, port = host, ""
         default_port = 443 if scheme == "https" else 80
-        hostname = hostname.strip("[]")
+        name = hostname = hostname.strip("[]")
         address = self.resolve.get(hostname)
         pool_kwargs = None
         if address is not None:
             if scheme == "https":
                 pool_kwargs = {"server_hostname": hostname, "assert_hostname": hostname}
             hostname = address
+        port_number = int(port) if port else default_port
         pool = manager.connection_from_host(
-            hostname, int(port) if port else default_port, scheme=scheme, pool_kwargs=pool_kwargs
+            hostname, port_number, scheme=scheme, pool_kwargs=pool_kwargs
         )
         absolute = _is_proxy_manager(manager) and scheme == "http"
+        pool_key = _pool_key(manager, hostname, port_number, scheme, pool_kwargs)
+        if pool_key is not None and manager.pools.get(pool_key) is pool:
+            self._pool_keys[(scheme, host, direct)] = (manager, pool_key, name, address, absolute)
         return pool, absolute
 
     def send(
@@ -578,9 +595,6 @@ class Transport:
         ok: Callable[[int], bool] | None = None,
     ) -> urllib3.BaseHTTPResponse:
         """Like `send`, but returns urllib3's response with the body still unread."""
-        from urllib3.exceptions import EmptyPoolError, HTTPError, SSLError
-        from urllib3.exceptions import TimeoutError as U3Timeout
-
         policy = self.retry
         limiter = policy.limiter
         attempt = 0
@@ -619,17 +633,20 @@ class Transport:
                     release_conn=False,
                     chunked=False,
                 )
-            except EmptyPoolError as exc:
-                raise TransportError(
-                    f"no free connection to {request.host} within {self.pool_timeout} s: all "
-                    f"{self.max_pool_connections} are in use (are streamed responses being "
-                    "closed?); raise max_pool_connections for more concurrency",
-                    attempts=attempt,
-                    retryable=False,
-                ) from exc
-            except (HTTPError, OSError) as exc:
-                retryable = not isinstance(exc, SSLError) or _is_transient_ssl(exc)
-                timeout = isinstance(exc, U3Timeout)
+            except Exception as exc:
+                empty_pool, http_error, ssl_error, timeout_error = _urllib3_errors()
+                if isinstance(exc, empty_pool):
+                    raise TransportError(
+                        f"no free connection to {request.host} within {self.pool_timeout} s: "
+                        f"all {self.max_pool_connections} are in use (are streamed responses "
+                        "being closed?); raise max_pool_connections for more concurrency",
+                        attempts=attempt,
+                        retryable=False,
+                    ) from exc
+                if not isinstance(exc, (http_error, OSError)):
+                    raise
+                retryable = not isinstance(exc, ssl_error) or _is_transient_ssl(exc)
+                timeout = isinstance(exc, timeout_error)
                 describe = f"{request.method} {request.host}: {type(exc).__name__}: {exc}"
                 if retryable and attempt < policy.max_attempts:
                     if not request.body.replayable:
@@ -803,6 +820,8 @@ def _in_chunks(
     """An in-memory body larger than `SEND_CHUNK`, as chunks (with its Content-Length set):
     the socket timeout bounds each send, so one `sendall` of the whole body would have to
     finish within the timeout, and a large body on a slow link would fail."""
+    if type(data) is bytes and len(data) <= SEND_CHUNK:
+        return data  # the common case, without a memoryview
     view = memoryview(data)
     if view.ndim != 1 or view.itemsize != 1:
         view = view.cast("B")
@@ -820,6 +839,40 @@ def _sleep_within(delay: float) -> None:
     if until is not None:
         delay = min(delay, max(0.0, until - time.monotonic()))
     time.sleep(delay)
+
+
+def _pool_key(
+    manager: Any, host: str, port: int, scheme: str, pool_kwargs: dict[str, Any] | None
+) -> Any:
+    """The key under which a plain urllib3 PoolManager files the pool `connection_from_host`
+    gives for these arguments (as it works it out); None for any other manager."""
+    import urllib3
+
+    if type(manager) is not urllib3.PoolManager:
+        return None  # a proxy manager, or a subclass that may choose its pools differently
+    context = dict(manager.connection_pool_kw)
+    for key, value in (pool_kwargs or {}).items():
+        if value is None:
+            context.pop(key, None)
+        else:
+            context[key] = value
+    context.update(scheme=scheme, port=port, host=host)
+    make_key = manager.key_fn_by_scheme.get(scheme.lower())
+    return make_key(context) if make_key is not None else None
+
+
+_URLLIB3_ERRORS: tuple[type[BaseException], ...] = ()
+
+
+def _urllib3_errors() -> tuple[type[BaseException], ...]:
+    """urllib3's EmptyPoolError, HTTPError, SSLError and TimeoutError (imported on the first
+    failure: a request that succeeds never needs them)."""
+    global _URLLIB3_ERRORS  # noqa: PLW0603 - filled once, lazily (keeps urllib3 out of import)
+    if not _URLLIB3_ERRORS:
+        from urllib3.exceptions import EmptyPoolError, HTTPError, SSLError, TimeoutError
+
+        _URLLIB3_ERRORS = (EmptyPoolError, HTTPError, SSLError, TimeoutError)
+    return _URLLIB3_ERRORS
 
 
 def _is_proxy_manager(manager: object) -> bool:
