@@ -76,7 +76,7 @@ async def chunks(*parts: bytes) -> AsyncIterator[bytes]:
 
 def sync_api() -> dict[str, inspect.Signature]:
     """S3Session's public methods (those of the engines other modules add excepted)."""
-    later = {"upload_file", "download_file", "lock", "lock_store"}
+    later = {"lock", "lock_store"}
     return {
         name: inspect.signature(member)
         for name, member in inspect.getmembers(S3Session, inspect.isfunction)
@@ -438,6 +438,24 @@ def test_copy_in_parts_on_moto_and_aborted_on_failure(moto: MotoServer) -> None:
             assert [u async for u in aio.list_multipart_uploads()] == []
             await aio.delete_objects(prefix="")
             await aio.delete_bucket()
+
+    run(main())
+
+
+def test_upload_and_download_file_in_parts(aio: AsyncS3Session, tmp_path: Path) -> None:
+    data = os.urandom(12 * MiB + 5)
+    src = tmp_path / "src"
+    src.write_bytes(data)
+    dest = tmp_path / "dest"
+
+    async def main() -> None:
+        async with aio:
+            await aio.upload_file(src, "big", threshold=5 * MiB, part_size=5 * MiB, concurrency=3)
+            head = await aio.head_object("big")
+            assert head.content_length == len(data) and (head.etag or "").endswith("-3")
+            await aio.download_file("big", dest, threshold=MiB, part_size=4 * MiB, concurrency=3)
+            assert dest.read_bytes() == data
+            assert [u async for u in aio.list_multipart_uploads()] == []
 
     run(main())
 
