@@ -20,7 +20,14 @@ import urllib3
 
 import s3lite
 from conftest import FAST_RETRY, MotoServer
-from faultproxy import ErrorResponse, FaultProxy, ResetBeforeResponse, ResetMidBody, TruncateBody
+from faultproxy import (
+    ErrorResponse,
+    FaultProxy,
+    ResetBeforeResponse,
+    ResetMidBody,
+    Stall,
+    TruncateBody,
+)
 from s3lite import S3Session
 from s3lite.aio.listing import AsyncListing
 from s3lite.aio.response import AsyncResponse
@@ -412,6 +419,29 @@ def test_copy_object_whole_and_in_parts(aio: AsyncS3Session, s3: S3Session) -> N
             assert head.metadata == {"a": "1"} and head.content_type == "x/y"
             assert (await aio.get_object("dst", stream=False)).data == data
             assert [u async for u in aio.list_multipart_uploads()] == []
+
+    run(main())
+
+
+def test_a_cancelled_copy_in_parts_aborts_its_upload(
+    seaweed: LocalSeaweedFS, s3: S3Session, proxy: FaultProxy
+) -> None:
+    s3.put_object("src", os.urandom(11 * MiB))
+
+    async def main() -> None:
+        async with session_on(seaweed, s3.bucket, endpoint_url=proxy.url) as aio:
+            proxy.add(Stall(5), method="PUT", query_contains="partNumber=2", times=None)
+            task = asyncio.ensure_future(
+                aio.copy_object("src", "dst", multipart_threshold=MiB, part_size=5 * MiB)
+            )
+            while not any("partNumber=2" in t for _, t in proxy.requests):
+                await asyncio.sleep(0.02)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert [u async for u in aio.list_multipart_uploads()] == []
+            with pytest.raises(s3lite.NoSuchKey):
+                await aio.head_object("dst")
 
     run(main())
 
