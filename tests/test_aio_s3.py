@@ -201,6 +201,12 @@ def test_bodies_from_files_iterables_and_async_iterators(
             aio.payload_signing = "signed"
             await aio.put_object("signed", chunks(b"z" * 5000), content_length=5000)
             assert (await aio.get_object("signed", stream=False)).data == b"z" * 5000
+            read_fd, write_fd = os.pipe()  # not seekable, length unknown: spooled, closed
+            with os.fdopen(write_fd, "wb") as w:
+                w.write(data[:50_000])
+            with os.fdopen(read_fd, "rb") as pipe:
+                await aio.put_object("pipe", pipe, checksum="crc32")
+            assert (await aio.get_object("pipe", stream=False)).data == data[:50_000]
             await aio.put_object("str", "héllo")
             assert (await aio.get_object("str", stream=False)).data == "héllo".encode()
 
