@@ -133,7 +133,10 @@ def test_put_get_head_delete_round_trip(aio: AsyncS3Session, s3: S3Session) -> N
             assert head.content_length == 5 and head.metadata == {"colour": "blue"}
             assert head.etag == put.etag
             got = await aio.get_object("k", stream=False)
-            assert got.data == b"hello"
+            assert got.data == b"hello" and got.closed
+            buffer = bytearray(2)  # a preloaded body is still read from its start
+            assert await got.readinto(buffer) == 2 and buffer == b"he"
+            assert await got.read() == b"llo" and await got.read() == b""
             async with await aio.get_object("k") as resp:  # streamed by default
                 assert [c async for c in resp.iter_chunks(2)] == [b"he", b"ll", b"o"]
             part = await aio.get_object("k", range_start=1, range_end=3)
@@ -581,6 +584,11 @@ def test_sessions_close_cleanly(seaweed: LocalSeaweedFS, s3: S3Session) -> None:
         many = await asyncio.gather(*(aio.get_object("k", stream=False) for _ in range(20)))
         assert all(len(r.data) == 200_000 for r in many)
         assert aio.transport.open_connections > 0
+        dropped = await aio.get_object("k")  # dropped unread: released when collected
+        await dropped.read(10)
+        del dropped
+        gc.collect()
+        await asyncio.sleep(0)
         await aio.close()
         assert aio.transport.open_connections == 0
 

@@ -194,6 +194,20 @@ class AsyncResponse:
             return data
         return await self._read_raw(amt)
 
+    async def load(self) -> bytes:
+        """Read the whole body into `data` (bounded by `max_body`), left to be read from its
+        start, as the sync `Response` preloads a body that is not streamed."""
+        if self._data is None:
+            self._data = await self.read_limited(self.max_body)
+            self._cursor = 0
+        return self._data
+
+    async def readinto(self, buffer: bytearray | memoryview) -> int:
+        """Read into a writable buffer; returns the number of bytes read (0 at the end)."""
+        chunk = await self.read(len(buffer))
+        memoryview(buffer)[: len(chunk)] = chunk
+        return len(chunk)
+
     async def read_limited(self, limit: int | None) -> bytes:
         """All of the rest of the body, refused as `MalformedResponse` as soon as it is known
         to exceed `limit` bytes (a declared length is checked before reading; an undeclared
@@ -314,6 +328,14 @@ class AsyncResponse:
                 pass
         self.close()
 
+    def __del__(self) -> None:
+        # A streamed response dropped unclosed: its connection is closed and handed back on
+        # its loop (from whichever thread collects it), so the pool does not lose a slot.
+        conn = self._conn
+        if conn is not None and not conn.loop.is_closed():
+            self._conn = None
+            conn.loop.call_soon_threadsafe(_drop, conn, self._release)
+
     @property
     def closed(self) -> bool:
         return self._conn is None
@@ -356,3 +378,9 @@ class AsyncResponse:
 
     def __repr__(self) -> str:
         return f"<AsyncResponse [{self.status}]>"
+
+
+def _drop(conn: Connection, release: Callable[[Connection], None] | None) -> None:
+    conn.close()
+    if release is not None:
+        release(conn)
