@@ -113,6 +113,16 @@ class AsyncResponse:
                 headers.add(name, value)
         return headers
 
+    def header(self, name: str) -> str | None:
+        """One header's value (the first, if repeated), read without building `headers`."""
+        if self._headers is not None or self._pairs is None:
+            return self.headers.get(name)
+        name = name.lower()
+        for key, value in self._pairs:
+            if len(key) == len(name) and key.lower() == name:
+                return value
+        return None
+
     def _declared_length(self) -> int | None:
         """Content-Length, read from the pairs without building the mapping (the hot path)."""
         if self._headers is not None or self._pairs is None:

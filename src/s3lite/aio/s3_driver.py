@@ -144,7 +144,7 @@ class AsyncS3Driver(S3EndpointSettings):
         response = await self.transport.send_raw(
             request, auth, dialect=S3_DIALECT, error_parser=s3xml.parse_error, ok=ok_get
         )
-        etag = response.headers.get("etag")
+        etag = response.header("etag")  # (without building the headers: the hot path)
         if etag:
             response.resume_with(self._resumer(call, etag, auth), self.transport.retry.max_attempts)
         response.url = request.url
