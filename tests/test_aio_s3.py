@@ -216,6 +216,26 @@ def test_bodies_from_files_iterables_and_async_iterators(
     run(main())
 
 
+def test_signing_modes(seaweed: LocalSeaweedFS, s3: S3Session, tmp_path: Path) -> None:
+    data = os.urandom(2 * MiB + 1)
+    path = tmp_path / "f"
+    path.write_bytes(data)
+
+    async def main() -> None:
+        async with session_on(seaweed, s3.bucket, payload_signing="streaming") as aio:
+            with open(path, "rb") as f:  # aws-chunked frames, signed as they are read
+                await aio.put_object("chunked", f)
+            assert (await aio.get_object("chunked", stream=False)).data == data
+            await aio.put_object("chunked-stream", chunks(data[:1000], data[1000:5000]))
+            assert (await aio.get_object("chunked-stream", stream=False)).data == data[:5000]
+        async with session_on(seaweed, s3.bucket, signature_version="s3") as v2:
+            await v2.put_object("v2", b"sigv2")
+            assert (await v2.get_object("v2", stream=False)).data == b"sigv2"
+            assert "Signature=" in v2.presign("GET", "v2")
+
+    run(main())
+
+
 def test_an_async_stream_partly_sent_is_not_retried(
     seaweed: LocalSeaweedFS, s3: S3Session, proxy: FaultProxy
 ) -> None:
