@@ -178,6 +178,12 @@ class AsyncB2Driver(B2Base):
             return self._default_bucket(await self._account())
         return self._bucket(bucket)
 
+    def _bucket_if_known(self, bucket: str | None) -> str | None:
+        """`bucket` (checked) or the session's; None when only the authorization can say."""
+        if bucket is None and self.bucket is None:
+            return None
+        return self._bucket(bucket)
+
     async def _bucket_id(self, bucket: str) -> str:
         return await self.run(bucket_id(await self._context(), bucket))
 
