@@ -15,7 +15,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
 from typing import IO, Any, Literal, cast
 
 from ..b2_batch_delete import B2BatchDeleteMixin, Deleted, delete_entry
-from ..b2_bodies import SHA1_TRAILER, SPOOL_MEMORY, check_upload_size
+from ..b2_bodies import SHA1_TRAILER, SPOOL_MEMORY, check_upload_size, start_of
 from ..b2_calls import B2Context, download_request
 from ..b2_objects import (
     B2ObjectsMixin,
@@ -64,27 +64,50 @@ async def sha1_trailer(source: AsyncIterable[bytes], length: int) -> AsyncIterat
     yield sha.hexdigest().encode("ascii")
 
 
-async def spool(source: AsyncIterable[bytes]) -> tuple[IO[bytes], int]:
-    """Read an async stream of unknown length once into a temporary file: it and its size."""
+async def spool(source: AsyncIterable[bytes] | Iterable[bytes] | IO[bytes]) -> IO[bytes]:
+    """Read a stream of unknown length once into a temporary file (a sync one on a worker
+    thread), so that its length is known; the caller closes it."""
     import tempfile
 
-    spooled = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY)  # noqa: SIM115
+    spooled = cast("IO[bytes]", tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY))  # noqa: SIM115
     try:
-        size = 0
-        async for chunk in source:
-            if not isinstance(chunk, (bytes, bytearray, memoryview)):
-                raise TypeError(f"body iterator yielded {type(chunk).__name__}, not bytes")
-            size += len(chunk)
-            if size <= SPOOL_MEMORY:
-                spooled.write(chunk)
-            else:
-                await asyncio.to_thread(spooled.write, chunk)
-        check_upload_size(size)
+        if isinstance(source, AsyncIterable):
+            async for chunk in source:
+                if not isinstance(chunk, (bytes, bytearray, memoryview)):
+                    raise TypeError(f"body iterator yielded {type(chunk).__name__}, not bytes")
+                if spooled.tell() + len(chunk) <= SPOOL_MEMORY:
+                    spooled.write(chunk)
+                else:
+                    await asyncio.to_thread(spooled.write, chunk)
+        else:
+            await asyncio.to_thread(_copy, source, spooled)
+        check_upload_size(spooled.tell())
         spooled.seek(0)
     except BaseException:
         spooled.close()
         raise
-    return cast("IO[bytes]", spooled), size
+    return spooled
+
+
+def _copy(source: Iterable[bytes] | IO[bytes], target: IO[bytes]) -> None:
+    if hasattr(source, "read"):
+        f = cast("IO[bytes]", source)
+        while chunk := f.read(1024 * 1024):
+            target.write(chunk)
+        return
+    for chunk in source:
+        if not isinstance(chunk, (bytes, bytearray, memoryview)):
+            raise TypeError(f"body iterator yielded {type(chunk).__name__}, not bytes")
+        target.write(chunk)
+
+
+def _unknown_length(body: object, content_length: int | None) -> bool:
+    """Whether a body must be spooled to learn its length (as `prepare_upload` would)."""
+    if content_length is not None or isinstance(body, (bytes, bytearray, memoryview, str)):
+        return False
+    if hasattr(body, "read"):
+        return start_of(cast("IO[bytes]", body)) < 0
+    return isinstance(body, (Iterable, AsyncIterable))
 
 
 def _small(body: object) -> bool:
@@ -125,22 +148,21 @@ class AsyncB2ObjectsMixin(AsyncB2ListingsMixin):
         }  # fmt: skip
         spooled: IO[bytes] | None = None
         try:
+            if _unknown_length(body, content_length):
+                spooled = await spool(cast("Iterable[bytes]", body))
+                body, content_length = spooled, spooled.seek(0, 2)
+                spooled.seek(0)
             if isinstance(body, AsyncIterable):
-                if content_length is None:
-                    spooled, size = await spool(body)
-                    request, sha1 = upload_request(
-                        key, spooled, metadata, content_type, content_length=size, **options
-                    )
-                else:
-                    # The shared builder makes the request (headers, length, SHA-1 mode) for
-                    # a stream of that length; its body is then the async stream's.
-                    request, sha1 = upload_request(
-                        key, iter(()), metadata, content_type, content_length=content_length,
-                        **options,
-                    )  # fmt: skip
-                    request.body = AsyncBody(
-                        sha1_trailer(body, content_length), content_length + SHA1_TRAILER
-                    )
+                assert content_length is not None
+                # The shared builder makes the request (headers, length, SHA-1 mode) for a
+                # stream of that length; its body is then the async stream's.
+                request, sha1 = upload_request(
+                    key, iter(()), metadata, content_type, content_length=content_length,
+                    **options,
+                )  # fmt: skip
+                request.body = AsyncBody(
+                    sha1_trailer(body, content_length), content_length + SHA1_TRAILER
+                )
             elif _small(body):
                 request, sha1 = upload_request(
                     key, body, metadata, content_type, content_length=content_length, **options
