@@ -561,3 +561,52 @@ def test_docstrings_and_signatures_are_the_sync_ones() -> None:
     session = AsyncB2Session("id", "key", "bucket-name")
     assert "key'" not in repr(session) and time.monotonic() - started < 1
     run(session.close())
+
+
+def test_cancelled_tasks_leave_nothing_open(b2: B2Session, b2server: B2TestServer) -> None:
+    data = os.urandom(4 * 1024 * 1024)
+    b2.put_object("big", data)
+
+    async def check(s: AsyncB2Session) -> None:
+        async def reader(started: asyncio.Event) -> None:
+            async with await s.get_object("big") as resp:
+                async for _ in resp.iter_chunks(64 * 1024):
+                    started.set()
+                    await asyncio.sleep(0.05)
+
+        async def writer(started: asyncio.Event) -> None:
+            async def slow() -> AsyncIterator[bytes]:
+                for _ in range(100):
+                    started.set()
+                    yield b"x" * 10_000
+                    await asyncio.sleep(0.05)
+
+            await s.put_object("partial", slow(), content_length=1_000_000)
+
+        for work in (reader, writer):
+            started = asyncio.Event()
+            task = asyncio.create_task(work(started))
+            await started.wait()
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        with pytest.raises(s3lite.NoSuchKey):
+            await s.head_object("partial")  # the upload never completed
+        assert (await s.get_object("big", stream=False)).data == data
+
+    with_session(b2server, b2, check)
+
+
+def test_credentials_from_the_environment(
+    b2: B2Session, b2server: B2TestServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key_id, key = creds(b2)
+    monkeypatch.setenv("B2_APPLICATION_KEY_ID", key_id)
+    monkeypatch.setenv("B2_APPLICATION_KEY", key)
+    b2.put_object("env", b"from the environment")
+
+    async def main() -> None:
+        async with AsyncB2Session(bucket=b2.bucket, api_url=b2server.api_url) as s:
+            assert (await s.get_object("env", stream=False)).data == b"from the environment"
+
+    run(main())
