@@ -1,15 +1,14 @@
-"""Placeholder of the async listing (the real one comes with the async S3 session): every
-page of a listing followed lazily, as an async iterator."""
+"""Listings on the async API: every page followed lazily, as `s3lite.listing.Listing` does,
+with each page fetched by an awaited operation (`async for item in session.list_objects()`)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Generic, TypeVar
 
-from ..errors import MalformedResponse
-from ..listing import ListPage
+from ..listing import ListPage, limit_reached, next_markers
 
-__all__ = ["AsyncListing"]
+__all__ = ["AsyncListing", "AsyncPageFetcher"]
 
 ItemT = TypeVar("ItemT")
 
@@ -18,8 +17,14 @@ AsyncPageFetcher = Callable[[str | None, str | None], Awaitable[ListPage[ItemT]]
 
 
 class AsyncListing(Generic[ItemT]):
-    """`Listing` on the loop: `async for item in listing`, `iter_objects()`, `iter_prefixes()`."""
+    """Every page of a listing, followed lazily: nothing is requested until you iterate.
 
+    `async for item in listing` (or `iter_objects()`) yields the items (`ObjectInfo`,
+    `VersionInfo` or `UploadInfo` dicts), `iter_prefixes()` the common prefixes when a
+    delimiter was given, `pages()` the pages. Each iteration lists afresh from the first page.
+    """
+
+    #: As on `Listing` (s3func's listing responses had these).
     status = 200
     error = None
 
@@ -36,19 +41,15 @@ class AsyncListing(Generic[ItemT]):
         seen = 0
         while True:
             page = await self._fetch(marker, version_marker)
-            if self._max_keys is not None and seen + len(page.items) >= self._max_keys:
-                page.items = page.items[: self._max_keys - seen]
+            if limit_reached(page, seen, self._max_keys):
                 yield page
                 return
             seen += len(page.items)
             yield page
-            if not page.truncated:
+            following = next_markers(page, marker, version_marker)
+            if following is None:
                 return
-            if not page.next_marker and not page.next_version_marker:
-                raise MalformedResponse("listing is truncated but names no next marker")
-            if (page.next_marker, page.next_version_marker) == (marker, version_marker):
-                raise MalformedResponse("listing repeated the same page marker")
-            marker, version_marker = page.next_marker, page.next_version_marker
+            marker, version_marker = following
 
     async def iter_objects(self) -> AsyncIterator[ItemT]:
         """Yield every object (or version, or upload) as a dict, across all pages."""
@@ -64,3 +65,10 @@ class AsyncListing(Generic[ItemT]):
 
     def __aiter__(self) -> AsyncIterator[ItemT]:
         return self.iter_objects()
+
+    async def to_list(self) -> list[ItemT]:
+        """Every item, in a list (the whole listing is fetched)."""
+        return [item async for item in self.iter_objects()]
+
+    def __repr__(self) -> str:
+        return f"<AsyncListing max_keys={self._max_keys}>"

@@ -133,7 +133,7 @@ class AsyncResponse:
         return fields
 
     def _override(self, name: str, value: Any) -> None:
-        """Set a field over the header's, as operations do on the sync `Response`."""
+        """Set a field from the body over the header's, as operations do on `Response`."""
         self.fields._override(name, value)
 
     @property
