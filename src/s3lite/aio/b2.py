@@ -17,7 +17,7 @@ from ..b2 import B2Session
 from ..b2_driver import retry_policy
 from ..b2_requests import DEFAULT_API_URL
 from .b2_buckets import AsyncB2BucketsMixin
-from .b2_driver import same_doc
+from .docs import mirrors
 from .transport import AsyncTransport
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ class AsyncB2Session(AsyncB2BucketsMixin):
     records_large_file_sha1 = B2Session.records_large_file_sha1
     max_info_entries = B2Session.max_info_entries
 
-    @same_doc(B2Session.__init__)
+    @mirrors(B2Session.__init__)
     def __init__(
         self,
         access_key_id: str | None = None,

@@ -26,25 +26,14 @@ if TYPE_CHECKING:
     from .response import AsyncResponse
     from .transport import AsyncTransport
 
-__all__ = ["AsyncB2Driver", "AsyncTokenAuth", "AsyncUploadAuth", "same_doc"]
+__all__ = ["AsyncB2Driver", "AsyncTokenAuth", "AsyncUploadAuth"]
 
 T = TypeVar("T")
-F = TypeVar("F", bound=Callable[..., Any])
 
 #: One authorization at a time per key on each loop (tasks that need it wait for it).
 _AUTH_LOCKS: weakref.WeakKeyDictionary[
     asyncio.AbstractEventLoop, weakref.WeakKeyDictionary[AuthSlot, asyncio.Lock]
 ] = weakref.WeakKeyDictionary()
-
-
-def same_doc(sync: Callable[..., Any]) -> Callable[[F], F]:
-    """Give an async method the docstring of the sync method it mirrors."""
-
-    def give(method: F) -> F:
-        method.__doc__ = sync.__doc__
-        return method
-
-    return give
 
 
 def _auth_lock(slot: AuthSlot) -> asyncio.Lock:

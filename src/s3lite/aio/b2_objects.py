@@ -34,9 +34,9 @@ from ..b2_requests import B2_DIALECT, fix_etag, ok_download, parse_error, valida
 from ..deletes import DeleteResult, delete_entries
 from ..errors import ClientError, NoSuchKey, ObjectChanged, TransportError
 from ..response import Response
-from .b2_driver import same_doc
 from .b2_listings import AsyncB2ListingsMixin
 from .body import AsyncBody, AsyncBodyLike
+from .docs import mirrors
 from .response import AsyncResponse, AsyncResumer
 
 __all__ = ["AsyncB2ObjectsMixin", "sha1_trailer"]
@@ -122,7 +122,7 @@ def _small(body: object) -> bool:
 class AsyncB2ObjectsMixin(AsyncB2ListingsMixin):
     """Upload, download, head, hide, delete, copy and batch-delete files."""
 
-    @same_doc(B2ObjectsMixin.put_object)
+    @mirrors(B2ObjectsMixin.put_object)
     async def put_object(
         self,
         key: str,
@@ -178,7 +178,7 @@ class AsyncB2ObjectsMixin(AsyncB2ListingsMixin):
                 spooled.close()
         return cast("AsyncResponse", response)
 
-    @same_doc(B2ObjectsMixin.get_object)
+    @mirrors(B2ObjectsMixin.get_object)
     async def get_object(
         self,
         key: str,
@@ -248,7 +248,7 @@ class AsyncB2ObjectsMixin(AsyncB2ListingsMixin):
 
         return resume
 
-    @same_doc(B2ObjectsMixin.head_object)
+    @mirrors(B2ObjectsMixin.head_object)
     async def head_object(
         self,
         key: str,
@@ -263,14 +263,14 @@ class AsyncB2ObjectsMixin(AsyncB2ListingsMixin):
         response = await self.run(head_file(ctx, bucket, key, version_id, dict(headers or {})))
         return cast("AsyncResponse", response)
 
-    @same_doc(B2ObjectsMixin.hide_object)
+    @mirrors(B2ObjectsMixin.hide_object)
     async def hide_object(self, key: str, *, bucket: str | None = None) -> AsyncResponse:
         validate_key(key)
         bucket = await self._resolve_bucket(bucket)
         response = await self.run(hide_file(await self._context(), bucket, key))
         return cast("AsyncResponse", response)
 
-    @same_doc(B2ObjectsMixin.delete_object)
+    @mirrors(B2ObjectsMixin.delete_object)
     async def delete_object(
         self, key: str, version_id: str | None = None, *, bucket: str | None = None
     ) -> Response:
@@ -278,7 +278,7 @@ class AsyncB2ObjectsMixin(AsyncB2ListingsMixin):
         bucket = await self._resolve_bucket(bucket)
         return await self.run(delete_file(await self._context(), bucket, key, version_id))
 
-    @same_doc(B2ObjectsMixin.copy_object)
+    @mirrors(B2ObjectsMixin.copy_object)
     async def copy_object(
         self,
         source_key: str,
@@ -316,7 +316,7 @@ class AsyncB2ObjectsMixin(AsyncB2ListingsMixin):
         return cast("AsyncResponse", response)
 
     # --- many files ----------------------------------------------------------------------------
-    @same_doc(B2BatchDeleteMixin.delete_objects)
+    @mirrors(B2BatchDeleteMixin.delete_objects)
     async def delete_objects(
         self,
         keys: Iterable[str | tuple[str, str | None] | Mapping[str, Any]] | None = None,
