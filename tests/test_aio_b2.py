@@ -611,3 +611,23 @@ def test_credentials_from_the_environment(
             assert (await s.get_object("env", stream=False)).data == b"from the environment"
 
     run(main())
+
+
+def test_upload_and_download_files(b2: B2Session, b2server: B2TestServer, tmp_path: Any) -> None:
+    data = os.urandom(6 * B2_MIN_PART_SIZE + 123)
+    source = tmp_path / "source.bin"
+    source.write_bytes(data)
+
+    async def check(s: AsyncB2Session) -> None:
+        b2server.reset_counts()
+        done = await s.upload_file(source, "f.bin", threshold=B2_MIN_PART_SIZE,
+                                   part_size=B2_MIN_PART_SIZE, concurrency=4)  # fmt: skip
+        assert b2server.calls["b2_upload_part"] == 7 and done.etag == sha1(data)
+        assert (await s.head_object("f.bin")).etag == sha1(data)  # its large_file_sha1
+        target = tmp_path / "copy.bin"
+        await s.download_file("f.bin", target, part_size=B2_MIN_PART_SIZE, concurrency=4)
+        assert target.read_bytes() == data
+        await s.upload_file(io.BytesIO(b"small"), "small")
+        assert (await s.get_object("small", stream=False)).data == b"small"
+
+    with_session(b2server, b2, check)

@@ -5,7 +5,8 @@ Every call runs the very operations the sync session runs (the `s3lite.b2_*` mod
 the driver differs (`AsyncB2Driver`, on an `AsyncTransport`). The account authorization is
 the process-wide cache the sync sessions use, got on the loop. Listings are `AsyncListing`s
 (`async for item in session.list_objects()`); `get_object` streams (`async for chunk in
-resp.iter_chunks()`) and resumes a broken body from the same file id. `presign` awaits too:
+resp.iter_chunks()`) and resumes a broken body from the same file id; `upload_file` and
+`download_file` run their parts as concurrent tasks. `presign` awaits too:
 B2 has no signed URLs, it asks for a download authorization.
 """
 
@@ -18,6 +19,7 @@ from ..b2_driver import retry_policy
 from ..b2_requests import DEFAULT_API_URL
 from .b2_buckets import AsyncB2BucketsMixin
 from .docs import mirrors
+from .transfer import AsyncTransferMixin
 from .transport import AsyncTransport
 
 if TYPE_CHECKING:
@@ -28,7 +30,7 @@ if TYPE_CHECKING:
 __all__ = ["AsyncB2Session"]
 
 
-class AsyncB2Session(AsyncB2BucketsMixin):
+class AsyncB2Session(AsyncB2BucketsMixin, AsyncTransferMixin):
     """A connection to Backblaze B2 (native API) on asyncio, with an optional default bucket.
 
     Same methods, arguments, results and errors as `B2Session`, as coroutines; use it as
