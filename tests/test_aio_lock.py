@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from s3lite.aio.lock import AsyncDistributedLock
+from s3lite.aio.lock import AsyncDistributedLock, AsyncLocking
 from s3lite.aio.lock_steps import drive_async
 from s3lite.errors import LockLost
 from s3lite.lock import DistributedLock, clear_protocol_cache
@@ -132,7 +132,7 @@ class AsyncMemory:
         return call
 
 
-class Sessions:
+class Sessions(AsyncLocking):
     """A sync and an async "session" over one memory store."""
 
     def __init__(self) -> None:
@@ -148,9 +148,9 @@ class Sessions:
         return store
 
     def alock(self, key: str, protocol: str, **kwargs: Any) -> AsyncDistributedLock:
-        return AsyncDistributedLock(self, key, protocol=protocol, **kwargs)  # type: ignore[arg-type]
+        return self.lock(key, protocol=protocol, **kwargs)  # type: ignore[arg-type]
 
-    def lock(self, key: str, protocol: str, **kwargs: Any) -> DistributedLock:
+    def sync_lock(self, key: str, protocol: str, **kwargs: Any) -> DistributedLock:
         return DistributedLock(self, key, protocol=protocol, **kwargs)  # type: ignore[arg-type]
 
 
@@ -236,7 +236,7 @@ def test_an_async_and_a_sync_holder_exclude_each_other(mem: Sessions, protocol: 
             inside.remove(who)
 
     def sync_side() -> None:
-        lock = mem.lock("mix", protocol)
+        lock = mem.sync_lock("mix", protocol)
         for _ in range(4):
             with lock:
                 enter("sync")

@@ -26,7 +26,7 @@ from ..lock.steps import Step
 from ..lock.store import LockStore
 from .lock_steps import AsyncLockStore, Holding, drive_async, heartbeat_task, support_for_async
 
-__all__ = ["AsyncDistributedLock", "AsyncLockStoreSource"]
+__all__ = ["AsyncDistributedLock", "AsyncLockStoreSource", "AsyncLocking"]
 
 T = TypeVar("T")
 
@@ -331,6 +331,45 @@ class AsyncDistributedLock:
             f"<AsyncDistributedLock {self.key!r} prefix={self.prefix!r} "
             f"protocol={self.protocol!r} ttl={self.ttl:g} {state}>"
         )
+
+
+class AsyncLocking:
+    """`lock()` on the async sessions (each makes its own store with `lock_store_async`)."""
+
+    def lock(
+        self,
+        key: str,
+        lock_id: str | None = None,
+        *,
+        ttl: float = DEFAULT_TTL,
+        prefix: str | None = None,
+        protocol: LockProtocol = "auto",
+        exclusive: bool = True,
+        bucket: str | None = None,
+        heartbeat: float | None = None,
+        clock_skew: float = DEFAULT_CLOCK_SKEW,
+    ) -> AsyncDistributedLock:
+        """A distributed lock named `key`, kept in objects under `prefix` (default
+        ``"<key>.lock/"``): the sync session's lock with its methods as coroutines, usable as
+        ``async with``; see `s3lite.lock` (the same protocols: sync and async holders exclude
+        each other).
+
+        `protocol`: 'auto' (conditional writes where the server proves to honour them under
+        concurrency, else the two-object sequential protocol; B2 has only the latter),
+        'conditional' or 'sequential'.
+
+        `ttl`: seconds a holder keeps the lock without renewing it; `exclusive`: False for a
+        shared (reader) lock; `bucket`: where the lock objects live (default the session's);
+        `heartbeat`: seconds between renewals, by an asyncio task (default `ttl` / 3);
+        `clock_skew`: seconds of clock difference between hosts to tolerate. `lock_id`:
+        re-attach to the entries of an existing lock id (`ValueError` from the first
+        coroutine called if there is none).
+        """
+        return AsyncDistributedLock(
+            cast("AsyncLockStoreSource", self), key, ttl=ttl, prefix=prefix, protocol=protocol,
+            exclusive=exclusive, bucket=bucket, heartbeat=heartbeat, clock_skew=clock_skew,
+            lock_id=lock_id,
+        )  # fmt: skip
 
 
 def _dropped(holding: Holding) -> None:
