@@ -469,3 +469,21 @@ def test_methods_say_what_their_parameters_mean() -> None:
     for name in ("acquire", "release", "verify", "locked", "other_locks", "break_other_locks"):
         doc = getattr(AsyncDistributedLock, name).__doc__
         assert doc and doc == getattr(DistributedLock, name).__doc__
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_a_lock_reattached_by_id_removes_its_entries(mem: Sessions, protocol: str) -> None:
+    async def scenario() -> None:
+        first = mem.alock("id", protocol)
+        assert await first.acquire()
+        again = mem.alock("id", protocol, lock_id=first.lock_id)
+        assert list(await again.other_locks()) == []  # its own entries are not "others"
+        await again.release()  # not acquired since: removes that id's entries
+        assert not await first.verify()
+        with pytest.raises(LockLost):
+            await first.release()
+        unknown = mem.alock("id", protocol, lock_id="0" * 32)
+        with pytest.raises(ValueError):
+            await unknown.locked()
+
+    run(scenario())
