@@ -8,6 +8,7 @@ generous margins, as in tests/test_lock.py.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import gc
 import threading
 import time
@@ -487,3 +488,201 @@ def test_a_lock_reattached_by_id_removes_its_entries(mem: Sessions, protocol: st
             await unknown.locked()
 
     run(scenario())
+
+
+class Awaitable_:
+    """A sync session's methods as coroutines, for the async lock stores alone: the stand-in
+    used until the async sessions exist (the loop waits on each request; test-only)."""
+
+    def __init__(self, sync: Any) -> None:
+        self.sync = sync
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.sync, name)
+        if name not in ("put_object", "get_object", "delete_object", "head_object", "request"):
+            return attr
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            return attr(*args, **kwargs)
+
+        return call
+
+    async def list_object_versions(self, prefix: str = "", *, bucket: str | None = None) -> Any:
+        for item in self.sync.list_object_versions(prefix, bucket=bucket):
+            yield item
+
+
+class StandIn(AsyncLocking):
+    """An async session as far as the lock goes, over a sync one (see `Awaitable_`)."""
+
+    def __init__(self, sync: Any) -> None:
+        self.sync = sync
+
+    def lock_store_async(self, bucket: str | None = None) -> Any:
+        from s3lite.aio.lock_b2_store import AsyncB2LockStore
+        from s3lite.aio.lock_s3_store import AsyncS3LockStore
+
+        name = bucket or self.sync.bucket
+        if self.sync.lock_store(name).kind == "s3":
+            return AsyncS3LockStore(Awaitable_(self.sync), name)
+
+        async def call(op: str, params: Any) -> Any:
+            return self.sync._call(op, params)
+
+        async def bucket_id(bucket: str) -> str:
+            return self.sync._bucket_id(bucket)  # type: ignore[no-any-return]
+
+        return AsyncB2LockStore(Awaitable_(self.sync), name, call, bucket_id)
+
+    async def __aenter__(self) -> StandIn:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        pass
+
+
+# --- against real servers: SeaweedFS (both protocols) and the B2 test server ------------------
+
+REAL_KINDS = ["s3-conditional", "s3-sequential", "b2-sequential"]
+
+
+class Real:
+    """One backend and one forced protocol: a sync session on a fresh bucket, and a maker of
+    async sessions on the same bucket (made inside each test's event loop)."""
+
+    def __init__(self, protocol: str, sync: Any, make: Callable[[], Any]) -> None:
+        self.protocol = protocol
+        self.sync = sync
+        self.make = make
+
+    def keys(self, prefix: str) -> list[str]:
+        return sorted(item["key"] for item in self.sync.list_objects(prefix))
+
+    def settled(self, prefix: str) -> bool:
+        """Nothing left under a lock's prefix (the conditional protocol may leave its state
+        object emptied, where DELETE ignores conditions)."""
+        return self.keys(prefix) in ([], [prefix + "state"])
+
+
+@pytest.fixture(params=REAL_KINDS)
+def real(request: pytest.FixtureRequest) -> Real:
+    backend, protocol = request.param.split("-")
+    if backend == "s3":
+        sync = request.getfixturevalue("s3")
+
+        def make() -> Any:
+            return StandIn(sync)
+
+    else:
+        sync = request.getfixturevalue("b2")
+
+        def make() -> Any:
+            return StandIn(sync)
+
+    return Real(protocol, sync, make)
+
+
+def test_real_async_holders_and_a_sync_holder_never_overlap(real: Real) -> None:
+    inside: list[str] = []
+    overlaps = 0
+    guard = threading.Lock()
+
+    def enter(who: str) -> None:
+        nonlocal overlaps
+        with guard:
+            overlaps += bool(inside)
+            inside.append(who)
+
+    def leave(who: str) -> None:
+        with guard:
+            inside.remove(who)
+
+    def sync_side() -> None:
+        lock = real.sync.lock("mix", protocol=real.protocol)
+        for _ in range(3):
+            with lock:
+                enter("sync")
+                time.sleep(0.05)
+                leave("sync")
+
+    async def scenario() -> None:
+        async with real.make() as session:
+
+            async def async_side() -> None:
+                lock = session.lock("mix", protocol=real.protocol)
+                for _ in range(3):
+                    async with lock:
+                        enter("async")
+                        await asyncio.sleep(0.05)
+                        leave("async")
+
+            await asyncio.gather(asyncio.to_thread(sync_side), async_side(), async_side())
+
+    run(scenario())
+    assert overlaps == 0
+    assert real.settled("mix.lock/")
+
+
+def test_real_heartbeat_keeps_it_and_an_unrenewed_lock_expires(real: Real) -> None:
+    async def scenario() -> None:
+        async with real.make() as session:
+            lock = session.lock("hb", protocol=real.protocol, ttl=1.5, clock_skew=0.5)
+            assert await lock.acquire()
+            other = session.lock("hb", protocol=real.protocol, ttl=1.5, clock_skew=0.5)
+            await asyncio.sleep(4.0)  # well past ttl + 1 s + skew: only the heartbeat keeps it
+            assert not await other.acquire(blocking=False)
+            assert await lock.verify()
+            holding = lock._holding
+            assert holding is not None
+            holding.stop.set()  # the heartbeat stops: nothing renews the lock
+            assert await other.acquire(timeout=60)  # taken over once the server says so
+            assert not await lock.verify()
+            with pytest.raises(LockLost):
+                await lock.release()
+            await other.release()
+
+    run(scenario())
+    assert real.settled("hb.lock/")
+
+
+def test_real_verify_and_break_other_locks(real: Real) -> None:
+    async def scenario() -> None:
+        async with real.make() as session:
+            victim = session.lock("brk", protocol=real.protocol, ttl=3.0)
+            assert await victim.acquire()
+            assert await victim.verify() and await victim.locked()
+            breaker = session.lock("brk", protocol=real.protocol)
+            assert list(await breaker.other_locks()) == [victim.lock_id]
+            assert await breaker.break_other_locks() == []  # live holders are spared
+            later = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)
+            removed = await breaker.break_other_locks(later)  # breaks every entry
+            assert {entry["lock_id"] for entry in removed} == {victim.lock_id}
+            assert not await victim.verify()
+            with pytest.raises(LockLost):
+                await victim.release()
+
+    run(scenario())
+    assert real.settled("brk.lock/")
+
+
+def test_real_cancelled_acquire_and_async_with_leave_nothing_behind(real: Real) -> None:
+    async def scenario() -> None:
+        async with real.make() as session:
+            holder = session.lock("c", protocol=real.protocol)
+            async with holder:
+                held = real.keys("c.lock/")
+                waiter = session.lock("c", protocol=real.protocol)
+                task = asyncio.ensure_future(waiter.acquire())
+                await asyncio.sleep(1.0)
+                assert not task.done()
+                task.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await task
+                assert not waiter.held
+                assert real.keys("c.lock/") == held  # the waiter withdrew
+            assert not holder.held
+            assert await waiter.acquire(blocking=False)
+            await waiter.release()
+
+    run(scenario())
+    assert real.settled("c.lock/")
