@@ -19,6 +19,7 @@ from ..b2_driver import retry_policy
 from ..b2_requests import DEFAULT_API_URL
 from .b2_buckets import AsyncB2BucketsMixin
 from .docs import mirrors
+from .lock import AsyncLocking
 from .transfer import AsyncTransferMixin
 from .transport import AsyncTransport
 
@@ -26,11 +27,12 @@ if TYPE_CHECKING:
     import urllib3
 
     from ..retries import RetryMode
+    from .lock_b2_store import AsyncB2LockStore
 
 __all__ = ["AsyncB2Session"]
 
 
-class AsyncB2Session(AsyncB2BucketsMixin, AsyncTransferMixin):
+class AsyncB2Session(AsyncB2BucketsMixin, AsyncTransferMixin, AsyncLocking):
     """A connection to Backblaze B2 (native API) on asyncio, with an optional default bucket.
 
     Same methods, arguments, results and errors as `B2Session`, as coroutines; use it as
@@ -87,6 +89,12 @@ class AsyncB2Session(AsyncB2BucketsMixin, AsyncTransferMixin):
                 user_agent=user_agent,
             )
         self.transport = transport
+
+    def lock_store_async(self, bucket: str | None = None) -> AsyncB2LockStore:
+        """Where `lock` keeps its files: `bucket` (default the session's)."""
+        from .lock_b2_store import AsyncB2LockStore
+
+        return AsyncB2LockStore(self, self._bucket(bucket), self._call, self._bucket_id)
 
     # --- lifecycle -----------------------------------------------------------------------------
     async def close(self) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from ..b2_auth import AuthSlot, TokenAuth, UploadAuth, UploadTarget
 from ..b2_calls import B2Context, api, bucket_id
@@ -176,6 +176,9 @@ class AsyncB2Driver(B2Base):
     async def _bucket_id(self, bucket: str) -> str:
         return await self.run(bucket_id(await self._context(), bucket))
 
-    async def _call(self, name: str, params: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
+    async def _call(
+        self, name: str, params: Mapping[str, Any]
+    ) -> tuple[AsyncResponse, dict[str, Any]]:
         """One JSON API call (`b2_calls.api`): its response and JSON object."""
-        return await self.run(api(await self._context(), name, params))
+        response, obj = await self.run(api(await self._context(), name, params))
+        return cast("AsyncResponse", response), obj
