@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import os
 import shutil
 import subprocess
@@ -107,6 +109,12 @@ def both_flavours() -> Any:
                 pytest.skip(f"sync only: {marker.args[0] if marker.args else marker.kwargs}")
             import s3lite.b2
             from syncfacade import AsyncB2Facade, AsyncS3Facade, SyncMultipartUpload
+
+            # Import the async modules before the names are patched: one that copies from
+            # the sync classes at import time must see the real ones.
+            for name in ("s3", "b2", "multipart", "transfer", "lock", "listing"):
+                with contextlib.suppress(ImportError):
+                    importlib.import_module(f"s3lite.aio.{name}")
 
             module = request.module
             for name, facade in (
