@@ -132,6 +132,10 @@ class AsyncResponse:
             fields = self._fields = Response(raw, self._dialect, expected_length=0)
         return fields
 
+    def _override(self, name: str, value: Any) -> None:
+        """Set a field from the body over the header's, as operations do on `Response`."""
+        self.fields._override(name, value)
+
     @property
     def metadata(self) -> dict[str, str]:
         """User metadata, names lower-cased and without the backend's prefix."""
