@@ -34,6 +34,7 @@ from ..b2_requests import B2_DIALECT, fix_etag, ok_download, parse_error, valida
 from ..deletes import DeleteResult, delete_entries
 from ..errors import ClientError, NoSuchKey, ObjectChanged, TransportError
 from ..response import Response
+from ..transport import Body
 from .b2_listings import AsyncB2ListingsMixin
 from .body import AsyncBody, AsyncBodyLike
 from .docs import mirrors
@@ -64,40 +65,49 @@ async def sha1_trailer(source: AsyncIterable[bytes], length: int) -> AsyncIterat
     yield sha.hexdigest().encode("ascii")
 
 
-async def spool(source: AsyncIterable[bytes] | Iterable[bytes] | IO[bytes]) -> IO[bytes]:
+async def spool(
+    source: AsyncIterable[bytes] | Iterable[bytes] | IO[bytes],
+) -> tuple[IO[bytes], int, str]:
     """Read a stream of unknown length once into a temporary file (a sync one on a worker
-    thread), so that its length is known; the caller closes it."""
+    thread), hashing it on the way: the file (the caller closes it), its size and SHA-1."""
     import tempfile
 
     spooled = cast("IO[bytes]", tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY))  # noqa: SIM115
+    sha = hashlib.sha1()  # noqa: S324 - B2's integrity check
     try:
         if isinstance(source, AsyncIterable):
             async for chunk in source:
-                if not isinstance(chunk, (bytes, bytearray, memoryview)):
-                    raise TypeError(f"body iterator yielded {type(chunk).__name__}, not bytes")
+                _keep(chunk, sha)
                 if spooled.tell() + len(chunk) <= SPOOL_MEMORY:
                     spooled.write(chunk)
                 else:
                     await asyncio.to_thread(spooled.write, chunk)
         else:
-            await asyncio.to_thread(_copy, source, spooled)
-        check_upload_size(spooled.tell())
+            await asyncio.to_thread(_copy, source, spooled, sha)
+        size = spooled.tell()
+        check_upload_size(size)
         spooled.seek(0)
     except BaseException:
         spooled.close()
         raise
-    return spooled
+    return spooled, size, sha.hexdigest()
 
 
-def _copy(source: Iterable[bytes] | IO[bytes], target: IO[bytes]) -> None:
+def _keep(chunk: object, sha: Any) -> None:
+    if not isinstance(chunk, (bytes, bytearray, memoryview)):
+        raise TypeError(f"body iterator yielded {type(chunk).__name__}, not bytes")
+    sha.update(chunk)
+
+
+def _copy(source: Iterable[bytes] | IO[bytes], target: IO[bytes], sha: Any) -> None:
     if hasattr(source, "read"):
         f = cast("IO[bytes]", source)
         while chunk := f.read(1024 * 1024):
+            sha.update(chunk)
             target.write(chunk)
         return
     for chunk in source:
-        if not isinstance(chunk, (bytes, bytearray, memoryview)):
-            raise TypeError(f"body iterator yielded {type(chunk).__name__}, not bytes")
+        _keep(chunk, sha)
         target.write(chunk)
 
 
@@ -149,10 +159,16 @@ class AsyncB2ObjectsMixin(AsyncB2ListingsMixin):
         spooled: IO[bytes] | None = None
         try:
             if _unknown_length(body, content_length):
-                spooled = await spool(cast("Iterable[bytes]", body))
-                body, content_length = spooled, spooled.seek(0, 2)
-                spooled.seek(0)
-            if isinstance(body, AsyncIterable):
+                # Spooled once to learn its length (as the sync session does): its SHA-1 is
+                # known before it is sent, so it goes up front.
+                spooled, size, digest = await spool(cast("Iterable[bytes]", body))
+                request, _ = upload_request(
+                    key, spooled, metadata, content_type, content_length=size, **options
+                )
+                request.body = Body(spooled, size)
+                request.headers["X-Bz-Content-Sha1"] = sha1 = digest
+                request.headers["Content-Length"] = str(size)
+            elif isinstance(body, AsyncIterable):
                 assert content_length is not None
                 # The shared builder makes the request (headers, length, SHA-1 mode) for a
                 # stream of that length; its body is then the async stream's.
