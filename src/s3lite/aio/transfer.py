@@ -222,7 +222,7 @@ class _Download:
     ) -> int:
         """Write a streamed body at `start` (if the sink is seekable, or if `held` is None:
         in order), feeding `hashers`, a few MiB at a time off the loop; keep a copy in
-        `held` when given (reported when the caller takes it); returns the byte count."""
+        `held` when given (then reported when the caller takes it); returns the byte count."""
         sink = self.sink
         assert sink is not None
         write = sink.seekable or held is None
@@ -233,21 +233,19 @@ class _Download:
                 pending += chunk
                 if held is not None:
                     held += chunk
+                else:
+                    self.reporter.add(len(chunk))  # received (written a few MiB at a time)
                 if len(pending) >= WRITE_CHUNK:
                     await self.offload.run(
                         _write_and_hash, sink if write else None, offset, pending, hashers
                     )
                     offset += len(pending)
-                    if held is None:
-                        self.reporter.add(len(pending))
                     pending = bytearray()
         if pending:
             await self.offload.run(
                 _write_and_hash, sink if write else None, offset, pending, hashers
             )
             offset += len(pending)
-            if held is None:
-                self.reporter.add(len(pending))
         return offset - start
 
     async def _fetch(
