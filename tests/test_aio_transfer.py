@@ -19,6 +19,7 @@ import pytest
 import s3lite
 from b2server import B2TestServer
 from conftest import B2_MIN_PART_SIZE, FAST_RETRY
+from faultproxy import DelayFirstByte, FaultProxy
 from s3lite import B2Session, S3Session
 from s3lite.aio.b2 import AsyncB2Session
 from s3lite.aio.multipart import AsyncMultipartUpload
@@ -383,6 +384,36 @@ def test_cancelled_upload_is_aborted(aio: Callable[[], Any], s3: S3Session, tmp_
         assert _uploads(s3) == []
         with pytest.raises(s3lite.NoSuchKey):
             s3.head_object(f"cancel-{name}")
+
+
+def test_upload_cancelled_while_starting_leaves_no_upload(
+    seaweed: LocalSeaweedFS, s3: S3Session, tmp_path: Path
+) -> None:
+    """The start reached the server but its answer did not come back before the task was
+    cancelled: the upload it created (whose id nobody knows) is found and aborted."""
+    (tmp_path / "src").write_bytes(_data(12 * MiB, 7))
+
+    async def main(proxy: FaultProxy) -> None:
+        async with AsyncS3Session(
+            seaweed.access_key, seaweed.secret_key, endpoint_url=proxy.url, bucket=s3.bucket,
+            **FAST_RETRY,
+        ) as session:  # fmt: skip
+            task = asyncio.create_task(
+                session.upload_file(tmp_path / "src", "starting", threshold=5 * MiB,
+                                    part_size=5 * MiB)
+            )  # fmt: skip
+            while not any(m == "POST" and "uploads" in t for m, t in proxy.requests):
+                await asyncio.sleep(0.02)
+            await asyncio.sleep(0.5)  # forwarded: the upload exists, its answer is held back
+            assert [u["key"] for u in _uploads(s3)] == ["starting"]
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+    with FaultProxy("127.0.0.1", seaweed.s3_port) as proxy:
+        proxy.add(DelayFirstByte(5), method="POST", query_contains="uploads", times=1)
+        run(main(proxy))
+    assert _uploads(s3) == []
 
 
 def test_cancelled_download_leaves_no_part_file(
