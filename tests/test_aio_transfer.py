@@ -19,7 +19,7 @@ import pytest
 import s3lite
 from b2server import B2TestServer
 from conftest import B2_MIN_PART_SIZE, FAST_RETRY
-from faultproxy import DelayFirstByte, FaultProxy
+from faultproxy import DelayFirstByte, ErrorResponse, FaultProxy
 from s3lite import B2Session, S3Session
 from s3lite.aio.b2 import AsyncB2Session
 from s3lite.aio.multipart import AsyncMultipartUpload
@@ -299,6 +299,29 @@ def test_failed_source_aborts(aio: Callable[[], Any], s3: S3Session) -> None:
                 await AsyncMultipartUpload(session, gen(), "broken", part_size=5 * MiB).upload()
 
     run(main())
+    assert _uploads(s3) == []
+
+
+def test_failed_part_aborts_and_raises(
+    seaweed: LocalSeaweedFS, s3: S3Session, tmp_path: Path
+) -> None:
+    (tmp_path / "src").write_bytes(_data(30 * MiB, 8))
+
+    async def main(proxy: FaultProxy) -> None:
+        async with AsyncS3Session(
+            seaweed.access_key, seaweed.secret_key, endpoint_url=proxy.url, bucket=s3.bucket,
+            **FAST_RETRY,
+        ) as session:  # fmt: skip
+            with pytest.raises(s3lite.InvalidArgument):
+                await session.upload_file(tmp_path / "src", "fails", threshold=5 * MiB,
+                                          part_size=5 * MiB, concurrency=2)  # fmt: skip
+
+    with FaultProxy("127.0.0.1", seaweed.s3_port) as proxy:
+        proxy.add(ErrorResponse(400, "InvalidArgument", "bad part"), query_contains="partNumber=3",
+                  times=None)  # fmt: skip
+        run(main(proxy))
+        sent = [t for m, t in proxy.requests if m == "PUT" and "partNumber=" in t]
+    assert len(sent) < 6  # the parts after the failure were not all sent
     assert _uploads(s3) == []
 
 
