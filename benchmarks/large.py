@@ -40,6 +40,21 @@ CLIENTS: dict[str, dict[str, str]] = {
         "upload": "s.upload_file(SRC, KEY, part_size=PART, concurrency=C)",
         "download": "s.download_file(KEY, DST, part_size=PART, concurrency=C)",
     },
+    # The asyncio API: the parts run concurrently on one event loop (no threads).
+    "s3lite async": {
+        "setup": (
+            "import asyncio\nfrom s3lite import AsyncS3Session\n"
+            "async def main(op):\n"
+            "    async with AsyncS3Session(AK, SK, endpoint_url=URL, bucket=BUCKET,"
+            " max_pool_connections=8) as s:\n"
+            "        if op == 'upload':\n"
+            "            await s.upload_file(SRC, KEY, part_size=PART, concurrency=C)\n"
+            "        else:\n"
+            "            await s.download_file(KEY, DST, part_size=PART, concurrency=C)\n"
+        ),
+        "upload": "asyncio.run(main('upload'))",
+        "download": "asyncio.run(main('download'))",
+    },
     "boto3": {
         "setup": (
             "import boto3\nfrom boto3.s3.transfer import TransferConfig\n"
@@ -139,6 +154,18 @@ def child_code(client: str, op: str) -> str:
     )
 
 
+def available(client: str) -> bool:
+    """Whether this environment can run `client` (the async row needs the async extra and
+    an AsyncS3Session with upload_file/download_file)."""
+    if client != "s3lite async":
+        return True
+    try:
+        from s3lite.aio.s3 import AsyncS3Session
+    except ImportError:
+        return False
+    return hasattr(AsyncS3Session, "upload_file") and hasattr(AsyncS3Session, "download_file")
+
+
 def run_child(
     server: Any, client: str, op: str, src: Path, dst: Path, key: str, code_src: str | None = None
 ) -> dict[str, Any]:
@@ -177,7 +204,7 @@ def bench_large(
         for i in range(mib):
             f.write(block[i % 251 :] + block[: i % 251])
     size = mib * MiB
-    names = clients or list(CLIENTS)
+    names = [c for c in (clients or list(CLIENTS)) if available(c)]
     row_list = [(c, c, None) for c in names]
     if baseline:
         row_list.insert(1 + names.index("s3lite"), ("s3lite (baseline)", "s3lite", baseline))

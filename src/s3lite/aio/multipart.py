@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 from ..errors import NoSuchUpload, S3LiteError
 from ..multipart import MultipartUpload, UploadState, backend_of
 from ..parts import FileSection, Part, PartBuffers, PartResult, PartSource, stray_uploads
-from .offload import Offload, run_to_end, same_doc
+from .docs import mirrors
+from .offload import Offload, run_to_end
 
 if TYPE_CHECKING:
     from ..parts import PartData
@@ -96,7 +97,7 @@ class AsyncMultipartUpload(UploadState):
         self._offload = Offload()
 
     # --- plain-object API --------------------------------------------------------------------
-    @same_doc(MultipartUpload.start)
+    @mirrors(MultipartUpload.start)
     async def start(self) -> str:
         if self.upload_id is None:
             started, clock = self._clock(), time.monotonic()
@@ -110,7 +111,7 @@ class AsyncMultipartUpload(UploadState):
                 raise
         return self.upload_id
 
-    @same_doc(MultipartUpload.upload_part)
+    @mirrors(MultipartUpload.upload_part)
     async def upload_part(self, number: int, data: PartData) -> PartResult:
         upload_id = self.check_part_number(number)
         result = await self._calls._mp_upload_part(
@@ -119,7 +120,7 @@ class AsyncMultipartUpload(UploadState):
         self.record_part(number, result, len(data))
         return result
 
-    @same_doc(MultipartUpload.complete)
+    @mirrors(MultipartUpload.complete)
     async def complete(self) -> Any:
         if self.completed is not None:
             return self.completed
@@ -138,7 +139,7 @@ class AsyncMultipartUpload(UploadState):
         self.finish(response, parts)
         return response
 
-    @same_doc(MultipartUpload.abort)
+    @mirrors(MultipartUpload.abort)
     async def abort(self) -> None:
         if not self.needs_abort:
             return
@@ -172,10 +173,16 @@ class AsyncMultipartUpload(UploadState):
         slots = asyncio.Semaphore(self.concurrency)
         parts = source.parts(self.part_size, self.grows_parts(), set(self._parts), buffers)
         tasks: list[asyncio.Task[PartResult]] = []
+        failed: list[asyncio.Task[PartResult]] = []
+
+        def note(task: asyncio.Task[PartResult]) -> None:
+            if not task.cancelled() and task.exception() is not None:
+                failed.append(task)
+
         try:
             while True:
                 await slots.acquire()
-                if any(task.done() and not task.cancelled() and task.exception() for task in tasks):
+                if failed:
                     break  # a part failed: stop reading the source
                 # A path's parts are read by their task; other sources read as they are cut.
                 if source.path is not None:
@@ -185,12 +192,13 @@ class AsyncMultipartUpload(UploadState):
                 if part is None:
                     break
                 self.check_part_count(part)
-                tasks.append(asyncio.create_task(self._send(source, part, buffers, slots)))
-            if tasks:
+                task = asyncio.create_task(self._send(source, part, buffers, slots))
+                task.add_done_callback(note)
+                tasks.append(task)
+            if tasks and not failed:
                 await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-            for task in tasks:
-                if task.done() and not task.cancelled() and task.exception() is not None:
-                    raise cast("BaseException", task.exception())
+            if failed:
+                raise cast("BaseException", failed[0].exception())
         except BaseException:
             for task in tasks:
                 task.cancel()
@@ -255,7 +263,7 @@ class AsyncMultipartUpload(UploadState):
 
     # --- resume ------------------------------------------------------------------------------
     @classmethod
-    @same_doc(MultipartUpload.resume)
+    @mirrors(MultipartUpload.resume)
     async def resume(
         cls,
         session: Any,

@@ -212,7 +212,8 @@ class AsyncTransport:
             response = await self.send_raw(
                 request, auth, dialect=dialect, error_parser=error_parser, ok=ok
             )
-            response.max_body = max_body
+            # A HEAD's Content-Length is the object's size, not a body to bound.
+            response.max_body = max_body if request.method != "HEAD" else None
             if resume is not None:
                 response.resume_with(resume, self.retry.max_attempts)
             if not preload:
@@ -245,11 +246,16 @@ class AsyncTransport:
         attempt = 0
         retry_cost = 0
         refreshed = False
+        # An auth with `async def prepare()` gets what it signs with (a token, an upload URL)
+        # before each attempt, without blocking the loop; its `sign` then only uses it.
+        prepare = getattr(auth, "prepare", None)
         while True:
             attempt += 1
             request.attempts += 1
             if limiter is not None and limiter.enabled:
                 await self._rate_token(limiter)
+            if prepare is not None:
+                await prepare()
             try:
                 response = await self._attempt(request, auth, dialect)
             except PoolTimeout as exc:

@@ -18,7 +18,7 @@ from .conditional import Conditional
 from .heartbeat import finalize, heartbeat
 from .inventory import break_criteria, break_locks, other_locks, pickers
 from .lease import Hold
-from .probe import support_for
+from .probe import ConditionalSupport, support_for
 from .protocol import BaseProtocol, take
 from .sequential import Sequential
 from .settings import DEFAULT_CLOCK_SKEW, LockProtocol, check_names, lock_settings
@@ -26,7 +26,7 @@ from .state import DEFAULT_TTL
 from .steps import Step, drive
 from .store import LockStore, LockStoreSource
 
-__all__ = ["DistributedLock", "make_store"]
+__all__ = ["DistributedLock", "build_protocol", "check_acquire", "make_store"]
 
 T = TypeVar("T")
 
@@ -40,6 +40,40 @@ def make_store(session: LockStoreSource, bucket: str | None) -> LockStore:
         )
     store: LockStore = make(bucket)
     return store
+
+
+def build_protocol(
+    store: LockStore,
+    prefix: str,
+    ttl: float,
+    skew: float,
+    heartbeat: float,
+    requested: LockProtocol,
+    support: ConditionalSupport | None,
+) -> BaseProtocol:
+    """The protocol a lock runs: `requested`, or for 'auto' the conditional one where the
+    endpoint's probed `support` allows it (None: not probed -- the store has no conditional
+    writes, or 'sequential' was asked for)."""
+    if support is None:
+        return Sequential(store, prefix, ttl, skew, heartbeat)
+    if requested == "conditional" and not (support.if_none_match and support.if_match):
+        raise LockError(
+            f"{store.endpoint} does not honour conditional writes ({support.detail}); "
+            "use protocol='sequential'"
+        )
+    if requested == "conditional" or support.usable:
+        return Conditional(store, prefix, ttl, skew, support, heartbeat)
+    return Sequential(store, prefix, ttl, skew, heartbeat)
+
+
+def check_acquire(blocking: bool, timeout: float) -> None:
+    """Refuse `acquire` arguments as `threading.Lock.acquire` does."""
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TypeError("timeout must be a number")
+    if not blocking and timeout != -1:
+        raise ValueError("can't specify a timeout for a non-blocking call")
+    if timeout < 0 and timeout != -1:
+        raise ValueError("timeout value must be a non-negative number (or -1)")
 
 
 class DistributedLock:
@@ -109,25 +143,13 @@ class DistributedLock:
         if self._protocol is not None:
             return self._protocol
         store = self._store
-        requested = self._requested
-        impl: BaseProtocol
-        if store.conditional and requested != "sequential":
-            support = support_for(store, self.prefix, concurrency=requested == "auto")
-            if requested == "conditional" and not (support.if_none_match and support.if_match):
-                raise LockError(
-                    f"{store.endpoint} does not honour conditional writes ({support.detail}); "
-                    "use protocol='sequential'"
-                )
-            if requested == "conditional" or support.usable:
-                impl = Conditional(
-                    store, self.prefix, self.ttl, self.clock_skew, support, self.heartbeat
-                )
-            else:
-                impl = Sequential(store, self.prefix, self.ttl, self.clock_skew, self.heartbeat)
-        else:
-            impl = Sequential(store, self.prefix, self.ttl, self.clock_skew, self.heartbeat)
-        self._protocol = impl
-        return impl
+        support = None
+        if store.conditional and self._requested != "sequential":
+            support = support_for(store, self.prefix, concurrency=self._requested == "auto")
+        self._protocol = build_protocol(
+            store, self.prefix, self.ttl, self.clock_skew, self.heartbeat, self._requested, support
+        )
+        return self._protocol
 
     # --- threading.Lock's methods --------------------------------------------------------------
     def acquire(
@@ -136,12 +158,7 @@ class DistributedLock:
         """Take the lock (exclusive unless `exclusive=False`, or the lock's default); wait for
         it up to `timeout` seconds (-1: forever) unless `blocking` is False. Returns whether
         the lock was taken."""
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
-            raise TypeError("timeout must be a number")
-        if not blocking and timeout != -1:
-            raise ValueError("can't specify a timeout for a non-blocking call")
-        if timeout < 0 and timeout != -1:
-            raise ValueError("timeout value must be a non-negative number (or -1)")
+        check_acquire(blocking, timeout)
         if not self._busy.acquire(blocking=False):
             raise RuntimeError("this lock object is being acquired or released by another thread")
         try:

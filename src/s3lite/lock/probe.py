@@ -23,6 +23,9 @@ __all__ = [
     "clear_protocol_cache",
     "probe_conditional_writes",
     "probe_sequential",
+    "race_verdict",
+    "remember_support",
+    "reusable_support",
     "support_for",
 ]
 
@@ -173,12 +176,21 @@ def _probe_concurrent(store: LockStore, base: str) -> tuple[bool | None, str]:
         for key in keys:
             with contextlib.suppress(ClientError, TransportError):
                 store.delete(key)
+    return race_verdict(outcome, writers, any(t.is_alive() for t in threads))
+
+
+def race_verdict(
+    outcome: dict[str, list[str]], writers: int, unfinished: bool
+) -> tuple[bool | None, str]:
+    """(exactly one winner per key?, detail) from each racing writer's "won", "lost" or
+    "error: ..." per key; `unfinished`: some writer never answered (inconclusive)."""
+    keys = list(outcome)
     winners = [sum(r == "won" for r in outcome[k]) for k in keys]
     errors = [r for k in keys for r in outcome[k] if r.startswith("error")]
     detail = f"{len(keys)} keys x {writers} concurrent If-None-Match writers: winners {winners}"
     if any(w > 1 for w in winners):
         return False, detail + " (more than one write succeeded: not atomic)"
-    if errors or any(w == 0 for w in winners) or any(t.is_alive() for t in threads):
+    if errors or any(w == 0 for w in winners) or unfinished:
         return None, detail + f" (inconclusive: {errors[:1] or 'no winner'})"
     return True, detail
 
@@ -215,16 +227,36 @@ def support_for(store: LockStore, prefix: str, *, concurrency: bool) -> Conditio
     """What `store`'s endpoint does with conditional writes: probed once per process
     (again with `concurrency` if the cached answer never raced writers)."""
     with _SUPPORT_LOCK:
-        cached = _SUPPORT.get(store.endpoint)
-        if cached is not None and (
-            not concurrency
-            or cached.atomic is not None
-            or not (cached.if_none_match and cached.if_match)
-        ):
+        cached = reusable_support(_SUPPORT.get(store.endpoint), concurrency=concurrency)
+        if cached is not None:
             return cached
         support = _probe(store, prefix, concurrency)
-        if support.atomic is None and concurrency:
-            support.atomic = False  # never proven: the automatic choice stays sequential
-        _SUPPORT[store.endpoint] = support
-        log.info("conditional writes on %s: %r", store.endpoint, support)
+        _remember(store.endpoint, support, concurrency)
         return support
+
+
+def reusable_support(
+    cached: ConditionalSupport | None, *, concurrency: bool
+) -> ConditionalSupport | None:
+    """`cached` if it answers the question (with `concurrency`: it raced writers, unless
+    conditional writes failed already); None: probe."""
+    if cached is not None and (
+        not concurrency
+        or cached.atomic is not None
+        or not (cached.if_none_match and cached.if_match)
+    ):
+        return cached
+    return None
+
+
+def remember_support(endpoint: str, support: ConditionalSupport, *, concurrency: bool) -> None:
+    """Cache what a probe (run by another driver) found about `endpoint`."""
+    with _SUPPORT_LOCK:
+        _remember(endpoint, support, concurrency)
+
+
+def _remember(endpoint: str, support: ConditionalSupport, concurrency: bool) -> None:
+    if support.atomic is None and concurrency:
+        support.atomic = False  # never proven: the automatic choice stays sequential
+    _SUPPORT[endpoint] = support
+    log.info("conditional writes on %s: %r", endpoint, support)
