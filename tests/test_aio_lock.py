@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import pytest
 
 from s3lite.aio.lock import AsyncDistributedLock, AsyncLocking
-from s3lite.aio.lock_steps import drive_async
+from s3lite.aio.lock_steps import bounded, drive_async
 from s3lite.errors import LockLost
 from s3lite.lock import DistributedLock, clear_protocol_cache
 from s3lite.lock.steps import Act, Sleep
@@ -686,3 +686,26 @@ def test_real_cancelled_acquire_and_async_with_leave_nothing_behind(real: Real) 
 
     run(scenario())
     assert real.settled("c.lock/")
+
+
+def test_bounded_never_loses_a_cancellation_that_comes_as_the_action_ends() -> None:
+    """asyncio.wait_for before 3.12 returns the inner result and drops the caller's
+    cancellation when both happen in one loop pass; the lock's driver must not."""
+
+    async def quick() -> str:
+        return "done"
+
+    async def scenario() -> int:
+        lost = 0
+        for _ in range(50):
+            task = asyncio.ensure_future(bounded(quick(), 10))
+            await asyncio.sleep(0)  # the inner action is started and finishes next pass
+            task.cancel()
+            try:
+                await task
+                lost += 1
+            except asyncio.CancelledError:
+                pass
+        return lost
+
+    assert run(scenario()) == 0
