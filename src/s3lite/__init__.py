@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AccessDenied",
+    "AsyncS3Session",
     "B2Path",
     "B2Session",
     "BadDigest",
@@ -96,6 +97,8 @@ __all__ = [
 #: public name -> module that defines it
 _EXPORTS: dict[str, str] = {
     "S3Session": "s3",
+    # The asyncio API (the `s3lite[async]` extra): imported only when named.
+    "AsyncS3Session": "aio.s3",
     "DeleteObjectsError": "deletes",
     "DeleteResult": "deletes",
     "B2Session": "b2",
@@ -175,6 +178,7 @@ _EXPORTS: dict[str, str] = {
 }
 
 if TYPE_CHECKING:
+    from .aio.s3 import AsyncS3Session as AsyncS3Session
     from .b2 import B2Session as B2Session
     from .compat import Conn as Conn
     from .compat import Connection as Connection

@@ -8,7 +8,10 @@ from typing import Generic, TypedDict, TypeVar
 
 from .errors import MalformedResponse
 
-__all__ = ["ListPage", "Listing", "ObjectInfo", "UploadInfo", "VersionInfo"]
+__all__ = [
+    "ListPage", "Listing", "ObjectInfo", "UploadInfo", "VersionInfo", "limit_reached",
+    "next_markers",
+]  # fmt: skip
 
 
 class ObjectInfo(TypedDict):
@@ -69,6 +72,29 @@ class ListPage(Generic[ItemT]):
         self.next_version_marker = next_version_marker
 
 
+def limit_reached(page: ListPage[ItemT], seen: int, max_keys: int | None) -> bool:
+    """Whether `page`, after `seen` items, reaches the listing's cap (then its items are cut
+    to it and it is the last page)."""
+    if max_keys is not None and seen + len(page.items) >= max_keys:
+        page.items = page.items[: max_keys - seen]
+        return True
+    return False
+
+
+def next_markers(
+    page: ListPage[ItemT], marker: str | None, version_marker: str | None
+) -> tuple[str | None, str | None] | None:
+    """Where the page after `page` (fetched at `marker`, `version_marker`) starts; None when
+    it is the last. A truncated page that names no new marker is `MalformedResponse`."""
+    if not page.truncated:
+        return None
+    if not page.next_marker and not page.next_version_marker:
+        raise MalformedResponse("listing is truncated but names no next marker")
+    if (page.next_marker, page.next_version_marker) == (marker, version_marker):
+        raise MalformedResponse("listing repeated the same page marker")
+    return page.next_marker, page.next_version_marker
+
+
 #: Fetches the page that starts at (marker, version marker); None, None is the first page.
 PageFetcher = Callable[[str | None, str | None], ListPage[ItemT]]
 
@@ -98,19 +124,15 @@ class Listing(Generic[ItemT]):
         seen = 0
         while True:
             page = self._fetch(marker, version_marker)
-            if self._max_keys is not None and seen + len(page.items) >= self._max_keys:
-                page.items = page.items[: self._max_keys - seen]
+            if limit_reached(page, seen, self._max_keys):
                 yield page
                 return
             seen += len(page.items)
             yield page
-            if not page.truncated:
+            following = next_markers(page, marker, version_marker)
+            if following is None:
                 return
-            if not page.next_marker and not page.next_version_marker:
-                raise MalformedResponse("listing is truncated but names no next marker")
-            if (page.next_marker, page.next_version_marker) == (marker, version_marker):
-                raise MalformedResponse("listing repeated the same page marker")
-            marker, version_marker = page.next_marker, page.next_version_marker
+            marker, version_marker = following
 
     def iter_objects(self) -> Iterator[ItemT]:
         """Yield every object (or version, or upload) as a dict, across all pages."""

@@ -8,21 +8,23 @@ orphan parts are left behind.
 
 from __future__ import annotations
 
-import hashlib
-import os
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Mapping
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from types import TracebackType
-from typing import IO, TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import NoSuchUpload, S3LiteError
 from .parts import (
     DEFAULT_PART_SIZE,
     GROWTH_EVERY,
     FileSection,
+    Part,
+    PartBuffers,
     PartData,
     PartResult,
+    PartSource,
+    digest_matches,
     part_checksum,
     plan_part_size,
     start_was_ambiguous,
@@ -39,9 +41,16 @@ __all__ = [
     "FileSection",
     "MultipartBackend",
     "MultipartUpload",
+    "Part",
+    "PartBuffers",
     "PartData",
     "PartResult",
+    "PartSource",
+    "UploadState",
     "abort_strays",
+    "backend_of",
+    "digest_matches",
+    "part_options",
     "plan_part_size",
     "start_was_ambiguous",
 ]
@@ -83,246 +92,13 @@ class MultipartBackend(Protocol):
     def _mp_list_parts(self, bucket: str, key: str, upload_id: str) -> list[PartResult]: ...
 
 
-def _backend(session: Any) -> MultipartBackend:
+def backend_of(session: Any) -> MultipartBackend:
     """The session behind `session` (a Connection hands over its S3Session)."""
     backend = getattr(session, "multipart_backend", session)
     for name in ("_mp_start", "_mp_upload_part", "_mp_complete", "_mp_abort"):
         if not callable(getattr(backend, name, None)):
             raise TypeError(f"{type(session).__name__} cannot do multipart uploads")
     return backend  # type: ignore[no-any-return]
-
-
-# --- sources ----------------------------------------------------------------------------------
-
-
-class _Part(NamedTuple):
-    number: int
-    offset: int
-    length: int
-    data: PartData | None  # None: the worker opens it (path sources)
-    buffer: bytearray | None = None  # pooled buffer holding `data`, returned when sent
-
-
-class _Buffers:
-    """Reusable part buffers: parts are read into the same few bytearrays over and over,
-    so memory stays flat (no allocator churn, no fresh pages to fault in for every part)."""
-
-    def __init__(self) -> None:
-        self._free: list[bytearray] = []
-        self._lock = threading.Lock()
-
-    def get(self, size: int) -> bytearray:
-        with self._lock:
-            for i, buf in enumerate(self._free):
-                if len(buf) == size:
-                    return self._free.pop(i)
-        return bytearray(size)
-
-    def put(self, buf: bytearray | None) -> None:
-        if buf is not None:
-            with self._lock:
-                self._free.append(buf)
-
-
-class _Source:
-    """Cuts a path, file object, bytes or iterator of bytes into numbered parts."""
-
-    def __init__(self, source: Any, size: int | None = None) -> None:
-        self.path: str | None = None
-        self.fd: int | None = None
-        self._file: IO[bytes] | None = None
-        self._bytes: memoryview | None = None
-        self._iter: Iterator[bytes] | None = None
-        self.size = size
-        self.seekable = True
-        self._start = 0
-        self._opened: IO[bytes] | None = None
-        if isinstance(source, (str, os.PathLike)) and not hasattr(os, "pread"):
-            source = open(source, "rb")  # noqa: SIM115 - no pread here (Windows): read in order
-            self._opened = source
-        if isinstance(source, (str, os.PathLike)):
-            self.path = os.fspath(source)
-            self.fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-            self.size = os.fstat(self.fd).st_size
-        elif isinstance(source, (bytes, bytearray, memoryview)):
-            self._bytes = memoryview(source).cast("B")
-            self.size = len(self._bytes)
-        elif hasattr(source, "read"):
-            self._file = source
-            try:
-                self.seekable = bool(source.seekable())
-                self._start = source.tell() if self.seekable else 0
-            except (AttributeError, OSError, ValueError):
-                self.seekable = False
-            if self.size is None and self.seekable:
-                end = source.seek(0, os.SEEK_END)
-                source.seek(self._start)
-                self.size = end - self._start
-        elif isinstance(source, Iterable):
-            self._iter = iter(source)
-            self.seekable = False
-        else:
-            raise TypeError(
-                "source must be a path, bytes, a binary file object or an iterable of bytes, "
-                f"not {type(source).__name__}"
-            )
-
-    def close(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
-        if self._opened is not None:
-            self._opened.close()
-            self._opened = None
-
-    def slice(self, offset: int, length: int) -> bytes | memoryview | None:
-        """The bytes at offset..offset+length for in-memory and file sources (None: read
-        by `read_part` from the path)."""
-        if self._bytes is not None:
-            return self._bytes[offset : offset + length]
-        if self._file is not None:
-            self._file.seek(self._start + offset)
-            data = _read_exactly(self._file, length)
-            self._file.seek(self._start)
-            return data
-        return None
-
-    def read_part(self, part: _Part, *, in_memory: bool = False) -> _Part:
-        """The part with its data. Path sources give a `FileSection` read as it is sent
-        (or, with `in_memory`, the bytes)."""
-        if part.data is not None:
-            return part
-        assert self.fd is not None
-        if not in_memory:
-            return part._replace(data=FileSection(self.fd, part.offset, part.length))
-        data = os.pread(self.fd, part.length, part.offset)
-        if len(data) != part.length:
-            raise ValueError(f"{self.path} changed while uploading: short read at {part.offset}")
-        return part._replace(data=data)
-
-    def parts(
-        self, part_size: int, grow: bool, skip: set[int], buffers: _Buffers | None = None
-    ) -> Iterator[_Part]:
-        """Yield parts in order; numbers in `skip` are already uploaded (resume). Streamed
-        sources are read into buffers from `buffers` (given back after each part is sent)."""
-        if self._bytes is not None or self.path is not None:
-            assert self.size is not None
-            count = max(1, -(-self.size // part_size))
-            for i in range(count):
-                number, offset = i + 1, i * part_size
-                if number in skip:
-                    continue
-                length = min(part_size, self.size - offset)
-                data = self._bytes[offset : offset + length] if self._bytes is not None else None
-                yield _Part(number, offset, length, data)
-            return
-        pool = buffers or _Buffers()
-        if self._file is not None:
-            yield from self._file_parts(self._file, part_size, grow, skip, pool)
-            return
-        assert self._iter is not None
-        yield from self._iter_parts(self._iter, part_size, grow, pool)
-
-    def _file_parts(
-        self, f: IO[bytes], part_size: int, grow: bool, skip: set[int], pool: _Buffers
-    ) -> Iterator[_Part]:
-        number, offset = 0, 0
-        while True:
-            number += 1
-            size = _grown(part_size, number) if grow else part_size
-            if number in skip and self.seekable:
-                offset += size
-                f.seek(self._start + offset)
-                if self.size is not None and offset >= self.size:
-                    return
-                continue
-            buf = pool.get(size)
-            got = _readinto_exactly(f, memoryview(buf))
-            if not got:
-                pool.put(buf)
-                if number == 1:
-                    yield _Part(1, 0, 0, b"")
-                return
-            yield _Part(number, offset, got, memoryview(buf)[:got], buf)
-            offset += got
-            if got < size:
-                return
-
-    def _iter_parts(
-        self, chunks: Iterator[bytes], part_size: int, grow: bool, pool: _Buffers
-    ) -> Iterator[_Part]:
-        number, offset = 1, 0
-        size = part_size
-        buf = pool.get(size)
-        filled = 0
-        for chunk in chunks:
-            if not isinstance(chunk, (bytes, bytearray, memoryview)):
-                raise TypeError(f"source iterator yielded {type(chunk).__name__}, not bytes")
-            view = memoryview(chunk).cast("B")
-            while view:
-                take = min(len(view), size - filled)
-                buf[filled : filled + take] = view[:take]
-                filled += take
-                view = view[take:]
-                if filled == size:
-                    yield _Part(number, offset, size, memoryview(buf), buf)
-                    offset += size
-                    number += 1
-                    size = _grown(part_size, number) if grow else part_size
-                    buf = pool.get(size)
-                    filled = 0
-        if filled or number == 1:
-            yield _Part(number, offset, filled, memoryview(buf)[:filled], buf)
-        else:
-            pool.put(buf)
-
-
-def _grown(part_size: int, number: int) -> int:
-    return part_size << min((number - 1) // GROWTH_EVERY, 9)
-
-
-def _readinto_exactly(f: IO[bytes], view: memoryview) -> int:
-    """Fill `view` from `f` (fewer bytes only at the end of the file); returns the count."""
-    readinto = getattr(f, "readinto", None)
-    got = 0
-    while got < len(view):
-        if readinto is not None:
-            n = readinto(view[got:])
-        else:
-            data = f.read(len(view) - got)
-            n = len(data)
-            view[got : got + n] = data
-        if not n:
-            break
-        got += n
-    return got
-
-
-def _read_exactly(f: IO[bytes], size: int) -> bytes:
-    data = f.read(size)
-    if not data or len(data) == size:
-        return data or b""
-    pieces = [data]
-    got = len(data)
-    while got < size:
-        more = f.read(size - got)
-        if not more:
-            break
-        pieces.append(more)
-        got += len(more)
-    return b"".join(pieces)
-
-
-def _digest_matches(part: PartResult, data: bytes | bytearray | memoryview) -> bool:
-    """Whether a part already on the server holds exactly `data` (resume check)."""
-    if part.size != len(data):
-        return False
-    if part.sha1:
-        return hashlib.sha1(data).hexdigest() == part.sha1.lower()  # noqa: S324 - B2's digest
-    etag = (part.etag or "").strip('"').lower()
-    if len(etag) == 32 and all(c in "0123456789abcdef" for c in etag):
-        return hashlib.md5(data).hexdigest() == etag  # noqa: S324 - S3's ETag is an MD5
-    return True  # nothing to compare with (e.g. SSE-KMS ETags): trust the size
 
 
 # --- uploads left behind by a retried start ----------------------------------------------------
@@ -362,7 +138,7 @@ def abort_strays(
 # --- the engine -------------------------------------------------------------------------------
 
 
-def _part_options(
+def part_options(
     backend: Any, checksum: str | None, sse_customer_key: bytes | str | None
 ) -> dict[str, Any]:
     """Keyword arguments for the backend's part primitives: `checksum` (the algorithm every
@@ -392,33 +168,14 @@ def _part_options(
     return options
 
 
-class MultipartUpload:
-    """Upload one object in parts, in parallel, with bounded memory.
+class UploadState:
+    """What a multipart upload knows and decides without sending anything, shared by the
+    sync `MultipartUpload` and the async engine: its options checked and planned (part size,
+    per-part options), the parts uploaded so far, and the checks before completing and when
+    resuming. Subclasses add the calls."""
 
-    As a context manager (`with MultipartUpload(session, source, key) as up:`) it starts the
-    upload on entry and, on a clean exit, sends whatever of `source` is not yet sent and
-    completes; an exception (KeyboardInterrupt too) aborts it. As a plain object: `start()`,
-    `upload_part(n, data)`, `complete()`, `abort()`, or `upload()` for all of it.
-    Memory stays within `concurrency` × part size.
-    """
-
-    def __new__(cls, *args: Any, **kwargs: Any) -> MultipartUpload:
-        """`MultipartUpload(conn, bucket, key)` (a tinys3/minis3 `Connection` or `Pool`, then
-        a str or None and a str, nothing else) is their multipart object; any other call
-        (a session, a source that is not a str, any keyword) is s3lite's upload of a source."""
-        if cls is MultipartUpload and len(args) == 3 and not kwargs:
-            conn, bucket, key = args
-            # A Connection or Pool names the class it builds (so this module needs not know
-            # them): `multipart_upload_type`.
-            made = getattr(type(conn), "multipart_upload_type", None)
-            if (
-                made is not None
-                and getattr(conn, "multipart_backend", None) is not None
-                and (isinstance(bucket, str) or bucket is None)
-                and isinstance(key, str)
-            ):
-                return super().__new__(made)  # type: ignore[no-any-return]
-        return super().__new__(cls)
+    #: The name `repr` gives the upload.
+    label = "MultipartUpload"
 
     def __init__(
         self,
@@ -440,9 +197,9 @@ class MultipartUpload:
     ) -> None:
         from .s3_endpoint import validate_key
 
-        self.backend = _backend(session)
+        self.backend = backend_of(session)
         if key is None:
-            raise TypeError("MultipartUpload needs a key")
+            raise TypeError(f"{self.label} needs a key")
         self.key = validate_key(key)
         self.bucket = self.backend._bucket(bucket)
         if not isinstance(concurrency, int) or concurrency < 1:
@@ -452,9 +209,9 @@ class MultipartUpload:
         self.content_type = content_type
         self.headers = headers
         # Per-part options (S3): the checksum algorithm, the SSE-C key (kept out of repr).
-        self._part_options = _part_options(self.backend, checksum, sse_customer_key)
+        self._part_options = part_options(self.backend, checksum, sse_customer_key)
         self._sse_customer_key = sse_customer_key
-        self._source = _Source(source, size) if source is not None else None
+        self._source = PartSource(source, size) if source is not None else None
         total = self._source.size if self._source is not None else size
         self._explicit_part_size = part_size is not None
         self.part_size = plan_part_size(total, part_size, self.backend)
@@ -462,52 +219,55 @@ class MultipartUpload:
         self.upload_id = upload_id
         self._parts: dict[int, PartResult] = {}
         self._lock = threading.Lock()
-        self.completed: Response | None = None
+        self.completed: Any = None
         self.aborted = False
 
-    # --- plain-object API --------------------------------------------------------------------
     @property
     def parts(self) -> list[PartResult]:
         """The parts uploaded so far, in order."""
         with self._lock:
             return [self._parts[n] for n in sorted(self._parts)]
 
-    def start(self) -> str:
-        """Create the upload on the server (once); returns its id."""
-        if self.upload_id is None:
-            options = self._part_options
-            extra = {"checksum": options["checksum"]} if "checksum" in options else {}
-            headers = {**(self.headers or {}), **options.get("headers", {})}
-            self.upload_id = self.backend._mp_start(
-                self.bucket,
-                self.key,
-                metadata=self.metadata,
-                content_type=self.content_type,
-                headers=headers or None,
-                **extra,
-            )
-        return self.upload_id
+    @property
+    def source(self) -> PartSource | None:
+        """The source cut into parts (None: parts are given one by one)."""
+        return self._source
 
-    def upload_part(self, number: int, data: PartData) -> PartResult:
-        """Upload one part (1-based `number`); thread-safe."""
+    @property
+    def part_arguments(self) -> dict[str, Any]:
+        """Keyword arguments of the backend's part calls (checksum, SSE-C headers)."""
+        return self._part_options
+
+    def start_arguments(self) -> dict[str, Any]:
+        """Keyword arguments of the backend's `_mp_start` for this upload."""
+        options = self._part_options
+        extra = {"checksum": options["checksum"]} if "checksum" in options else {}
+        headers = {**(self.headers or {}), **options.get("headers", {})}
+        return {
+            "metadata": self.metadata,
+            "content_type": self.content_type,
+            "headers": headers or None,
+            **extra,
+        }
+
+    def check_part_number(self, number: int) -> str:
+        """The upload id, once `number` is known to be a part number of a started upload."""
         if self.upload_id is None:
             raise RuntimeError("call start() before upload_part()")
         if not isinstance(number, int) or not 1 <= number <= self.backend.multipart_max_parts:
             raise ValueError(
                 f"part number must be between 1 and {self.backend.multipart_max_parts}"
             )
-        result = self.backend._mp_upload_part(
-            self.bucket, self.key, self.upload_id, number, data, **self._part_options
-        )
+        return self.upload_id
+
+    def record_part(self, number: int, result: PartResult, size: int) -> None:
+        """Keep uploaded part `number` (`size` bytes) for completing; count its progress."""
         with self._lock:
             self._parts[number] = result
-        self._progress.add(len(data))
-        return result
+        self._progress.add(size)
 
-    def complete(self) -> Response:
-        """Assemble the uploaded parts into the object and check the result."""
-        if self.completed is not None:
-            return self.completed
+    def parts_to_complete(self) -> list[PartResult]:
+        """The parts to complete with (all of 1..n), else RuntimeError/ValueError."""
         if self.upload_id is None:
             raise RuntimeError("nothing to complete: the upload was not started")
         parts = self.parts
@@ -517,6 +277,167 @@ class MultipartUpload:
         if numbers != list(range(1, len(parts) + 1)):
             missing = sorted(set(range(1, max(numbers) + 1)) - set(numbers))
             raise ValueError(f"cannot complete: parts {missing[:10]} are missing")
+        return parts
+
+    def sse_arguments(self) -> dict[str, Any]:
+        """The SSE-C key as a `head_object` keyword argument ({} without one)."""
+        return {"sse_customer_key": self._sse_customer_key} if self._sse_customer_key else {}
+
+    def completed_head(self, head: Any, parts: list[PartResult]) -> Any:
+        """`head` of the object, when it is what completing `parts` stores (a retried
+        completion whose first attempt succeeded), else NoSuchUpload."""
+        expected = getattr(self.backend, "_mp_expected_etag", lambda _p: None)(parts)
+        if expected is None or head.etag != expected:
+            raise NoSuchUpload(
+                404, "NoSuchUpload", f"upload {self.upload_id} vanished before completion"
+            )
+        return head
+
+    def finish(self, response: Any, parts: list[PartResult]) -> None:
+        """Check the completed object (when the backend can) and keep it as the result."""
+        verify = getattr(self.backend, "_mp_verify", None)
+        if verify is not None:
+            verify(response, parts)
+        self.completed = response
+        self._progress.finish()
+
+    @property
+    def needs_abort(self) -> bool:
+        """Whether aborting would do anything (started, neither aborted nor completed)."""
+        return self.upload_id is not None and not self.aborted and self.completed is None
+
+    def grows_parts(self) -> bool:
+        """Whether parts grow as they go (a source of unknown size, no part size given)."""
+        assert self._source is not None
+        return self._source.size is None and not self._explicit_part_size
+
+    def check_part_count(self, part: Part) -> None:
+        """ValueError once a source needs more parts than the backend allows."""
+        if part.number > self.backend.multipart_max_parts:
+            raise ValueError(
+                f"source needs more than {self.backend.multipart_max_parts} parts; "
+                "pass a larger part_size"
+            )
+
+    # --- resume ------------------------------------------------------------------------------
+    @staticmethod
+    def resume_part_size(existing: list[PartResult], part_size: int | None) -> int | None:
+        """The part size a resumed upload goes on with: the given one, else its first part's."""
+        if part_size is None and existing:
+            first = min(existing, key=lambda p: p.number)
+            if first.number == 1:
+                part_size = first.size
+        return part_size
+
+    def check_resumable(self) -> PartSource:
+        """The source, if a resume can read it again (else the source is closed, ValueError)."""
+        src = self._source
+        assert src is not None
+        if not src.seekable:
+            src.close()
+            raise ValueError("resume needs a seekable source (a path, bytes or seekable file)")
+        return src
+
+    def existing_part(self, part: PartResult) -> Part | None:
+        """Where a part found on the server lies in the source (None: not a part of it as it
+        is cut here, so it is sent again)."""
+        assert self._source is not None
+        size = self._source.size or 0
+        offset = (part.number - 1) * self.part_size
+        length = min(self.part_size, size - offset)
+        if length <= 0 or part.size != length:
+            return None
+        return Part(part.number, offset, length, None)
+
+    def read_existing(self, where: Part) -> bytes | bytearray | memoryview:
+        """The source's bytes of a part found on the server (reads the source)."""
+        src = self._source
+        assert src is not None
+        probe = src.read_part(
+            where._replace(data=src.slice(where.offset, where.length)), in_memory=True
+        )
+        data = probe.data
+        assert data is not None and not isinstance(data, FileSection)
+        return data
+
+    def adopt(
+        self, part: PartResult, data: bytes | bytearray | memoryview, verify_existing: bool
+    ) -> None:
+        """Count a part found on the server as uploaded if it holds `data` (or if not
+        `verify_existing`), completing what it needs (e.g. its CRC32) from `data`."""
+        if verify_existing and not digest_matches(part, data):
+            return
+        adopt = getattr(self.backend, "_mp_adopt_part", None)
+        adopted = adopt(part, data) if adopt is not None else part  # e.g. fill in the CRC
+        algorithm = self._part_options.get("checksum")
+        if algorithm not in (None, "crc32"):  # the parts' checksums completing needs
+            from .checksums import b64, new_checksum
+
+            sums = new_checksum(algorithm)
+            sums.update(data)  # type: ignore[arg-type]
+            adopted = adopted._replace(checksum=None if algorithm == "md5" else b64(sums.digest()))
+        self._parts[part.number] = adopted
+        self._progress.add(part.size)
+
+    def __repr__(self) -> str:
+        return (
+            f"<{self.label} {self.bucket}/{self.key} upload_id={self.upload_id!r} "
+            f"parts={len(self._parts)}>"
+        )
+
+
+class MultipartUpload(UploadState):
+    """Upload one object in parts, in parallel, with bounded memory.
+
+    As a context manager (`with MultipartUpload(session, source, key) as up:`) it starts the
+    upload on entry and, on a clean exit, sends whatever of `source` is not yet sent and
+    completes; an exception (KeyboardInterrupt too) aborts it. As a plain object: `start()`,
+    `upload_part(n, data)`, `complete()`, `abort()`, or `upload()` for all of it.
+    Memory stays within `concurrency` × part size.
+    """
+
+    completed: Response | None
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> MultipartUpload:
+        """`MultipartUpload(conn, bucket, key)` (a tinys3/minis3 `Connection` or `Pool`, then
+        a str or None and a str, nothing else) is their multipart object; any other call
+        (a session, a source that is not a str, any keyword) is s3lite's upload of a source."""
+        if cls is MultipartUpload and len(args) == 3 and not kwargs:
+            conn, bucket, key = args
+            # A Connection or Pool names the class it builds (so this module needs not know
+            # them): `multipart_upload_type`.
+            made = getattr(type(conn), "multipart_upload_type", None)
+            if (
+                made is not None
+                and getattr(conn, "multipart_backend", None) is not None
+                and (isinstance(bucket, str) or bucket is None)
+                and isinstance(key, str)
+            ):
+                return super().__new__(made)  # type: ignore[no-any-return]
+        return super().__new__(cls)
+
+    # --- plain-object API --------------------------------------------------------------------
+    def start(self) -> str:
+        """Create the upload on the server (once); returns its id."""
+        if self.upload_id is None:
+            self.upload_id = self.backend._mp_start(self.bucket, self.key, **self.start_arguments())
+        return self.upload_id
+
+    def upload_part(self, number: int, data: PartData) -> PartResult:
+        """Upload one part (1-based `number`); thread-safe."""
+        upload_id = self.check_part_number(number)
+        result = self.backend._mp_upload_part(
+            self.bucket, self.key, upload_id, number, data, **self._part_options
+        )
+        self.record_part(number, result, len(data))
+        return result
+
+    def complete(self) -> Response:
+        """Assemble the uploaded parts into the object and check the result."""
+        if self.completed is not None:
+            return self.completed
+        parts = self.parts_to_complete()
+        assert self.upload_id is not None
         try:
             response = self.backend._mp_complete(
                 self.bucket, self.key, self.upload_id, parts, **self._part_options
@@ -524,27 +445,18 @@ class MultipartUpload:
         except NoSuchUpload:
             # A retried completion whose first attempt succeeded: check what is stored.
             response = self._already_completed(parts)
-        verify = getattr(self.backend, "_mp_verify", None)
-        if verify is not None:
-            verify(response, parts)
-        self.completed = response
-        self._progress.finish()
+        self.finish(response, parts)
         return response
 
     def _already_completed(self, parts: list[PartResult]) -> Response:
-        sse = {"sse_customer_key": self._sse_customer_key} if self._sse_customer_key else {}
-        head = self.backend.head_object(self.key, bucket=self.bucket, **sse)  # type: ignore[attr-defined]
-        expected = getattr(self.backend, "_mp_expected_etag", lambda _p: None)(parts)
-        if expected is None or head.etag != expected:
-            raise NoSuchUpload(
-                404, "NoSuchUpload", f"upload {self.upload_id} vanished before completion"
-            )
-        return head  # type: ignore[no-any-return]
+        head = self.backend.head_object(self.key, bucket=self.bucket, **self.sse_arguments())  # type: ignore[attr-defined]
+        return self.completed_head(head, parts)  # type: ignore[no-any-return]
 
     def abort(self) -> None:
         """Abort the upload and delete its parts (safe to call more than once)."""
-        if self.upload_id is None or self.aborted or self.completed is not None:
+        if not self.needs_abort:
             return
+        assert self.upload_id is not None
         self.backend._mp_abort(self.bucket, self.key, self.upload_id)
         self.aborted = True
 
@@ -569,15 +481,15 @@ class MultipartUpload:
     def _send_all(self) -> None:
         assert self._source is not None
         source = self._source
-        grow = source.size is None and not self._explicit_part_size
+        grow = self.grows_parts()
         with self._lock:
             done = set(self._parts)
         slots = threading.BoundedSemaphore(self.concurrency)
         failed = threading.Event()
         futures: list[Future[PartResult]] = []
-        buffers = _Buffers()
+        buffers = PartBuffers()
 
-        def send(part: _Part) -> PartResult:
+        def send(part: Part) -> PartResult:
             try:
                 if failed.is_set():
                     raise _Cancelled
@@ -594,11 +506,7 @@ class MultipartUpload:
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="s3lite-part") as pool:
             try:
                 for part in source.parts(self.part_size, grow, done, buffers):
-                    if part.number > self.backend.multipart_max_parts:
-                        raise ValueError(
-                            f"source needs more than {self.backend.multipart_max_parts} parts; "
-                            "pass a larger part_size"
-                        )
+                    self.check_part_count(part)
                     while not slots.acquire(timeout=0.5):
                         if failed.is_set():
                             break
@@ -653,48 +561,19 @@ class MultipartUpload:
         Parts on the server are checked against the source (size and MD5/SHA-1) unless
         `verify_existing` is False; a part that differs is sent again.
         """
-        backend = _backend(session)
+        backend = backend_of(session)
         bucket = backend._bucket(bucket)
         existing = backend._mp_list_parts(bucket, key, upload_id)
-        if part_size is None and existing:
-            first = min(existing, key=lambda p: p.number)
-            if first.number == 1:
-                part_size = first.size
+        part_size = cls.resume_part_size(existing, part_size)
         upload = cls(
             session, source, key, bucket, part_size, concurrency, progress=progress,
             upload_id=upload_id, checksum=checksum, sse_customer_key=sse_customer_key,
         )  # fmt: skip
-        src = upload._source
-        assert src is not None
-        if not src.seekable:
-            src.close()
-            raise ValueError("resume needs a seekable source (a path, bytes or seekable file)")
-        size = src.size or 0
-        adopt = getattr(upload.backend, "_mp_adopt_part", None)
+        upload.check_resumable()
         for part in existing:
-            offset = (part.number - 1) * upload.part_size
-            length = min(upload.part_size, size - offset)
-            if length <= 0 or part.size != length:
-                continue  # not a part of this source as we cut it: send it again
-            probe = src.read_part(
-                _Part(part.number, offset, length, src.slice(offset, length)), in_memory=True
-            )
-            data = probe.data
-            assert data is not None and not isinstance(data, FileSection)
-            if verify_existing and not _digest_matches(part, data):
-                continue
-            adopted = adopt(part, data) if adopt is not None else part  # e.g. fill in the CRC
-            algorithm = upload._part_options.get("checksum")
-            if algorithm not in (None, "crc32"):  # the parts' checksums completing needs
-                from .checksums import b64, new_checksum
-
-                sums = new_checksum(algorithm)
-                sums.update(data)  # type: ignore[arg-type]
-                adopted = adopted._replace(
-                    checksum=None if algorithm == "md5" else b64(sums.digest())
-                )
-            upload._parts[part.number] = adopted
-            upload._progress.add(part.size)
+            where = upload.existing_part(part)
+            if where is not None:  # else not a part of this source as we cut it: sent again
+                upload.adopt(part, upload.read_existing(where), verify_existing)
         return upload.upload()
 
     # --- context manager -----------------------------------------------------------------------
@@ -723,12 +602,6 @@ class MultipartUpload:
             except BaseException:
                 self._abort_quietly()
                 raise
-
-    def __repr__(self) -> str:
-        return (
-            f"<MultipartUpload {self.bucket}/{self.key} upload_id={self.upload_id!r} "
-            f"parts={len(self._parts)}>"
-        )
 
 
 class _Cancelled(Exception):

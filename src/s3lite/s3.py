@@ -12,16 +12,15 @@ import datetime as _dt
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
-from . import s3_requests
-from .arguments import check_endpoint, check_session_args, presign_seconds
-from .credentials import Credentials, CredentialsProvider, StaticCredentials
+from . import s3_requests, s3_settings
+from .arguments import presign_seconds
+from .credentials import CredentialsProvider
 from .deletes import DeleteObjectsError, DeleteResult
 from .retries import RetryMode, RetryPolicy
 from .s3_buckets import S3BucketsMixin
 from .s3_endpoint import (
     AddressingStyle,
     PayloadSigning,
-    S3Endpoint,
     SignatureVersion,
     sse_customer_headers,
     validate_bucket,
@@ -132,66 +131,29 @@ class S3Session(TransferMixin, S3ObjectsMixin, S3MultipartMixin, S3BucketsMixin)
         `transport`: a whole `Transport` to share (then the connection and retry arguments are
         unused). `user_agent`: the User-Agent header (default `s3lite/<version>`).
         """
-        check_session_args(
-            region=region, max_pool_connections=max_pool_connections, max_attempts=max_attempts,
-            retry_mode=retry_mode, read_timeout=read_timeout, stream=stream,
-            connect_timeout=connect_timeout,
+        settings = s3_settings.resolve(
+            access_key_id, access_key, bucket, endpoint_url, region, max_pool_connections,
+            max_attempts, retry_mode, read_timeout, stream, connect_timeout,
+            session_token=session_token, addressing_style=addressing_style,
+            signature_version=signature_version, verify=verify, credentials=credentials,
+            anonymous=anonymous, payload_signing=payload_signing, profile=profile,
         )  # fmt: skip
-        if endpoint_url is not None:
-            check_endpoint(endpoint_url, "endpoint_url")
-        if addressing_style not in ("auto", "path", "virtual"):
-            raise ValueError(
-                f"addressing_style must be 'auto', 'path' or 'virtual', got {addressing_style!r}"
-            )
-        if signature_version not in ("s3v4", "s3"):
-            raise ValueError(f"signature_version must be 's3v4' or 's3', got {signature_version!r}")
-        if payload_signing not in ("auto", "signed", "unsigned", "streaming"):
-            raise ValueError(f"unknown payload_signing {payload_signing!r}")
-        if bucket is not None:
-            validate_bucket(bucket)
-        if (access_key_id is None) != (access_key is None):
-            raise ValueError("pass both access_key_id and access_key, or neither")
-
-        from . import config
-
-        # Arguments, then the environment, then the profile (`profile`, AWS_PROFILE, default).
-        region = region or config.region(profile) or "us-east-1"
-        endpoint_url = endpoint_url or config.endpoint_url("s3", profile)
-        if verify is True:
-            verify = config.ca_bundle(profile) or True
-        max_attempts, retry_mode = config.retry_settings(max_attempts, retry_mode, profile)
-        if endpoint_url is None:
-            endpoint_url = f"https://s3.{region}.amazonaws.com"
-        self._endpoint = S3Endpoint(
-            endpoint_url, region, bucket=bucket, addressing_style=addressing_style,
-            signature_version=signature_version, payload_signing=payload_signing,
-        )  # fmt: skip
+        self._endpoint = settings.endpoint
         self.stream = stream
-
-        if credentials is not None:
-            provider: CredentialsProvider = credentials
-        elif anonymous:
-            provider = StaticCredentials(None)
-        elif access_key_id is not None and access_key is not None:
-            provider = StaticCredentials(Credentials(access_key_id, access_key, session_token))
-        else:
-            from .credentials import default_provider
-
-            provider = default_provider(profile)
-        self.credentials = provider
-        if signature_version == "s3":
-            self._auth: SigV4Auth | SigV2Auth = SigV2Auth(provider)
-        else:
-            self._auth = SigV4Auth(provider, region, "s3")
+        self.credentials = settings.credentials
+        self._auth: SigV4Auth | SigV2Auth = s3_settings.signer(settings.endpoint, self.credentials)
 
         if transport is None:
             transport = Transport(
                 max_pool_connections=max_pool_connections,
                 connect_timeout=connect_timeout,
                 read_timeout=read_timeout,
-                verify=verify,
+                verify=settings.verify,
                 retry=RetryPolicy(
-                    max_attempts, retry_mode, backoff_base=backoff_base, max_backoff=max_backoff
+                    settings.max_attempts,
+                    settings.retry_mode,
+                    backoff_base=backoff_base,
+                    max_backoff=max_backoff,
                 ),
                 pool_manager=pool_manager,
                 user_agent=user_agent,

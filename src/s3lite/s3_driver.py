@@ -14,13 +14,12 @@ from .listing import Listing
 from .operation import Call, Operation
 from .operation import run as run_operation
 from .response import S3_DIALECT, Response
-from .s3_endpoint import AddressingStyle, PayloadSigning, S3Endpoint, SignatureVersion, ok_get
+from .s3_endpoint import S3Endpoint, ok_get
 from .s3_payload import PreparedBody, prepare_body
 from .s3_requests import ResumableGet, check_resumed, object_changed, resume_request
+from .s3_settings import S3EndpointSettings
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
-
     from .parts import PartResult
     from .s3_listing_requests import Pages
     from .s3_multipart_requests import CopyInParts
@@ -33,7 +32,7 @@ T = TypeVar("T")
 ItemT = TypeVar("ItemT")
 
 
-class S3Driver:
+class S3Driver(S3EndpointSettings):
     """Runs S3 operations on a transport with a signer (`run`); the session's endpoint
     settings are read and set through it (`bucket`, `addressing_style`, ...)."""
 
@@ -135,85 +134,6 @@ class S3Driver:
     ) -> PreparedBody:
         """Read a body as its sending needs (spooled, hashed): local I/O, before the op."""
         return prepare_body(body, length, checksum, self._endpoint.payload_signing)
-
-    # --- the endpoint's settings ---------------------------------------------------------------
-    @property
-    def s3_endpoint(self) -> S3Endpoint:
-        """Where and how this session's requests go: what the operations of
-        `s3lite.s3_requests` take first (`session.run(s3_requests.head_object(session.s3_endpoint,
-        key))`)."""
-        return self._endpoint
-
-    @property
-    def bucket(self) -> str | None:
-        """The default bucket of every call (None: each call names its bucket)."""
-        return self._endpoint.bucket
-
-    @bucket.setter
-    def bucket(self, bucket: str | None) -> None:
-        self._endpoint.bucket = bucket
-
-    @property
-    def addressing_style(self) -> AddressingStyle:
-        """'auto' (virtual-host on AWS, path elsewhere), 'path' or 'virtual'."""
-        return self._endpoint.addressing_style
-
-    @addressing_style.setter
-    def addressing_style(self, style: AddressingStyle) -> None:
-        self._endpoint.addressing_style = style
-
-    @property
-    def payload_signing(self) -> PayloadSigning:
-        """How bodies are signed: 'auto', 'signed', 'unsigned' or 'streaming'."""
-        return self._endpoint.payload_signing
-
-    @payload_signing.setter
-    def payload_signing(self, mode: PayloadSigning) -> None:
-        if mode not in ("auto", "signed", "unsigned", "streaming"):
-            raise ValueError(f"unknown payload_signing {mode!r}")
-        self._endpoint.payload_signing = mode
-
-    @property
-    def signature_version(self) -> SignatureVersion:
-        """'s3v4' (SigV4) or 's3' (SigV2, for old servers)."""
-        return self._endpoint.signature_version
-
-    @property
-    def endpoint_url(self) -> str:
-        """The service's URL: http(s)://host[:port][/path]."""
-        return self._endpoint.endpoint_url
-
-    @property
-    def region(self) -> str:
-        """The region requests are signed for."""
-        return self._endpoint.region
-
-    # --- for modules that build their own requests ---------------------------------------------
-    def _bucket(self, bucket: str | None) -> str:
-        return self._endpoint.resolve_bucket(bucket)
-
-    def _locate(self, bucket: str | None, key: str | None) -> tuple[str, str, str]:
-        return self._endpoint.locate(bucket, key)
-
-    def _own_url(self, url: str) -> tuple[str | None, str | None, list[tuple[str, str]]]:
-        return self._endpoint.own_url(url)
-
-    def _build(
-        self,
-        method: str,
-        bucket: str | None,
-        key: str | None = None,
-        params: Iterable[tuple[str, str]] = (),
-        headers: dict[str, str] | None = None,
-        body: BodyLike | Body = None,
-        *,
-        payload_hash: str | None = None,
-        length: int | None = None,
-    ) -> Request:
-        return self._endpoint.build(
-            method, bucket, key, list(params) or None, dict(headers) if headers else None, body,
-            payload_hash=payload_hash, length=length,
-        )  # fmt: skip
 
     def _send(
         self,

@@ -25,7 +25,26 @@ if TYPE_CHECKING:
     from .progress import ProgressCallback
     from .response import Response
 
-__all__ = ["TransferMixin"]
+__all__ = [
+    "CHUNK",
+    "DEFAULT_PART_SIZE",
+    "DEFAULT_THRESHOLD",
+    "MAX_OBJECT_SIZE",
+    "Sink",
+    "TransferMixin",
+    "Verifier",
+    "chain_stream",
+    "check_object_size",
+    "checksum_header",
+    "checksum_of",
+    "download_pin",
+    "plan_ranges",
+    "read_up_to",
+    "remaining_size",
+    "request_options",
+    "upload_options",
+    "with_large_file_sha1",
+]
 
 MiB = 1024 * 1024
 DEFAULT_THRESHOLD = 8 * MiB
@@ -39,7 +58,7 @@ _COMPOSITE = r"^[A-Za-z0-9+/=]+-(\d+)$"
 MAX_OBJECT_SIZE = 1 << 50
 
 
-class _Verifier:
+class Verifier:
     """What a download is checked against, decided from the object's headers.
 
     Cheapest first: the CRC32 the server keeps (per part, or for the whole object: ranges
@@ -61,7 +80,7 @@ class _Verifier:
         self.fallback = fallback
 
     @classmethod
-    def for_head(cls, head: Response, enabled: bool) -> _Verifier:
+    def for_head(cls, head: Response, enabled: bool) -> Verifier:
         if not enabled:
             return cls("size", None)
         crc = head.headers.get("x-amz-checksum-crc32")
@@ -150,7 +169,7 @@ class _Verifier:
             )
 
 
-class _Sink:
+class Sink:
     """Where downloaded bytes go: a temporary file renamed over the target path on success,
     a seekable file object written at offsets, or a stream written in order."""
 
@@ -280,30 +299,30 @@ class TransferMixin:
         session: Any = self
         size: int | None
         opened: IO[bytes] | None = None
-        headers, put_options, mp_options = _upload_options(
+        headers, put_options, mp_options = upload_options(
             session, headers, storage_class, checksum, sse_customer_key
         )
         if isinstance(source, (str, os.PathLike)):
             size = os.stat(source).st_size
         else:
-            size = _remaining(source)
+            size = remaining_size(source)
         if size is None:
             # Unknown length (a pipe): read up to the threshold to decide.
             assert not isinstance(source, (str, os.PathLike))
-            head = _read_up_to(source, threshold + 1)
+            head = read_up_to(source, threshold + 1)
             if len(head) <= threshold:
                 return session.put_object(  # type: ignore[no-any-return]
                     key, head, bucket=bucket, metadata=metadata, content_type=content_type,
                     headers=headers, **put_options,
                 )  # fmt: skip
-            stream = _chain(head, source)
+            stream = chain_stream(head, source)
             return MultipartUpload(
                 self, stream, key, bucket, part_size, concurrency, metadata, content_type,
                 progress, headers=headers, **mp_options,
             ).upload()  # fmt: skip
         if size > threshold:
             if getattr(session, "records_large_file_sha1", False):
-                metadata = _with_large_file_sha1(
+                metadata = with_large_file_sha1(
                     source, size, metadata, headers, getattr(session, "max_info_entries", None)
                 )
             return MultipartUpload(
@@ -321,7 +340,7 @@ class TransferMixin:
             if getattr(session, "supports_checksum_mode", False):
                 # The server verifies and stores it, so downloads can check it cheaply.
                 name = (checksum or "crc32").lower()
-                all_headers[_checksum_header(name)] = _checksum_of(body, size, name)
+                all_headers[checksum_header(name)] = checksum_of(body, size, name)
             sse = {k: v for k, v in put_options.items() if k == "sse_customer_key"}
             response = session.put_object(
                 key, _CountingReader(body, reporter), bucket=bucket, metadata=metadata,
@@ -365,21 +384,13 @@ class TransferMixin:
         if concurrency < 1 or part_size < 1:
             raise ValueError("concurrency and part_size must be positive")
         extra = {"checksum_mode": True} if getattr(session, "supports_checksum_mode", False) else {}
-        options = _request_options(session, sse_customer_key, headers)
+        options = request_options(session, sse_customer_key, headers)
         head = session.head_object(key, bucket=bucket, version_id=version_id, **extra, **options)
-        size = head.content_length or 0
-        if size > MAX_OBJECT_SIZE:
-            raise MalformedResponse(
-                f"the server says {key!r} has {size} bytes (Content-Length), more than any "
-                f"service stores ({MAX_OBJECT_SIZE}): not downloaded"
-            )
-        verifier = _Verifier.for_head(head, verify)
-        pin: dict[str, Any] = {"bucket": bucket, "version_id": version_id or head.version_id}
-        if head.etag and getattr(session, "supports_if_match", True):
-            pin["if_match"] = head.etag
-        pin.update(options)
+        size = check_object_size(key, head)
+        verifier = Verifier.for_head(head, verify)
+        pin = download_pin(session, head, bucket, version_id, options)
         reporter = ProgressReporter(progress, size)
-        sink = _Sink(dest, size)
+        sink = Sink(dest, size)
         try:
             if size <= threshold and verifier.parts <= 1:
                 written = _download_single(session, key, pin, sink, verifier, reporter)
@@ -399,22 +410,57 @@ class TransferMixin:
 
     @staticmethod
     def _ranges(
-        session: Any, key: str, pin: dict[str, Any], size: int, part_size: int, v: _Verifier
+        session: Any, key: str, pin: dict[str, Any], size: int, part_size: int, v: Verifier
     ) -> list[tuple[int, int]]:
-        """Byte ranges (inclusive) to fetch: the object's own parts when its ETag is an
-        MD5 of part MD5s (so each range can be hashed on its own), else `part_size`."""
-        if v.kind in v.ALIGNED:
-            first = session.part_size_of(key, 1, **pin) if hasattr(session, "part_size_of") else 0
-            if first and -(-size // first) == v.parts:
-                part_size = first
-            elif v.fallback:  # the parts' boundaries are unknown: the CRC64NVME instead
-                v.kind, v.expected = "crc64nvme", v.fallback
-            else:
-                v.kind = "size"  # the parts' boundaries are unknown: check the size only
-        return [(start, min(start + part_size, size) - 1) for start in range(0, size, part_size)]
+        """Byte ranges (inclusive) to fetch: see `plan_ranges`."""
+        first = 0
+        if v.kind in v.ALIGNED and hasattr(session, "part_size_of"):
+            first = session.part_size_of(key, 1, **pin)
+        return plan_ranges(size, part_size, v, first)
 
 
-def _remaining(f: Any) -> int | None:
+def plan_ranges(size: int, part_size: int, v: Verifier, first: int) -> list[tuple[int, int]]:
+    """Byte ranges (inclusive) to fetch: the object's own parts when its checksum or ETag
+    covers parts (so each range can be hashed on its own; `first`: the size of its first part,
+    0 if unknown), else `part_size`. Unknown boundaries downgrade `v` to what can be checked."""
+    if v.kind in v.ALIGNED:
+        if first and -(-size // first) == v.parts:
+            part_size = first
+        elif v.fallback:  # the parts' boundaries are unknown: the CRC64NVME instead
+            v.kind, v.expected = "crc64nvme", v.fallback
+        else:
+            v.kind = "size"  # the parts' boundaries are unknown: check the size only
+    return [(start, min(start + part_size, size) - 1) for start in range(0, size, part_size)]
+
+
+def check_object_size(key: str, head: Response) -> int:
+    """The object's size from its HEAD; MalformedResponse for one no service stores."""
+    size = head.content_length or 0
+    if size > MAX_OBJECT_SIZE:
+        raise MalformedResponse(
+            f"the server says {key!r} has {size} bytes (Content-Length), more than any "
+            f"service stores ({MAX_OBJECT_SIZE}): not downloaded"
+        )
+    return size
+
+
+def download_pin(
+    session: Any,
+    head: Response,
+    bucket: str | None,
+    version_id: str | None,
+    options: dict[str, Any],
+) -> dict[str, Any]:
+    """The GET arguments that pin every request of a download to the object first seen
+    (its version, and its ETag where the backend honours If-Match), with `options`."""
+    pin: dict[str, Any] = {"bucket": bucket, "version_id": version_id or head.version_id}
+    if head.etag and getattr(session, "supports_if_match", True):
+        pin["if_match"] = head.etag
+    pin.update(options)
+    return pin
+
+
+def remaining_size(f: Any) -> int | None:
     try:
         if f.seekable():
             here = f.tell()
@@ -426,7 +472,7 @@ def _remaining(f: Any) -> int | None:
     return None
 
 
-def _upload_options(
+def upload_options(
     session: Any,
     headers: Mapping[str, str] | None,
     storage_class: str | None,
@@ -465,7 +511,7 @@ def _upload_options(
     return (dict(headers) if headers is not None else None), put, multipart
 
 
-def _with_large_file_sha1(
+def with_large_file_sha1(
     source: str | os.PathLike[str] | IO[bytes],
     size: int,
     metadata: Mapping[str, str] | None,
@@ -483,16 +529,16 @@ def _with_large_file_sha1(
         return metadata  # no room left in the file info: the file goes without one
     if isinstance(source, (str, os.PathLike)):
         with open(source, "rb") as f:
-            digest = _checksum_of(f, size, "sha1")
+            digest = checksum_of(f, size, "sha1")
     else:
-        digest = _checksum_of(source, size, "sha1")
+        digest = checksum_of(source, size, "sha1")
     import base64
 
     result["large_file_sha1"] = base64.b64decode(digest).hex()
     return result
 
 
-def _request_options(
+def request_options(
     session: Any, sse_customer_key: bytes | str | None, headers: Mapping[str, str] | None
 ) -> dict[str, Any]:
     """download_file's options for its HEAD and GETs (ValueError if the backend lacks one)."""
@@ -508,13 +554,13 @@ def _request_options(
     return options
 
 
-def _checksum_header(name: str) -> str:
+def checksum_header(name: str) -> str:
     from .checksums import header_name
 
     return header_name(name)
 
 
-def _checksum_of(f: Any, size: int, name: str = "crc32") -> str:
+def checksum_of(f: Any, size: int, name: str = "crc32") -> str:
     """Base64 checksum (`name`: crc32, sha256, ...) of the next `size` bytes of a seekable
     file, which is left where it was."""
     from .checksums import b64, new_checksum
@@ -532,7 +578,7 @@ def _checksum_of(f: Any, size: int, name: str = "crc32") -> str:
     return b64(sums.digest())
 
 
-def _read_up_to(f: IO[bytes], n: int) -> bytes:
+def read_up_to(f: IO[bytes], n: int) -> bytes:
     pieces, got = [], 0
     while got < n:
         chunk = f.read(min(CHUNK, n - got))
@@ -543,7 +589,7 @@ def _read_up_to(f: IO[bytes], n: int) -> bytes:
     return b"".join(pieces)
 
 
-def _chain(first: bytes, f: IO[bytes]) -> Iterator[bytes]:
+def chain_stream(first: bytes, f: IO[bytes]) -> Iterator[bytes]:
     yield first
     while True:
         chunk = f.read(CHUNK)
@@ -578,8 +624,8 @@ def _download_single(
     session: Any,
     key: str,
     pin: dict[str, Any],
-    sink: _Sink,
-    verifier: _Verifier,
+    sink: Sink,
+    verifier: Verifier,
     reporter: ProgressReporter,
 ) -> int:
     with session.get_object(key, stream=True, **pin) as resp:
@@ -587,7 +633,7 @@ def _download_single(
 
 
 def _write_verified(
-    resp: Response, sink: _Sink, verifier: _Verifier, reporter: ProgressReporter
+    resp: Response, sink: Sink, verifier: Verifier, reporter: ProgressReporter
 ) -> int:
     """Write a whole body into `sink` from offset 0, hashing it as `verifier` asks, and check
     it (ChecksumMismatch); returns the number of bytes written."""
@@ -627,14 +673,14 @@ def download_small(
     if getattr(session, "supports_checksum_mode", False):
         hdrs["x-amz-checksum-mode"] = "ENABLED"
     with session.get_object(key, bucket=bucket, stream=True, headers=hdrs) as response:
-        verifier = _Verifier.for_head(response, True)
-        if verifier.kind in _Verifier.ALIGNED:
+        verifier = Verifier.for_head(response, True)
+        if verifier.kind in Verifier.ALIGNED:
             if not whole_only:
                 return False
-            verifier = _Verifier("size", None)
+            verifier = Verifier("size", None)
         size = response.content_length or 0
         reporter = ProgressReporter(progress, size)
-        sink = _Sink(path, size)
+        sink = Sink(path, size)
         try:
             written = _write_verified(response, sink, verifier, reporter)
             if written != size:
@@ -651,8 +697,8 @@ def _download_ranges(
     session: Any,
     key: str,
     pin: dict[str, Any],
-    sink: _Sink,
-    verifier: _Verifier,
+    sink: Sink,
+    verifier: Verifier,
     reporter: ProgressReporter,
     ranges: list[tuple[int, int]],
     concurrency: int,
