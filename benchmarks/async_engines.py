@@ -15,11 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import shutil
-import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -27,7 +23,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-BUCKET = "bench"
+from interleaved import BUCKET, Results, median_table, run_rounds, small_objects
+from interleaved import cpu as process_cpu
+
 OBJECTS = 64
 SIZE = 1024
 
@@ -295,9 +293,9 @@ async def run_async(
             await asyncio.gather(*(worker() for _ in range(concurrency)))
 
         await burst(max(200, 2 * concurrency))  # warm: connections open, code paths hot
-        cpu0, t0 = _cpu(), time.perf_counter()
+        cpu0, t0 = process_cpu(), time.perf_counter()
         await burst(n)
-        wall, cpu = time.perf_counter() - t0, _cpu() - cpu0
+        wall, cpu = time.perf_counter() - t0, process_cpu() - cpu0
     finally:
         await close()
     return {"rate": n / wall, "cpu_us": cpu / n * 1e6}
@@ -334,16 +332,11 @@ def run_threads(concurrency: int, n: int, setup: dict[str, Any]) -> dict[str, fl
             t.join()
 
     burst(max(200, 2 * concurrency))
-    cpu0, t0 = _cpu(), time.perf_counter()
+    cpu0, t0 = process_cpu(), time.perf_counter()
     burst(n)
-    wall, cpu = time.perf_counter() - t0, _cpu() - cpu0
+    wall, cpu = time.perf_counter() - t0, process_cpu() - cpu0
     pm.clear()
     return {"rate": n / wall, "cpu_us": cpu / n * 1e6}
-
-
-def _cpu() -> float:
-    """This process's CPU seconds (user + sys, all threads), at the clock's full precision."""
-    return time.process_time()
 
 
 def child(engine: str, levels: list[int], n: int, setup_path: str) -> None:
@@ -387,84 +380,23 @@ def main() -> None:
 
 def _measure(
     args: argparse.Namespace, engines: list[str], levels: list[int], workdir: str
-) -> dict[str, dict[int, dict[str, list[float]]]]:
-    from s3lite import S3Session
-    from s3lite.devserver import LocalSeaweedFS
-
-    with LocalSeaweedFS(data_dir=os.path.join(workdir, "weed")) as server:
-        s3 = S3Session(
-            server.access_key, server.secret_key, endpoint_url=server.endpoint_url, bucket=BUCKET
+) -> Results:
+    with small_objects(workdir, OBJECTS, SIZE) as setup:
+        return run_rounds(
+            __file__, engines, levels, args.rounds, setup, ["--requests", str(args.requests)]
         )
-        s3.create_bucket(BUCKET)
-        payload = os.urandom(SIZE)
-        keys = [f"small-{i}" for i in range(OBJECTS)]
-        for key in keys:
-            s3.put_object(key, payload)
-        setup = {
-            "endpoint": server.endpoint_url,
-            "access_key": server.access_key,
-            "secret_key": server.secret_key,
-            "keys": keys,
-            "urls": [s3.presign("GET", key, 3600) for key in keys],
-        }
-        s3.close()
-        setup_path = os.path.join(workdir, "setup.json")
-        Path(setup_path).write_text(json.dumps(setup))
-        results: dict[str, dict[int, dict[str, list[float]]]] = {
-            e: {c: {"rate": [], "cpu_us": []} for c in levels} for e in engines
-        }
-        for r in range(args.rounds):
-            order = engines[r % len(engines) :] + engines[: r % len(engines)]
-            for engine in order:
-                proc = subprocess.run(
-                    [sys.executable, __file__, "--child", engine, "--setup", setup_path,
-                     "--levels", args.levels, "--requests", str(args.requests)],
-                    capture_output=True, text=True, check=False,
-                )  # fmt: skip
-                lines = proc.stdout.strip().splitlines()
-                if not lines or not lines[-1].startswith("{"):
-                    print(
-                        f"{engine} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}",
-                        file=sys.stderr,
-                    )
-                    continue
-                if proc.returncode != 0:  # obstore's runtime may abort at interpreter exit
-                    print(f"{engine} exited {proc.returncode} after measuring", file=sys.stderr)
-                for c, m in json.loads(lines[-1]).items():
-                    for k, v in m.items():
-                        results[engine][int(c)][k].append(v)
-                print(f"round {r + 1}: {engine} done", file=sys.stderr)
-    return results
 
 
 def _table(
-    args: argparse.Namespace,
-    engines: list[str],
-    levels: list[int],
-    results: dict[str, dict[int, dict[str, list[float]]]],
+    args: argparse.Namespace, engines: list[str], levels: list[int], results: Results
 ) -> None:
-    print(
-        f"\n### {args.requests} concurrent 1 KiB GETs of presigned URLs per level, "
-        f"medians of {args.rounds} interleaved rounds\n"
+    title = (
+        f"{args.requests} concurrent 1 KiB GETs of presigned URLs per level, "
+        f"medians of {args.rounds} interleaved rounds"
     )
-    header = ["engine"]
-    for c in levels:
-        header += [f"{c}: GET/s", f"{c}: CPU µs/GET"]
-    rows = []
-    for e in engines:
-        cells = [ENGINES[e]]
-        for c in levels:
-            rate, cpu = results[e][c]["rate"], results[e][c]["cpu_us"]
-            if rate:
-                cells += [f"{statistics.median(rate):,.0f}", f"{statistics.median(cpu):,.0f}"]
-            else:
-                cells += ["-", "-"]
-        rows.append(cells)
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
-    print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |")
-    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    for row in rows:
-        print("| " + " | ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) + " |")
+    labels = {e: ENGINES[e] for e in engines}
+    columns = [("rate", "{level}: GET/s"), ("cpu_us", "{level}: CPU µs/GET")]
+    print(median_table(title, labels, levels, results, columns))
 
 
 if __name__ == "__main__":

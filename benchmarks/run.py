@@ -160,11 +160,26 @@ IMPORTS = {
         "from s3lite import S3Session; "
         "S3Session('AKID', 'secret', endpoint_url='http://127.0.0.1:9').transport.pool_manager"
     ),
+    "s3lite (from s3lite import AsyncS3Session, httptools included)": (
+        "from s3lite import AsyncS3Session"
+    ),
     "boto3": "import boto3",
     "minio-py": "import minio",
     "obstore": "import obstore",
     "s3func": "import s3func",
 }
+
+
+def _have_async() -> bool:
+    """Whether the asyncio API (the async extra and AsyncS3Session) is here."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("s3lite.aio.s3") is not None and (
+            importlib.util.find_spec("httptools") is not None
+        )
+    except ImportError:
+        return False
 
 
 def bench_import(runs: int) -> Table:
@@ -187,6 +202,13 @@ COLD = {
         "from s3lite import S3Session\n"
         "s = S3Session(AK, SK, endpoint_url=URL, bucket='bench')\n"
         "s.get_object('small-0', stream=False).data"
+    ),
+    "s3lite async": (
+        "import asyncio\nfrom s3lite import AsyncS3Session\n"
+        "async def first_byte():\n"
+        "    async with AsyncS3Session(AK, SK, endpoint_url=URL, bucket='bench') as s:\n"
+        "        await (await s.get_object('small-0')).read()\n"
+        "asyncio.run(first_byte())"
     ),
     "boto3": (
         "import boto3\n"
@@ -213,6 +235,10 @@ COLD = {
         "s.get_object('small-0').data"
     ),
 }
+
+if not _have_async():  # its rows need the asyncio API
+    del IMPORTS["s3lite (from s3lite import AsyncS3Session, httptools included)"]
+    del COLD["s3lite async"]
 
 
 def bench_cold(server: LocalSeaweedFS, runs: int) -> Table:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import os
 import shutil
 import subprocess
@@ -43,6 +45,94 @@ os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.path.join(
 #: Short backoff so retry tests stay fast; the policy itself is unchanged.
 FAST_RETRY = {"backoff_base": 0.02, "max_backoff": 0.2}
 
+# --- sync and async sessions ---------------------------------------------------------------------
+
+#: The session flavours a behaviour suite runs on: the sync sessions, and the async ones driven
+#: through tests/syncfacade.py (so the same test bodies run on both).
+FLAVOURS = ["sync", "async"]
+
+#: The flavour of the test being set up (the `flavour` fixture sets it): the session fixtures
+#: and `b2_session` build sessions of this flavour.
+CURRENT_FLAVOUR = "sync"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "sync_only(reason): the test uses a feature the async sessions do not have (the reason "
+        "names it); it runs on the sync sessions only",
+    )
+
+
+def s3_class(flavour: str | None = None) -> Any:
+    """S3Session, or the facade that builds an AsyncS3Session and is used like one."""
+    if (flavour or CURRENT_FLAVOUR) == "async":
+        from syncfacade import AsyncS3Facade
+
+        return AsyncS3Facade
+    return S3Session
+
+
+def b2_class(flavour: str | None = None) -> Any:
+    """B2Session, or the facade that builds an AsyncB2Session and is used like one."""
+    if (flavour or CURRENT_FLAVOUR) == "async":
+        from syncfacade import AsyncB2Facade
+
+        return AsyncB2Facade
+    from s3lite.b2 import B2Session
+
+    return B2Session
+
+
+@pytest.fixture
+def flavour() -> str:
+    """The session flavour: "sync" unless a module runs both (`both_flavours`)."""
+    return "sync"
+
+
+def both_flavours() -> Any:
+    """A module's `flavour` fixture (assign it to `flavour`): each test of the module runs on
+    the sync sessions and on the async ones. For the async run, the session fixtures (s3,
+    moto_s3, b2, b2_session) build async sessions behind a sync facade, and the module's own
+    `S3Session`, `B2Session` and `MultipartUpload` names (and `s3lite.b2.B2Session`, which
+    some tests import in their body) are the facades, so sessions a test builds itself are
+    async too. A test marked `sync_only(reason)` is skipped on async with that reason."""
+
+    @pytest.fixture(params=FLAVOURS, name="flavour", autouse=True)
+    def flavour_fixture(
+        request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+    ) -> Iterator[str]:
+        global CURRENT_FLAVOUR
+        if request.param == "async":
+            marker = request.node.get_closest_marker("sync_only")
+            if marker is not None:
+                pytest.skip(f"sync only: {marker.args[0] if marker.args else marker.kwargs}")
+            import s3lite.b2
+            from syncfacade import AsyncB2Facade, AsyncS3Facade, SyncMultipartUpload
+
+            # Import the async modules before the names are patched: one that copies from
+            # the sync classes at import time must see the real ones.
+            for name in ("s3", "b2", "multipart", "transfer", "lock", "listing"):
+                with contextlib.suppress(ImportError):
+                    importlib.import_module(f"s3lite.aio.{name}")
+
+            module = request.module
+            for name, facade in (
+                ("S3Session", AsyncS3Facade),
+                ("B2Session", AsyncB2Facade),
+                ("MultipartUpload", SyncMultipartUpload),
+            ):
+                if hasattr(module, name):
+                    monkeypatch.setattr(module, name, facade)
+            monkeypatch.setattr(s3lite.b2, "B2Session", AsyncB2Facade)
+        previous, CURRENT_FLAVOUR = CURRENT_FLAVOUR, request.param
+        try:
+            yield request.param
+        finally:
+            CURRENT_FLAVOUR = previous
+
+    return flavour_fixture
+
 
 @pytest.fixture(scope="session")
 def seaweed() -> Iterator[LocalSeaweedFS]:
@@ -56,9 +146,9 @@ def new_bucket_name(prefix: str = "t") -> str:
 
 
 @pytest.fixture
-def s3(seaweed: LocalSeaweedFS) -> Iterator[S3Session]:
+def s3(seaweed: LocalSeaweedFS, flavour: str) -> Iterator[S3Session]:
     """An S3Session on SeaweedFS, path-style, with a fresh bucket as its default."""
-    session = S3Session(
+    session = s3_class(flavour)(
         seaweed.access_key, seaweed.secret_key, endpoint_url=seaweed.endpoint_url, **FAST_RETRY
     )
     bucket = new_bucket_name()
@@ -107,9 +197,11 @@ def moto() -> Iterator[MotoServer]:
 
 
 @pytest.fixture
-def moto_s3(moto: MotoServer) -> Iterator[S3Session]:
+def moto_s3(moto: MotoServer, flavour: str) -> Iterator[S3Session]:
     """An S3Session on moto with a fresh bucket (moto accepts any credentials)."""
-    session = S3Session("AKIDMOTO", "moto-secret", endpoint_url=moto.endpoint_url, **FAST_RETRY)
+    session = s3_class(flavour)(
+        "AKIDMOTO", "moto-secret", endpoint_url=moto.endpoint_url, **FAST_RETRY
+    )
     bucket = new_bucket_name()
     session.create_bucket(bucket)
     session.bucket = bucket
@@ -153,11 +245,12 @@ def b2_account(b2server: B2TestServer) -> tuple[str, str]:
     return b2server.create_account()
 
 
-def b2_session(b2server: B2TestServer, account: tuple[str, str], **kwargs: Any) -> B2Session:
-    """A B2Session on the test server, with short retry backoffs."""
-    from s3lite.b2 import B2Session
-
-    return B2Session(*account, api_url=b2server.api_url, **{**FAST_RETRY, **kwargs})
+def b2_session(
+    b2server: B2TestServer, account: tuple[str, str], flavour: str | None = None, **kwargs: Any
+) -> B2Session:
+    """A B2Session on the test server, with short retry backoffs (of the test's flavour)."""
+    cls = b2_class(flavour)
+    return cls(*account, api_url=b2server.api_url, **{**FAST_RETRY, **kwargs})  # type: ignore[no-any-return]
 
 
 def empty_b2_bucket(session: B2Session, bucket: str) -> None:
@@ -169,7 +262,7 @@ def empty_b2_bucket(session: B2Session, bucket: str) -> None:
 
 
 @pytest.fixture
-def b2(b2server: B2TestServer, b2_account: tuple[str, str]) -> Iterator[B2Session]:
+def b2(b2server: B2TestServer, b2_account: tuple[str, str], flavour: str) -> Iterator[B2Session]:
     """A B2Session on the test server with a fresh bucket as its default.
 
     The process-wide authorization cache is cleared before and after, so every test starts
@@ -178,7 +271,7 @@ def b2(b2server: B2TestServer, b2_account: tuple[str, str]) -> Iterator[B2Sessio
     from s3lite.b2 import clear_auth_cache
 
     clear_auth_cache()
-    session = b2_session(b2server, b2_account)
+    session = b2_session(b2server, b2_account, flavour)
     bucket = new_bucket_name()
     session.create_bucket(bucket)
     session.bucket = bucket
@@ -187,7 +280,7 @@ def b2(b2server: B2TestServer, b2_account: tuple[str, str]) -> Iterator[B2Sessio
         b2server._faults.clear()
     try:
         clear_auth_cache()  # a test may have expired every token
-        cleanup = b2_session(b2server, b2_account)
+        cleanup = b2_session(b2server, b2_account, "sync")
         empty_b2_bucket(cleanup, bucket)
         cleanup.delete_bucket(bucket)
         cleanup.close()

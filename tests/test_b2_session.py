@@ -20,12 +20,15 @@ import urllib3
 
 import s3lite
 from b2server import B2TestServer
-from conftest import B2_MIN_PART_SIZE, b2_session, new_bucket_name
+from conftest import B2_MIN_PART_SIZE, b2_session, both_flavours, new_bucket_name
 from faultproxy import ErrorResponse, FaultProxy, ResetBeforeResponse, ResetMidBody, TruncateBody
 from s3lite import b2 as b2mod
 from s3lite import b2_large_files, b2_requests
 from s3lite.b2 import B2Session, clear_auth_cache, parse_error
 from s3lite.multipart import PartResult
+
+#: Every test here runs on the sync session and on the async one (conftest.both_flavours).
+flavour = both_flavours()
 
 
 def sha1(data: bytes) -> str:
@@ -50,6 +53,7 @@ def calls(b2server: B2TestServer) -> dict[str, int]:
 # --- authorization ---------------------------------------------------------------------------
 
 
+@pytest.mark.sync_only("it patches the sync class's B2Session._authorize to slow it down")
 def test_authorization_is_shared_by_sessions_and_threads(
     b2: B2Session, b2server: B2TestServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -15,10 +15,13 @@ from typing import Any
 import pytest
 
 import s3lite
-from conftest import new_bucket_name
+from conftest import both_flavours, new_bucket_name
 from s3lite import S3Session
 from s3lite.b2 import B2Session
 from s3lite.devserver import free_port
+
+#: Every test here runs on the sync sessions and on the async ones (conftest.both_flavours).
+flavour = both_flavours()
 
 Session = S3Session | B2Session
 

@@ -12,9 +12,12 @@ from collections.abc import Iterator
 import pytest
 
 import s3lite
-from conftest import FAST_RETRY, b2_session, new_bucket_name
+from conftest import FAST_RETRY, b2_session, both_flavours, new_bucket_name
 from s3lite import B2Session, S3Session
 from s3lite.devserver import LocalSeaweedFS, free_port
+
+#: Every test here runs on the sync session and on the async one (conftest.both_flavours).
+flavour = both_flavours()
 
 
 def _caught(call: object, family: type[BaseException]) -> BaseException:
@@ -204,6 +207,7 @@ def test_a_reset_mid_body_is_a_connection_error() -> None:
         listener.close()
 
 
+@pytest.mark.sync_only("S3Path is a sync API: it drives a sync session")
 def test_walk_raises_a_network_failure_instead_of_skipping() -> None:
     """A ConnectionError is an OSError, which pathlib's walk() skips: S3Path.walk must not."""
     from s3lite import S3Path, register_configuration_parameter

@@ -49,7 +49,7 @@ from typing import Any
 import pytest
 
 import s3lite
-from conftest import FAST_RETRY, new_bucket_name
+from conftest import FAST_RETRY, both_flavours, new_bucket_name
 from faultproxy import (
     DelayFirstByte,
     DropResponse,
@@ -74,6 +74,9 @@ from s3lite.errors import (
     TransportError,
 )
 from s3lite.multipart import MultipartUpload
+
+#: Every test here runs on the sync session and on the async one (conftest.both_flavours).
+flavour = both_flavours()
 
 MiB = 1024 * 1024
 
@@ -609,6 +612,9 @@ def _open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
+@pytest.mark.sync_only(
+    "64 threads sharing one session: the async API shares a session between tasks"
+)
 def test_load_64_threads_on_one_session(
     seaweed: LocalSeaweedFS, bucket: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -712,6 +718,10 @@ class _KillGate:
         return report
 
 
+@pytest.mark.sync_only(
+    "its progress callbacks block until the server is killed, which would block the event "
+    "loop that runs them"
+)
 def test_server_restart_mid_transfer(tmp_path: Path) -> None:
     """SeaweedFS (its own instance: the shared one must not go down) is killed while two
     downloads and two multipart uploads are under way, and restarted (same data, same ports;

@@ -17,10 +17,13 @@ import pytest
 import urllib3
 
 import s3lite
-from conftest import FAST_RETRY, new_bucket_name
+from conftest import FAST_RETRY, both_flavours, new_bucket_name
 from s3lite import S3Session
 from s3lite.devserver import LocalSeaweedFS, free_port
 from s3lite.transport import Transport
+
+#: Every test here runs on the sync session and on the async one (conftest.both_flavours).
+flavour = both_flavours()
 
 # --- payload signing ---------------------------------------------------------------------------
 
@@ -192,6 +195,7 @@ def test_presign_limits(s3: S3Session) -> None:
 # --- addressing and signature versions ---------------------------------------------------------
 
 
+@pytest.mark.sync_only("it passes a sync Transport (resolve=) as transport=")
 def test_virtual_host_addressing(seaweed: LocalSeaweedFS) -> None:
     # `<bucket>.localhost` does not resolve here: connect to 127.0.0.1 with the virtual Host.
     bucket = new_bucket_name()

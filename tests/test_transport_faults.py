@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 import s3lite
-from conftest import FAST_RETRY
+from conftest import FAST_RETRY, both_flavours
 from faultproxy import (
     DropResponse,
     ErrorResponse,
@@ -24,6 +24,9 @@ from faultproxy import (
 from s3lite import S3Session
 from s3lite.devserver import LocalSeaweedFS
 from s3lite.retries import AdaptiveRateLimiter, RetryPolicy, RetryQuota
+
+#: Every test here runs on the sync session and on the async one (conftest.both_flavours).
+flavour = both_flavours()
 
 
 @pytest.fixture

@@ -30,11 +30,11 @@ drivers (`B2Driver.run`). What B2 does differently from S3:
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
-from .b2_auth import clear_auth_cache, slot_for
+from .b2_auth import clear_auth_cache
 from .b2_batch_delete import B2BatchDeleteMixin
 from .b2_buckets import B2AppKey, B2BucketsMixin
+from .b2_driver import retry_policy
 from .b2_large_files import B2LargeFilesMixin
 from .b2_requests import (
     B2_DIALECT,
@@ -42,13 +42,10 @@ from .b2_requests import (
     MAX_INFO_ENTRIES,
     MAX_UPLOAD_BYTES,
     parse_error,
-    split_url,
     validate_bucket,
     validate_key,
 )
-from .credentials import Credentials, StaticCredentials, b2_credentials_from_env
-from .errors import MalformedResponse, NoCredentialsError
-from .retries import RetryMode, RetryPolicy
+from .retries import RetryMode
 from .transfer import TransferMixin
 from .transport import Transport
 
@@ -132,70 +129,18 @@ class B2Session(B2BucketsMixin, B2LargeFilesMixin, B2BatchDeleteMixin, TransferM
         `Transport` to share (then the connection and retry arguments are unused).
         `user_agent`: the User-Agent header (default `s3lite/<version>`).
         """
-        from .arguments import check_endpoint, check_session_args
-
-        if max_connections is not None:
-            if max_pool_connections not in (max_connections, 10):
-                raise ValueError("max_connections is max_pool_connections; pass one")
-            max_pool_connections = max_connections
-        check_session_args(
-            region=None, max_pool_connections=max_pool_connections, max_attempts=max_attempts,
-            retry_mode=retry_mode, read_timeout=read_timeout, stream=stream,
-            connect_timeout=connect_timeout,
+        max_pool_connections = self._configure(
+            access_key_id, access_key, bucket, max_pool_connections, max_attempts, read_timeout,
+            download_url, stream, api_url=api_url, max_connections=max_connections,
+            retry_mode=retry_mode, connect_timeout=connect_timeout,
         )  # fmt: skip
-        check_endpoint(api_url, "api_url")
-        self._download: tuple[str, str, str] | None = None
-        self._download_url: str | None = None
-        if download_url is not None:
-            check_endpoint(download_url, "download_url")
-            if "://" not in download_url:
-                download_url = "https://" + download_url
-            try:
-                self._download = split_url(download_url, "download_url")
-            except MalformedResponse:
-                raise ValueError(f"download_url must be http(s)://host[:port], got "
-                                 f"{download_url!r}") from None  # fmt: skip
-            self._download_url = download_url.rstrip("/")
-        if (access_key_id is None) != (access_key is None):
-            raise ValueError("pass both access_key_id and access_key, or neither")
-        if access_key_id is None or access_key is None:
-            found = b2_credentials_from_env()
-            if found is None:
-                raise NoCredentialsError(
-                    "no B2 credentials: pass access_key_id and access_key, or set "
-                    "B2_APPLICATION_KEY_ID and B2_APPLICATION_KEY"
-                )
-            access_key_id, access_key = found
-        if not isinstance(access_key_id, str) or not access_key_id:
-            raise ValueError("access_key_id must be a non-empty string")
-        if not isinstance(access_key, str) or not access_key:
-            raise ValueError("access_key must be a non-empty string")
-        if bucket is not None:
-            validate_bucket(bucket)
-        parts = urlsplit(api_url if "://" in api_url else "https://" + api_url)
-        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
-            raise ValueError(f"api_url must be http(s)://host[:port], got {api_url!r}")
-        self.api_url = f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
-        self.access_key_id = access_key_id
-        self.credentials = StaticCredentials(Credentials(access_key_id, access_key))
-        self.bucket = bucket
-        self.stream = stream
-        self._slot = slot_for(self.api_url, access_key_id, access_key)
-        self._min_part_size: int | None = None
         if transport is None:
-            from .config import retry_settings  # AWS_MAX_ATTEMPTS / AWS_RETRY_MODE; no profile
-
-            attempts, mode = retry_settings(
-                max_attempts, retry_mode, default_attempts=5, use_profile=False
-            )
             transport = Transport(
                 max_pool_connections=max_pool_connections,
                 connect_timeout=connect_timeout,
                 read_timeout=read_timeout,
                 verify=verify,
-                retry=RetryPolicy(
-                    attempts, mode, backoff_base=backoff_base, max_backoff=max_backoff
-                ),
+                retry=retry_policy(max_attempts, retry_mode, backoff_base, max_backoff),
                 pool_manager=pool_manager,
                 user_agent=user_agent,
             )

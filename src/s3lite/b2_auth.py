@@ -147,20 +147,40 @@ class AuthSlot:
     def current(self, authorize: Callable[[str, str, str], tuple[Account, float]]) -> Account:
         """The cached account, authorizing first with `authorize(realm, key_id, key)` (once,
         whatever the number of threads) if there is none or it is too old."""
+        account = self.cached()
+        if account is not None:
+            return account
+        with self._lock:
+            account = self.cached()
+            if account is not None:
+                return account
+            account, lifetime = authorize(self.realm, self.key_id, self._key)
+            self._keep(account, lifetime)
+            return account
+
+    def cached(self) -> Account | None:
+        """The cached account, if there is one young enough to use."""
         account = self._account
         if account is not None and time.monotonic() < self._expires:
             return account
+        return None
+
+    def authorization(self) -> Operation[tuple[Account, float]]:
+        """The operation that authorizes this key (for a driver that cannot call `current`:
+        it drives this, then `store`s the result)."""
+        return authorize(self.realm, self.key_id, self._key)
+
+    def store(self, account: Account, lifetime: float) -> None:
+        """Cache `account` (from `authorization`) for `lifetime` seconds."""
         with self._lock:
-            account = self._account
-            if account is not None and time.monotonic() < self._expires:
-                return account
-            account, lifetime = authorize(self.realm, self.key_id, self._key)
-            self.authorizations += 1
-            self._account = account
-            self._expires = time.monotonic() + lifetime
-            if account.allowed_bucket_id and account.allowed_bucket_name:
-                self.bucket_ids[account.allowed_bucket_name] = account.allowed_bucket_id
-            return account
+            self._keep(account, lifetime)
+
+    def _keep(self, account: Account, lifetime: float) -> None:
+        self.authorizations += 1
+        self._account = account
+        self._expires = time.monotonic() + lifetime
+        if account.allowed_bucket_id and account.allowed_bucket_name:
+            self.bucket_ids[account.allowed_bucket_name] = account.allowed_bucket_id
 
     def invalidate(self, token: str | None) -> None:
         """The service refused `token`: drop it, unless another thread has renewed it already."""
@@ -266,13 +286,15 @@ class UploadAuth:
     must be retried elsewhere), so `sign` re-targets the request to it.
 
     `fetch` is the operation that gets a fresh URL; the driver that sends the upload `bind`s
-    the runner that drives it (the transport signs each attempt synchronously)."""
+    the runner that drives it (the transport signs each attempt synchronously). A driver
+    that cannot (asyncio) sets `target` to a fresh URL itself before each retry and signs
+    with `aim`."""
 
-    __slots__ = ("_fetch", "_run", "attempts", "target")
+    __slots__ = ("_run", "attempts", "fetch", "target")
 
     def __init__(self, first: UploadTarget, fetch: Callable[[], Operation[UploadTarget]]) -> None:
         self.target = first
-        self._fetch = fetch
+        self.fetch = fetch
         self._run: Callable[[Operation[UploadTarget]], UploadTarget] | None = None
         self.attempts = 0
 
@@ -284,7 +306,11 @@ class UploadAuth:
         if self.attempts:
             if self._run is None:
                 raise RuntimeError("UploadAuth needs a driver (bind) to fetch a fresh upload URL")
-            self.target = self._run(self._fetch())
+            self.target = self._run(self.fetch())
+        self.aim(attempt)
+
+    def aim(self, attempt: Attempt) -> None:
+        """Send `attempt` to `target`, with its token."""
         self.attempts += 1
         target = self.target
         request = attempt.request

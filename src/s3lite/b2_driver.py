@@ -10,31 +10,147 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
 
-from .b2_auth import AuthSlot, TokenAuth, UploadAuth, authorize
+from .b2_auth import AuthSlot, TokenAuth, UploadAuth, authorize, slot_for
 from .b2_calls import B2Context, api, bucket_id
-from .b2_requests import B2_DIALECT, Account, parse_error, resendable, validate_bucket
+from .b2_requests import (
+    B2_DIALECT,
+    DEFAULT_API_URL,
+    Account,
+    parse_error,
+    resendable,
+    split_url,
+    validate_bucket,
+)
+from .credentials import Credentials, StaticCredentials, b2_credentials_from_env
+from .errors import MalformedResponse, NoCredentialsError
 from .operation import Call, Operation
 from .operation import run as drive
 
 if TYPE_CHECKING:
     from .response import Response
+    from .retries import RetryMode, RetryPolicy
     from .transport import Transport
 
-__all__ = ["B2Driver"]
+__all__ = ["B2Base", "B2Driver", "retry_policy"]
 
 T = TypeVar("T")
 
 
-class B2Driver:
-    """Runs B2 operations through a transport for a key's `AuthSlot` (see `B2Session`)."""
+class B2Base:
+    """What the sync and async B2 sessions share: their checked settings, the key's
+    `AuthSlot`, and which bucket a call is about."""
 
-    transport: Transport
+    api_url: str
+    access_key_id: str
+    credentials: StaticCredentials
     bucket: str | None
     stream: bool
     _slot: AuthSlot
+    _min_part_size: int | None
     _download: tuple[str, str, str] | None
     _download_url: str | None
+
+    def _configure(
+        self,
+        access_key_id: str | None,
+        access_key: str | None,
+        bucket: str | None,
+        max_pool_connections: int,
+        max_attempts: int | None,
+        read_timeout: float,
+        download_url: str | None,
+        stream: bool,
+        *,
+        api_url: str = DEFAULT_API_URL,
+        max_connections: int | None,
+        retry_mode: RetryMode | None,
+        connect_timeout: float,
+    ) -> int:
+        """Check the session's arguments (see `B2Session`) and keep them; returns the
+        connections to pool per host."""
+        from .arguments import check_endpoint, check_session_args
+
+        if max_connections is not None:
+            if max_pool_connections not in (max_connections, 10):
+                raise ValueError("max_connections is max_pool_connections; pass one")
+            max_pool_connections = max_connections
+        check_session_args(
+            region=None, max_pool_connections=max_pool_connections, max_attempts=max_attempts,
+            retry_mode=retry_mode, read_timeout=read_timeout, stream=stream,
+            connect_timeout=connect_timeout,
+        )  # fmt: skip
+        check_endpoint(api_url, "api_url")
+        self._download = None
+        self._download_url = None
+        if download_url is not None:
+            check_endpoint(download_url, "download_url")
+            if "://" not in download_url:
+                download_url = "https://" + download_url
+            try:
+                self._download = split_url(download_url, "download_url")
+            except MalformedResponse:
+                raise ValueError(f"download_url must be http(s)://host[:port], got "
+                                 f"{download_url!r}") from None  # fmt: skip
+            self._download_url = download_url.rstrip("/")
+        if (access_key_id is None) != (access_key is None):
+            raise ValueError("pass both access_key_id and access_key, or neither")
+        if access_key_id is None or access_key is None:
+            found = b2_credentials_from_env()
+            if found is None:
+                raise NoCredentialsError(
+                    "no B2 credentials: pass access_key_id and access_key, or set "
+                    "B2_APPLICATION_KEY_ID and B2_APPLICATION_KEY"
+                )
+            access_key_id, access_key = found
+        if not isinstance(access_key_id, str) or not access_key_id:
+            raise ValueError("access_key_id must be a non-empty string")
+        if not isinstance(access_key, str) or not access_key:
+            raise ValueError("access_key must be a non-empty string")
+        if bucket is not None:
+            validate_bucket(bucket)
+        parts = urlsplit(api_url if "://" in api_url else "https://" + api_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+            raise ValueError(f"api_url must be http(s)://host[:port], got {api_url!r}")
+        self.api_url = f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+        self.access_key_id = access_key_id
+        self.credentials = StaticCredentials(Credentials(access_key_id, access_key))
+        self.bucket = bucket
+        self.stream = stream
+        self._slot = slot_for(self.api_url, access_key_id, access_key)
+        self._min_part_size = None
+        return max_pool_connections
+
+    def _default_bucket(self, account: Account) -> str:
+        """The one bucket a restricted key's authorization names (now the session's)."""
+        if account.allowed_bucket_name is None:
+            raise ValueError("no bucket given and the session has no default bucket")
+        if account.allowed_bucket_id is not None:
+            self._slot.bucket_ids[account.allowed_bucket_name] = account.allowed_bucket_id
+        self.bucket = account.allowed_bucket_name
+        return self.bucket
+
+
+def retry_policy(
+    max_attempts: int | None,
+    retry_mode: RetryMode | None,
+    backoff_base: float,
+    max_backoff: float,
+) -> RetryPolicy:
+    """A B2 session's retries: the arguments, else `AWS_MAX_ATTEMPTS` / `AWS_RETRY_MODE`
+    (no profile), else 5 attempts, 'standard'."""
+    from .config import retry_settings
+    from .retries import RetryPolicy
+
+    attempts, mode = retry_settings(max_attempts, retry_mode, default_attempts=5, use_profile=False)
+    return RetryPolicy(attempts, mode, backoff_base=backoff_base, max_backoff=max_backoff)
+
+
+class B2Driver(B2Base):
+    """Runs B2 operations through a transport for a key's `AuthSlot` (see `B2Session`)."""
+
+    transport: Transport
 
     def run(self, operation: Operation[T]) -> T:
         """Drive an I/O-free operation from s3lite.operation through this session's
@@ -83,12 +199,7 @@ class B2Driver:
         restricted key's authorization names."""
         if bucket is None:
             if self.bucket is None:
-                account = self._account()
-                if account.allowed_bucket_name is None:
-                    raise ValueError("no bucket given and the session has no default bucket")
-                if account.allowed_bucket_id is not None:
-                    self._slot.bucket_ids[account.allowed_bucket_name] = account.allowed_bucket_id
-                self.bucket = account.allowed_bucket_name
+                return self._default_bucket(self._account())
             return self.bucket
         return validate_bucket(bucket)
 

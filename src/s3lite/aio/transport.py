@@ -245,11 +245,16 @@ class AsyncTransport:
         attempt = 0
         retry_cost = 0
         refreshed = False
+        # An auth with `async def prepare()` gets what it signs with (a token, an upload URL)
+        # before each attempt, without blocking the loop; its `sign` then only uses it.
+        prepare = getattr(auth, "prepare", None)
         while True:
             attempt += 1
             request.attempts += 1
             if limiter is not None and limiter.enabled:
                 await self._rate_token(limiter)
+            if prepare is not None:
+                await prepare()
             try:
                 response = await self._attempt(request, auth, dialect)
             except PoolTimeout as exc:
