@@ -141,7 +141,8 @@ class AsyncB2Driver(B2Base):
                 account = slot.cached()
                 if account is None:
                     account, lifetime = await self._authorize(slot)
-                    slot.store(account, lifetime)
+                    # The slot's lock may be held by a sync session authorizing this key.
+                    await asyncio.to_thread(slot.store, account, lifetime)
         self._seen = account
         return account
 
