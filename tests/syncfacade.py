@@ -90,22 +90,23 @@ def _is_async_object(value: Any) -> bool:
     return module.startswith("s3lite.aio")
 
 
-def wrap(loop: Loop, value: Any) -> Any:
-    """What a sync caller gets for `value`, a result of the async API."""
+def wrap(loop: Loop, value: Any, owner: Any = None) -> Any:
+    """What a sync caller gets for `value`, a result of the async API. `owner` (the facade)
+    is kept alive by what is returned: its loop runs as long as the facade lives."""
     from s3lite.aio.response import AsyncResponse
 
     if isinstance(value, AsyncResponse):
-        return SyncResponse(loop, value)
+        return SyncResponse(loop, value, owner)
     if inspect.isawaitable(value):
-        return wrap(loop, loop.run(value))
+        return wrap(loop, loop.run(value), owner)
     if inspect.isasyncgen(value):
-        return _iterate(loop, value)
+        return _iterate(loop, value, owner)
     if _is_async_object(value) or hasattr(value, "__aiter__") or hasattr(value, "__aenter__"):
-        return SyncProxy(loop, value)
+        return SyncProxy(loop, value, owner)
     return value
 
 
-def _iterate(loop: Loop, iterable: Any) -> Iterator[Any]:
+def _iterate(loop: Loop, iterable: Any, owner: Any = None) -> Iterator[Any]:
     """A sync iterator over an async iterable; closes it when abandoned."""
     iterator = iterable.__aiter__()
     try:
@@ -114,22 +115,23 @@ def _iterate(loop: Loop, iterable: Any) -> Iterator[Any]:
                 item = loop.run(iterator.__anext__())
             except StopAsyncIteration:
                 return
-            yield wrap(loop, item)
+            yield wrap(loop, item, owner)
     finally:
         aclose = getattr(iterator, "aclose", None)
         if aclose is not None and not loop.loop.is_closed():
             loop.run(aclose())
 
 
-def _method(loop: Loop, fn: Callable[..., Any]) -> Callable[..., Any]:
-    """`fn` (a coroutine function, or a function returning async objects) as a sync call."""
+def _method(loop: Loop, fn: Callable[..., Any], owner: Any) -> Callable[..., Any]:
+    """`fn` (a coroutine function, or a function returning async objects) as a sync call;
+    `owner` (the facade) lives as long as the call does (`Facade(...).method()` works)."""
 
     @functools.wraps(fn)
     def call(*args: Any, **kwargs: Any) -> Any:
         if inspect.iscoroutinefunction(fn):
-            return wrap(loop, loop.run(fn(*args, **kwargs)))
+            return wrap(loop, loop.run(fn(*args, **kwargs)), owner)
         # called on the loop's thread: what it builds may bind to the running loop
-        return wrap(loop, loop.call(fn, *args, **kwargs))
+        return wrap(loop, loop.call(fn, *args, **kwargs), owner)
 
     return call
 
@@ -139,14 +141,15 @@ class SyncProxy:
     iteration becomes iteration, `async with` becomes `with`. Plain attributes are the async
     object's own (setting one sets it there)."""
 
-    def __init__(self, loop: Loop, target: Any) -> None:
+    def __init__(self, loop: Loop, target: Any, owner: Any = None) -> None:
         object.__setattr__(self, "_loop", loop)
         object.__setattr__(self, "_target", target)
+        object.__setattr__(self, "_owner", owner)  # keeps the facade (and its loop) alive
 
     def __getattr__(self, name: str) -> Any:
         value = getattr(self._target, name)
         if inspect.ismethod(value) or inspect.isfunction(value):
-            return _method(self._loop, value)
+            return _method(self._loop, value, self._owner or self)
         return value
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -155,11 +158,11 @@ class SyncProxy:
     def __iter__(self) -> Iterator[Any]:
         if not hasattr(self._target, "__aiter__"):
             raise TypeError(f"{type(self._target).__name__} is not iterable")
-        return _iterate(self._loop, self._target)
+        return _iterate(self._loop, self._target, self._owner)
 
     def __enter__(self) -> Any:
         entered = self._loop.run(self._target.__aenter__())
-        return self if entered is self._target else wrap(self._loop, entered)
+        return self if entered is self._target else wrap(self._loop, entered, self._owner)
 
     def __exit__(self, *exc: Any) -> Any:
         return self._loop.run(self._target.__aexit__(*exc))
@@ -189,7 +192,7 @@ class SyncResponse(SyncProxy):
 
     def iter_chunks(self, chunk_size: int = DEFAULT_CHUNK) -> Iterator[bytes]:
         """The body in chunks of at most `chunk_size` bytes."""
-        return _iterate(self._loop, self._target.iter_chunks(chunk_size))
+        return _iterate(self._loop, self._target.iter_chunks(chunk_size), self._owner)
 
     def __iter__(self) -> Iterator[bytes]:
         return self.iter_chunks()
@@ -308,10 +311,11 @@ class SyncMultipartUpload(SyncProxy):
     def __init__(self, session: _SessionFacade, *args: Any, **kwargs: Any) -> None:
         cls = _async_upload_class()
         upload = session._loop.call(cls, _unwrap(session), *args, **kwargs)
-        super().__init__(session._loop, upload)
+        super().__init__(session._loop, upload, session)
 
     @classmethod
     def resume(cls, session: _SessionFacade, *args: Any, **kwargs: Any) -> Any:
         """`AsyncMultipartUpload.resume(...)` on the facade's loop."""
         resume = _async_upload_class().resume
-        return wrap(session._loop, session._loop.call(resume, _unwrap(session), *args, **kwargs))
+        upload = session._loop.call(resume, _unwrap(session), *args, **kwargs)
+        return wrap(session._loop, upload, session)
