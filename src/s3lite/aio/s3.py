@@ -20,6 +20,7 @@ from .docs import mirrors
 from .s3_buckets import AsyncS3BucketsMixin
 from .s3_multipart import AsyncS3MultipartMixin
 from .s3_objects import BODY_NOTE, AsyncS3ObjectsMixin
+from .transfer import AsyncTransferMixin
 from .transport import AsyncTransport
 
 if TYPE_CHECKING:
@@ -38,14 +39,17 @@ _INIT_NOTE = """On the async session, `transport` is an `s3lite.aio.AsyncTranspo
 on one loop. Close it with `await session.close()` or `async with`."""
 
 
-class AsyncS3Session(AsyncS3ObjectsMixin, AsyncS3MultipartMixin, AsyncS3BucketsMixin):
+class AsyncS3Session(
+    AsyncTransferMixin, AsyncS3ObjectsMixin, AsyncS3MultipartMixin, AsyncS3BucketsMixin
+):
     """A connection to one S3-compatible service on asyncio, with an optional default bucket.
 
-    `S3Session`'s methods as coroutines (`await session.put_object(...)`): objects,
-    multipart uploads, buckets, tags, policies, lifecycle, Object Lock, request, or any
-    operation of `s3lite.s3_requests` with `await run(op)`; listings are async iterators
-    (`async for item in session.list_objects()`), streamed bodies are read with `await
-    resp.read()` or `async for chunk in resp.iter_chunks()`; `presign` stays synchronous.
+    `S3Session`'s methods as coroutines (`await session.put_object(...)`): objects, files
+    (upload_file, download_file: parts run as concurrent tasks), buckets, tags, policies,
+    lifecycle, Object Lock, request, or any operation of `s3lite.s3_requests` with `await
+    run(op)`; listings are async iterators (`async for item in session.list_objects()`),
+    streamed bodies are read with `await resp.read()` or `async for chunk in
+    resp.iter_chunks()`; `presign` stays synchronous.
     Use it on one event loop; close it (`async with`, or `await close()`).
     """
 

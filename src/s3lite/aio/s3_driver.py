@@ -10,7 +10,7 @@ broken download, running parts concurrently, and preparing bodies off the loop.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterable, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Sequence
 from typing import IO, TYPE_CHECKING, Any, TypeVar, cast
 
 from .. import s3xml
@@ -20,6 +20,7 @@ from ..s3_payload import SPOOL_MEMORY, PreparedBody, prepare_body
 from ..s3_requests import ResumableGet, check_resumed, object_changed, resume_request
 from ..s3_settings import S3EndpointSettings
 from ..signing import UNSIGNED_PAYLOAD
+from ..transport import Body
 from .body import AsyncBody
 from .driver import run_async
 from .listing import AsyncListing
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
     from ..s3_listing_requests import Pages
     from ..s3_multipart_requests import CopyInParts
     from ..signing import SigV2Auth, SigV4Auth
-    from ..transport import Body
     from .body import AsyncBodyLike
     from .credentials import LoopCredentials
     from .response import AsyncResponse, AsyncResumer
@@ -71,6 +71,20 @@ async def bounded_gather(calls: Sequence[Callable[[], Awaitable[T]]], limit: int
         await asyncio.gather(*workers, return_exceptions=True)
         raise
     return results
+
+
+def _spool_iterable(source: Iterable[bytes]) -> IO[bytes]:
+    """An iterable of unknown length in a spooled temporary file (called on a worker thread)."""
+    import tempfile
+
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY)  # noqa: SIM115
+    try:
+        for chunk in Body(source).chunks():
+            spool.write(chunk)
+    except BaseException:
+        spool.close()
+        raise
+    return spool
 
 
 class AsyncS3Driver(S3EndpointSettings):
@@ -189,19 +203,23 @@ class AsyncS3Driver(S3EndpointSettings):
     ) -> tuple[PreparedBody, IO[bytes] | None]:
         """A body ready to send (see `s3_payload.prepare_body`), and the spool file to close
         once it is sent (or None). Bytes are prepared here; files and iterables, which may be
-        read (hashed, spooled), on a worker thread. An async iterable of known length goes
+        read (hashed, spooled), on a worker thread; an iterable of unknown length is spooled
+        and then sent as a file is. An async iterable of known length goes
         out as it comes, UNSIGNED-PAYLOAD, unless a checksum, 'signed' or 'streaming' payloads
         ask for its bytes first: then (and when its length is unknown) it is spooled (memory,
         then a temporary file) and sent as a file is."""
         mode = self._endpoint.payload_signing
+        if body is None or isinstance(body, (bytes, bytearray, memoryview, str, Body)):
+            return prepare_body(body, length, checksum, mode), None
         if not isinstance(body, AsyncIterable):
-            if body is None or isinstance(body, (bytes, bytearray, memoryview, str)):
-                return prepare_body(body, length, checksum, mode), None
-            return await asyncio.to_thread(prepare_body, body, length, checksum, mode), None
-        if length is not None and checksum is None and mode in ("auto", "unsigned"):
+            if length is not None or hasattr(body, "read"):
+                return await asyncio.to_thread(prepare_body, body, length, checksum, mode), None
+            spool = await asyncio.to_thread(_spool_iterable, body)
+        elif length is not None and checksum is None and mode in ("auto", "unsigned"):
             prepared = prepare_body(AsyncBody(body, length), length, None, mode)
             return prepared._replace(payload_hash=UNSIGNED_PAYLOAD), None
-        spool = await self._spool(body)
+        else:
+            spool = await self._spool(body)
         try:
             size = spool.tell()
             spool.seek(0)
