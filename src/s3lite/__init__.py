@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AccessDenied",
+    "AsyncB2Session",
     "AsyncS3Session",
     "B2Path",
     "B2Session",
@@ -99,6 +100,7 @@ _EXPORTS: dict[str, str] = {
     "S3Session": "s3",
     # The asyncio API (the `s3lite[async]` extra): imported only when named.
     "AsyncS3Session": "aio.s3",
+    "AsyncB2Session": "aio.b2",
     "DeleteObjectsError": "deletes",
     "DeleteResult": "deletes",
     "B2Session": "b2",
@@ -178,6 +180,7 @@ _EXPORTS: dict[str, str] = {
 }
 
 if TYPE_CHECKING:
+    from .aio.b2 import AsyncB2Session as AsyncB2Session
     from .aio.s3 import AsyncS3Session as AsyncS3Session
     from .b2 import B2Session as B2Session
     from .compat import Conn as Conn

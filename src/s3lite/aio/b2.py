@@ -5,7 +5,8 @@ Every call runs the very operations the sync session runs (the `s3lite.b2_*` mod
 the driver differs (`AsyncB2Driver`, on an `AsyncTransport`). The account authorization is
 the process-wide cache the sync sessions use, got on the loop. Listings are `AsyncListing`s
 (`async for item in session.list_objects()`); `get_object` streams (`async for chunk in
-resp.iter_chunks()`) and resumes a broken body from the same file id. `presign` awaits too:
+resp.iter_chunks()`) and resumes a broken body from the same file id; `upload_file` and
+`download_file` run their parts as concurrent tasks. `presign` awaits too:
 B2 has no signed URLs, it asks for a download authorization.
 """
 
@@ -17,18 +18,21 @@ from ..b2 import B2Session
 from ..b2_driver import retry_policy
 from ..b2_requests import DEFAULT_API_URL
 from .b2_buckets import AsyncB2BucketsMixin
-from .b2_driver import same_doc
+from .docs import mirrors
+from .lock import AsyncLocking
+from .transfer import AsyncTransferMixin
 from .transport import AsyncTransport
 
 if TYPE_CHECKING:
     import urllib3
 
     from ..retries import RetryMode
+    from .lock_b2_store import AsyncB2LockStore
 
 __all__ = ["AsyncB2Session"]
 
 
-class AsyncB2Session(AsyncB2BucketsMixin):
+class AsyncB2Session(AsyncB2BucketsMixin, AsyncTransferMixin, AsyncLocking):
     """A connection to Backblaze B2 (native API) on asyncio, with an optional default bucket.
 
     Same methods, arguments, results and errors as `B2Session`, as coroutines; use it as
@@ -43,7 +47,7 @@ class AsyncB2Session(AsyncB2BucketsMixin):
     records_large_file_sha1 = B2Session.records_large_file_sha1
     max_info_entries = B2Session.max_info_entries
 
-    @same_doc(B2Session.__init__)
+    @mirrors(B2Session.__init__)
     def __init__(
         self,
         access_key_id: str | None = None,
@@ -85,6 +89,12 @@ class AsyncB2Session(AsyncB2BucketsMixin):
                 user_agent=user_agent,
             )
         self.transport = transport
+
+    def lock_store_async(self, bucket: str | None = None) -> AsyncB2LockStore:
+        """Where `lock` keeps its files: `bucket` (default the session's)."""
+        from .lock_b2_store import AsyncB2LockStore
+
+        return AsyncB2LockStore(self, self._bucket(bucket), self._call, self._bucket_id)
 
     # --- lifecycle -----------------------------------------------------------------------------
     async def close(self) -> None:

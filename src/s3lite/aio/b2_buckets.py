@@ -23,8 +23,8 @@ from ..b2_buckets import (
 )
 from ..b2_calls import find_bucket
 from ..b2_requests import validate_key
-from .b2_driver import same_doc
 from .b2_large_files import AsyncB2LargeFilesMixin
+from .docs import mirrors
 from .response import AsyncResponse
 
 __all__ = ["AsyncB2BucketsMixin"]
@@ -35,7 +35,7 @@ _API_NAME = re.compile(r"^b2_[a-z0-9_]+$")
 class AsyncB2BucketsMixin(AsyncB2LargeFilesMixin):
     """Buckets, application keys, presigned downloads, any native API call."""
 
-    @same_doc(B2BucketsMixin.create_bucket)
+    @mirrors(B2BucketsMixin.create_bucket)
     async def create_bucket(
         self,
         bucket: str | None = None,
@@ -56,29 +56,29 @@ class AsyncB2BucketsMixin(AsyncB2LargeFilesMixin):
         response = await self.run(create_bucket(ctx, bucket, bucket_type, object_lock))
         return cast("AsyncResponse", response)
 
-    @same_doc(B2BucketsMixin.delete_bucket)
+    @mirrors(B2BucketsMixin.delete_bucket)
     async def delete_bucket(self, bucket: str | None = None) -> AsyncResponse:
         bucket = await self._resolve_bucket(bucket)
         response = await self.run(delete_bucket(await self._context(), bucket))
         return cast("AsyncResponse", response)
 
-    @same_doc(B2BucketsMixin.head_bucket)
+    @mirrors(B2BucketsMixin.head_bucket)
     async def head_bucket(self, bucket: str | None = None) -> AsyncResponse:
         bucket = await self._resolve_bucket(bucket)
         response = await self.run(find_bucket(await self._context(), bucket))
         return cast("AsyncResponse", response)
 
-    @same_doc(B2BucketsMixin.set_bucket_versioning)
+    @mirrors(B2BucketsMixin.set_bucket_versioning)
     async def set_bucket_versioning(self, enabled: bool, bucket: str | None = None) -> None:
         await self._resolve_bucket(bucket)
         if not enabled:
             raise ValueError("B2 buckets always keep every version; versioning cannot be suspended")
 
-    @same_doc(B2BucketsMixin.list_buckets)
+    @mirrors(B2BucketsMixin.list_buckets)
     async def list_buckets(self) -> list[dict[str, Any]]:
         return await self.run(list_buckets(await self._context()))
 
-    @same_doc(B2BucketsMixin.create_app_key)
+    @mirrors(B2BucketsMixin.create_app_key)
     async def create_app_key(
         self,
         capabilities: Iterable[str],
@@ -91,13 +91,13 @@ class AsyncB2BucketsMixin(AsyncB2LargeFilesMixin):
         params = key_params(capabilities, key_name, duration, bucket, prefix)
         return await self.run(create_key(await self._context(), params, bucket))
 
-    @same_doc(B2BucketsMixin.delete_app_key)
+    @mirrors(B2BucketsMixin.delete_app_key)
     async def delete_app_key(self, application_key_id: str) -> None:
         if not isinstance(application_key_id, str) or not application_key_id:
             raise ValueError("application_key_id must be a non-empty str")
         await self.run(delete_key(await self._context(), application_key_id))
 
-    @same_doc(B2BucketsMixin.presign)
+    @mirrors(B2BucketsMixin.presign)
     async def presign(
         self,
         method: str,
@@ -124,7 +124,7 @@ class AsyncB2BucketsMixin(AsyncB2LargeFilesMixin):
         token = await self.run(download_authorization(ctx, bucket, prefix, seconds))
         return shared_url(self._download_url or ctx.account.download_url, bucket, key, token)
 
-    @same_doc(B2BucketsMixin.request)
+    @mirrors(B2BucketsMixin.request)
     async def request(
         self,
         api_name: str,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from ..b2_auth import AuthSlot, TokenAuth, UploadAuth, UploadTarget
 from ..b2_calls import B2Context, api, bucket_id
@@ -26,25 +26,14 @@ if TYPE_CHECKING:
     from .response import AsyncResponse
     from .transport import AsyncTransport
 
-__all__ = ["AsyncB2Driver", "AsyncTokenAuth", "AsyncUploadAuth", "same_doc"]
+__all__ = ["AsyncB2Driver", "AsyncTokenAuth", "AsyncUploadAuth"]
 
 T = TypeVar("T")
-F = TypeVar("F", bound=Callable[..., Any])
 
 #: One authorization at a time per key on each loop (tasks that need it wait for it).
 _AUTH_LOCKS: weakref.WeakKeyDictionary[
     asyncio.AbstractEventLoop, weakref.WeakKeyDictionary[AuthSlot, asyncio.Lock]
 ] = weakref.WeakKeyDictionary()
-
-
-def same_doc(sync: Callable[..., Any]) -> Callable[[F], F]:
-    """Give an async method the docstring of the sync method it mirrors."""
-
-    def give(method: F) -> F:
-        method.__doc__ = sync.__doc__
-        return method
-
-    return give
 
 
 def _auth_lock(slot: AuthSlot) -> asyncio.Lock:
@@ -152,7 +141,8 @@ class AsyncB2Driver(B2Base):
                 account = slot.cached()
                 if account is None:
                     account, lifetime = await self._authorize(slot)
-                    slot.store(account, lifetime)
+                    # The slot's lock may be held by a sync session authorizing this key.
+                    await asyncio.to_thread(slot.store, account, lifetime)
         self._seen = account
         return account
 
@@ -187,6 +177,9 @@ class AsyncB2Driver(B2Base):
     async def _bucket_id(self, bucket: str) -> str:
         return await self.run(bucket_id(await self._context(), bucket))
 
-    async def _call(self, name: str, params: Mapping[str, Any]) -> tuple[Any, dict[str, Any]]:
+    async def _call(
+        self, name: str, params: Mapping[str, Any]
+    ) -> tuple[AsyncResponse, dict[str, Any]]:
         """One JSON API call (`b2_calls.api`): its response and JSON object."""
-        return await self.run(api(await self._context(), name, params))
+        response, obj = await self.run(api(await self._context(), name, params))
+        return cast("AsyncResponse", response), obj

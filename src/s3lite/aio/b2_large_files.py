@@ -24,8 +24,8 @@ from ..b2_requests import content_type_of, file_info, validate_key
 from ..errors import NoSuchUpload, S3LiteError
 from ..multipart import PartResult
 from ..parts import start_was_ambiguous, stray_uploads
-from .b2_driver import same_doc
 from .b2_objects import HASH_ON_LOOP, AsyncB2ObjectsMixin
+from .docs import mirrors
 
 if TYPE_CHECKING:
     from ..multipart import PartData
@@ -66,7 +66,7 @@ class AsyncB2LargeFilesMixin(AsyncB2ObjectsMixin):
         account = self._slot.cached() or self._seen
         return account.recommended_part_size if account is not None else B2_RECOMMENDED_PART_SIZE
 
-    @same_doc(B2LargeFilesMixin._mp_start)
+    @mirrors(B2LargeFilesMixin._mp_start)
     async def _mp_start(
         self,
         bucket: str,
@@ -110,7 +110,7 @@ class AsyncB2LargeFilesMixin(AsyncB2ObjectsMixin):
             return 0
         return len(strays)
 
-    @same_doc(B2LargeFilesMixin._mp_upload_part)
+    @mirrors(B2LargeFilesMixin._mp_upload_part)
     async def _mp_upload_part(
         self, bucket: str, key: str, upload_id: str, number: int, data: PartData
     ) -> PartResult:
@@ -122,22 +122,22 @@ class AsyncB2LargeFilesMixin(AsyncB2ObjectsMixin):
         ctx = await self._context()
         return await self.run(upload_part(ctx, upload_id, number, request, size, sha1))
 
-    @same_doc(B2LargeFilesMixin._mp_complete)
+    @mirrors(B2LargeFilesMixin._mp_complete)
     async def _mp_complete(
         self, bucket: str, key: str, upload_id: str, parts: list[PartResult]
     ) -> AsyncResponse:
         response = await self.run(finish_large_file(await self._context(), upload_id, parts))
         return cast("AsyncResponse", response)
 
-    @same_doc(B2LargeFilesMixin._mp_abort)
+    @mirrors(B2LargeFilesMixin._mp_abort)
     async def _mp_abort(self, bucket: str, key: str, upload_id: str) -> None:
         await self.run(cancel_large_file(await self._context(), upload_id))
 
-    @same_doc(B2LargeFilesMixin._mp_list_parts)
+    @mirrors(B2LargeFilesMixin._mp_list_parts)
     async def _mp_list_parts(self, bucket: str, key: str, upload_id: str) -> list[PartResult]:
         return await self.run(list_parts(await self._context(), upload_id))
 
-    @same_doc(B2LargeFilesMixin.abort_multipart_uploads)
+    @mirrors(B2LargeFilesMixin.abort_multipart_uploads)
     async def abort_multipart_uploads(
         self,
         prefix: str = "",

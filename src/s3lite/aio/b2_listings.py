@@ -11,7 +11,8 @@ from ..b2_listings import (
     listing_params,
 )
 from ..listing import ListPage, ObjectInfo, UploadInfo, VersionInfo
-from .b2_driver import AsyncB2Driver, same_doc
+from .b2_driver import AsyncB2Driver
+from .docs import mirrors
 from .listing import AsyncListing
 
 __all__ = ["AsyncB2ListingsMixin"]
@@ -20,7 +21,7 @@ __all__ = ["AsyncB2ListingsMixin"]
 class AsyncB2ListingsMixin(AsyncB2Driver):
     """`list_objects`, `list_object_versions` and `list_multipart_uploads`."""
 
-    @same_doc(B2ListingsMixin.list_objects)
+    @mirrors(B2ListingsMixin.list_objects)
     def list_objects(
         self,
         prefix: str = "",
@@ -45,7 +46,7 @@ class AsyncB2ListingsMixin(AsyncB2Driver):
 
         return AsyncListing(fetch, limit)
 
-    @same_doc(B2ListingsMixin.list_object_versions)
+    @mirrors(B2ListingsMixin.list_object_versions)
     def list_object_versions(
         self,
         prefix: str = "",
@@ -81,7 +82,7 @@ class AsyncB2ListingsMixin(AsyncB2Driver):
 
         return AsyncListing(fetch, limit)
 
-    @same_doc(B2ListingsMixin.list_multipart_uploads)
+    @mirrors(B2ListingsMixin.list_multipart_uploads)
     def list_multipart_uploads(
         self, prefix: str = "", *, bucket: str | None = None
     ) -> AsyncListing[UploadInfo]:

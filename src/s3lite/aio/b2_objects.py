@@ -34,9 +34,10 @@ from ..b2_requests import B2_DIALECT, fix_etag, ok_download, parse_error, valida
 from ..deletes import DeleteResult, delete_entries
 from ..errors import ClientError, NoSuchKey, ObjectChanged, TransportError
 from ..response import Response
-from .b2_driver import same_doc
+from ..transport import Body
 from .b2_listings import AsyncB2ListingsMixin
 from .body import AsyncBody, AsyncBodyLike
+from .docs import mirrors
 from .response import AsyncResponse, AsyncResumer
 
 __all__ = ["AsyncB2ObjectsMixin", "sha1_trailer"]
@@ -64,40 +65,49 @@ async def sha1_trailer(source: AsyncIterable[bytes], length: int) -> AsyncIterat
     yield sha.hexdigest().encode("ascii")
 
 
-async def spool(source: AsyncIterable[bytes] | Iterable[bytes] | IO[bytes]) -> IO[bytes]:
+async def spool(
+    source: AsyncIterable[bytes] | Iterable[bytes] | IO[bytes],
+) -> tuple[IO[bytes], int, str]:
     """Read a stream of unknown length once into a temporary file (a sync one on a worker
-    thread), so that its length is known; the caller closes it."""
+    thread), hashing it on the way: the file (the caller closes it), its size and SHA-1."""
     import tempfile
 
     spooled = cast("IO[bytes]", tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY))  # noqa: SIM115
+    sha = hashlib.sha1()  # noqa: S324 - B2's integrity check
     try:
         if isinstance(source, AsyncIterable):
             async for chunk in source:
-                if not isinstance(chunk, (bytes, bytearray, memoryview)):
-                    raise TypeError(f"body iterator yielded {type(chunk).__name__}, not bytes")
+                _keep(chunk, sha)
                 if spooled.tell() + len(chunk) <= SPOOL_MEMORY:
                     spooled.write(chunk)
                 else:
                     await asyncio.to_thread(spooled.write, chunk)
         else:
-            await asyncio.to_thread(_copy, source, spooled)
-        check_upload_size(spooled.tell())
+            await asyncio.to_thread(_copy, source, spooled, sha)
+        size = spooled.tell()
+        check_upload_size(size)
         spooled.seek(0)
     except BaseException:
         spooled.close()
         raise
-    return spooled
+    return spooled, size, sha.hexdigest()
 
 
-def _copy(source: Iterable[bytes] | IO[bytes], target: IO[bytes]) -> None:
+def _keep(chunk: object, sha: Any) -> None:
+    if not isinstance(chunk, (bytes, bytearray, memoryview)):
+        raise TypeError(f"body iterator yielded {type(chunk).__name__}, not bytes")
+    sha.update(chunk)
+
+
+def _copy(source: Iterable[bytes] | IO[bytes], target: IO[bytes], sha: Any) -> None:
     if hasattr(source, "read"):
         f = cast("IO[bytes]", source)
         while chunk := f.read(1024 * 1024):
+            sha.update(chunk)
             target.write(chunk)
         return
     for chunk in source:
-        if not isinstance(chunk, (bytes, bytearray, memoryview)):
-            raise TypeError(f"body iterator yielded {type(chunk).__name__}, not bytes")
+        _keep(chunk, sha)
         target.write(chunk)
 
 
@@ -122,7 +132,7 @@ def _small(body: object) -> bool:
 class AsyncB2ObjectsMixin(AsyncB2ListingsMixin):
     """Upload, download, head, hide, delete, copy and batch-delete files."""
 
-    @same_doc(B2ObjectsMixin.put_object)
+    @mirrors(B2ObjectsMixin.put_object)
     async def put_object(
         self,
         key: str,
@@ -149,10 +159,16 @@ class AsyncB2ObjectsMixin(AsyncB2ListingsMixin):
         spooled: IO[bytes] | None = None
         try:
             if _unknown_length(body, content_length):
-                spooled = await spool(cast("Iterable[bytes]", body))
-                body, content_length = spooled, spooled.seek(0, 2)
-                spooled.seek(0)
-            if isinstance(body, AsyncIterable):
+                # Spooled once to learn its length (as the sync session does): its SHA-1 is
+                # known before it is sent, so it goes up front.
+                spooled, size, digest = await spool(cast("Iterable[bytes]", body))
+                request, _ = upload_request(
+                    key, spooled, metadata, content_type, content_length=size, **options
+                )
+                request.body = Body(spooled, size)
+                request.headers["X-Bz-Content-Sha1"] = sha1 = digest
+                request.headers["Content-Length"] = str(size)
+            elif isinstance(body, AsyncIterable):
                 assert content_length is not None
                 # The shared builder makes the request (headers, length, SHA-1 mode) for a
                 # stream of that length; its body is then the async stream's.
@@ -178,7 +194,7 @@ class AsyncB2ObjectsMixin(AsyncB2ListingsMixin):
                 spooled.close()
         return cast("AsyncResponse", response)
 
-    @same_doc(B2ObjectsMixin.get_object)
+    @mirrors(B2ObjectsMixin.get_object)
     async def get_object(
         self,
         key: str,
@@ -248,7 +264,7 @@ class AsyncB2ObjectsMixin(AsyncB2ListingsMixin):
 
         return resume
 
-    @same_doc(B2ObjectsMixin.head_object)
+    @mirrors(B2ObjectsMixin.head_object)
     async def head_object(
         self,
         key: str,
@@ -263,14 +279,14 @@ class AsyncB2ObjectsMixin(AsyncB2ListingsMixin):
         response = await self.run(head_file(ctx, bucket, key, version_id, dict(headers or {})))
         return cast("AsyncResponse", response)
 
-    @same_doc(B2ObjectsMixin.hide_object)
+    @mirrors(B2ObjectsMixin.hide_object)
     async def hide_object(self, key: str, *, bucket: str | None = None) -> AsyncResponse:
         validate_key(key)
         bucket = await self._resolve_bucket(bucket)
         response = await self.run(hide_file(await self._context(), bucket, key))
         return cast("AsyncResponse", response)
 
-    @same_doc(B2ObjectsMixin.delete_object)
+    @mirrors(B2ObjectsMixin.delete_object)
     async def delete_object(
         self, key: str, version_id: str | None = None, *, bucket: str | None = None
     ) -> Response:
@@ -278,7 +294,7 @@ class AsyncB2ObjectsMixin(AsyncB2ListingsMixin):
         bucket = await self._resolve_bucket(bucket)
         return await self.run(delete_file(await self._context(), bucket, key, version_id))
 
-    @same_doc(B2ObjectsMixin.copy_object)
+    @mirrors(B2ObjectsMixin.copy_object)
     async def copy_object(
         self,
         source_key: str,
@@ -316,7 +332,7 @@ class AsyncB2ObjectsMixin(AsyncB2ListingsMixin):
         return cast("AsyncResponse", response)
 
     # --- many files ----------------------------------------------------------------------------
-    @same_doc(B2BatchDeleteMixin.delete_objects)
+    @mirrors(B2BatchDeleteMixin.delete_objects)
     async def delete_objects(
         self,
         keys: Iterable[str | tuple[str, str | None] | Mapping[str, Any]] | None = None,
