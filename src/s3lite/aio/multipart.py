@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 from ..errors import NoSuchUpload, S3LiteError
 from ..multipart import MultipartUpload, UploadState, backend_of
 from ..parts import FileSection, Part, PartBuffers, PartResult, PartSource, stray_uploads
-from .offload import Offload, run_to_end, same_doc
+from .docs import mirrors
+from .offload import Offload, run_to_end
 
 if TYPE_CHECKING:
     from ..parts import PartData
@@ -96,7 +97,7 @@ class AsyncMultipartUpload(UploadState):
         self._offload = Offload()
 
     # --- plain-object API --------------------------------------------------------------------
-    @same_doc(MultipartUpload.start)
+    @mirrors(MultipartUpload.start)
     async def start(self) -> str:
         if self.upload_id is None:
             started, clock = self._clock(), time.monotonic()
@@ -110,7 +111,7 @@ class AsyncMultipartUpload(UploadState):
                 raise
         return self.upload_id
 
-    @same_doc(MultipartUpload.upload_part)
+    @mirrors(MultipartUpload.upload_part)
     async def upload_part(self, number: int, data: PartData) -> PartResult:
         upload_id = self.check_part_number(number)
         result = await self._calls._mp_upload_part(
@@ -119,7 +120,7 @@ class AsyncMultipartUpload(UploadState):
         self.record_part(number, result, len(data))
         return result
 
-    @same_doc(MultipartUpload.complete)
+    @mirrors(MultipartUpload.complete)
     async def complete(self) -> Any:
         if self.completed is not None:
             return self.completed
@@ -138,7 +139,7 @@ class AsyncMultipartUpload(UploadState):
         self.finish(response, parts)
         return response
 
-    @same_doc(MultipartUpload.abort)
+    @mirrors(MultipartUpload.abort)
     async def abort(self) -> None:
         if not self.needs_abort:
             return
@@ -255,7 +256,7 @@ class AsyncMultipartUpload(UploadState):
 
     # --- resume ------------------------------------------------------------------------------
     @classmethod
-    @same_doc(MultipartUpload.resume)
+    @mirrors(MultipartUpload.resume)
     async def resume(
         cls,
         session: Any,

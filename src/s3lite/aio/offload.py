@@ -14,10 +14,9 @@ import functools
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-__all__ = ["Offload", "run_to_end", "same_doc"]
+__all__ = ["Offload", "run_to_end"]
 
 T = TypeVar("T")
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Offload:
@@ -61,14 +60,3 @@ async def run_to_end(awaitable: Awaitable[T]) -> T:
         if cancelled:
             raise asyncio.CancelledError
         return result
-
-
-def same_doc(sync: Callable[..., Any]) -> Callable[[F], F]:
-    """Give the decorated coroutine function the docstring of its sync counterpart `sync`
-    (same parameters, same meaning)."""
-
-    def decorate(func: F) -> F:
-        func.__doc__ = sync.__doc__
-        return func
-
-    return decorate

@@ -36,8 +36,9 @@ from ..transfer import (
     upload_options,
     with_large_file_sha1,
 )
+from .docs import mirrors
 from .multipart import AsyncMultipartUpload
-from .offload import Offload, run_to_end, same_doc
+from .offload import Offload, run_to_end
 
 if TYPE_CHECKING:
     from ..progress import ProgressCallback
@@ -52,7 +53,7 @@ WRITE_CHUNK = 8 * 1024 * 1024
 class AsyncTransferMixin:
     """`upload_file` and `download_file` for any async session with the multipart hooks."""
 
-    @same_doc(TransferMixin.upload_file)
+    @mirrors(TransferMixin.upload_file)
     async def upload_file(
         self,
         source: str | os.PathLike[str] | IO[bytes],
@@ -119,7 +120,7 @@ class AsyncTransferMixin:
         reporter.finish()
         return response
 
-    @same_doc(TransferMixin.download_file)
+    @mirrors(TransferMixin.download_file)
     async def download_file(
         self,
         key: str,

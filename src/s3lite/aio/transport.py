@@ -212,7 +212,8 @@ class AsyncTransport:
             response = await self.send_raw(
                 request, auth, dialect=dialect, error_parser=error_parser, ok=ok
             )
-            response.max_body = max_body
+            # A HEAD's Content-Length is the object's size, not a body to bound.
+            response.max_body = max_body if request.method != "HEAD" else None
             if resume is not None:
                 response.resume_with(resume, self.retry.max_attempts)
             if not preload:
