@@ -136,6 +136,16 @@ def _method(loop: Loop, fn: Callable[..., Any], owner: Any) -> Callable[..., Any
     return call
 
 
+def _async_shim(fn: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+    """`fn`, a sync function written against the facade, as a coroutine function."""
+
+    @functools.wraps(fn)
+    async def shim(*args: Any, **kwargs: Any) -> Any:
+        return _unwrap(await asyncio.to_thread(fn, *args, **kwargs))
+
+    return shim
+
+
 class SyncProxy:
     """Forwards attribute access to an async object: methods become sync calls, async
     iteration becomes iteration, `async with` becomes `with`. Plain attributes are the async
@@ -153,6 +163,13 @@ class SyncProxy:
         return value
 
     def __setattr__(self, name: str, value: Any) -> None:
+        """Set the attribute on the async object. A sync function put in place of one of its
+        coroutine methods (a test's patch) becomes a coroutine that runs the function in a
+        worker thread, where it may call the facade, and hands back the async result."""
+        if callable(value) and not inspect.iscoroutinefunction(value):
+            current = getattr(type(self._target), name, None)
+            if inspect.iscoroutinefunction(current):
+                value = _async_shim(value)
         setattr(self._target, name, value)
 
     def __iter__(self) -> Iterator[Any]:
