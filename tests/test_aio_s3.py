@@ -133,7 +133,10 @@ def test_put_get_head_delete_round_trip(aio: AsyncS3Session, s3: S3Session) -> N
             assert head.content_length == 5 and head.metadata == {"colour": "blue"}
             assert head.etag == put.etag
             got = await aio.get_object("k", stream=False)
-            assert got.data == b"hello"
+            assert got.data == b"hello" and got.closed
+            buffer = bytearray(2)  # a preloaded body is still read from its start
+            assert await got.readinto(buffer) == 2 and buffer == b"he"
+            assert await got.read() == b"llo" and await got.read() == b""
             async with await aio.get_object("k") as resp:  # streamed by default
                 assert [c async for c in resp.iter_chunks(2)] == [b"he", b"ll", b"o"]
             part = await aio.get_object("k", range_start=1, range_end=3)
@@ -201,8 +204,34 @@ def test_bodies_from_files_iterables_and_async_iterators(
             aio.payload_signing = "signed"
             await aio.put_object("signed", chunks(b"z" * 5000), content_length=5000)
             assert (await aio.get_object("signed", stream=False)).data == b"z" * 5000
+            read_fd, write_fd = os.pipe()  # not seekable, length unknown: spooled, closed
+            with os.fdopen(write_fd, "wb") as w:
+                w.write(data[:50_000])
+            with os.fdopen(read_fd, "rb") as pipe:
+                await aio.put_object("pipe", pipe, checksum="crc32")
+            assert (await aio.get_object("pipe", stream=False)).data == data[:50_000]
             await aio.put_object("str", "héllo")
             assert (await aio.get_object("str", stream=False)).data == "héllo".encode()
+
+    run(main())
+
+
+def test_signing_modes(seaweed: LocalSeaweedFS, s3: S3Session, tmp_path: Path) -> None:
+    data = os.urandom(2 * MiB + 1)
+    path = tmp_path / "f"
+    path.write_bytes(data)
+
+    async def main() -> None:
+        async with session_on(seaweed, s3.bucket, payload_signing="streaming") as aio:
+            with open(path, "rb") as f:  # aws-chunked frames, signed as they are read
+                await aio.put_object("chunked", f)
+            assert (await aio.get_object("chunked", stream=False)).data == data
+            await aio.put_object("chunked-stream", chunks(data[:1000], data[1000:5000]))
+            assert (await aio.get_object("chunked-stream", stream=False)).data == data[:5000]
+        async with session_on(seaweed, s3.bucket, signature_version="s3") as v2:
+            await v2.put_object("v2", b"sigv2")
+            assert (await v2.get_object("v2", stream=False)).data == b"sigv2"
+            assert "Signature=" in v2.presign("GET", "v2")
 
     run(main())
 
@@ -576,6 +605,14 @@ def test_sessions_close_cleanly(seaweed: LocalSeaweedFS, s3: S3Session) -> None:
         assert all(len(r.data) == 200_000 for r in many)
         assert aio.transport.open_connections > 0
         await aio.close()
+        # A streamed response dropped unread hands its connection back when collected.
+        async with session_on(seaweed, s3.bucket, max_pool_connections=1, read_timeout=5) as one:
+            for _ in range(3):
+                dropped = await one.get_object("k")
+                await dropped.read(10)
+                del dropped
+                gc.collect()
+            assert len((await one.get_object("k", stream=False)).data) == 200_000
         assert aio.transport.open_connections == 0
 
     run(main())

@@ -32,7 +32,7 @@ async def run_async(operation: Operation[T], send: Callable[[Call], Awaitable[As
                 response = await send(call)
                 if not call.stream and not response.loaded:
                     response.max_body = call.max_body
-                    await response.read()
+                    await response.load()
             except Exception as exc:
                 call = operation.throw(exc)
             else:

@@ -113,6 +113,16 @@ class AsyncResponse:
                 headers.add(name, value)
         return headers
 
+    def header(self, name: str) -> str | None:
+        """One header's value (the first, if repeated), read without building `headers`."""
+        if self._headers is not None or self._pairs is None:
+            return self.headers.get(name)
+        name = name.lower()
+        for key, value in self._pairs:
+            if len(key) == len(name) and key.lower() == name:
+                return value
+        return None
+
     def _declared_length(self) -> int | None:
         """Content-Length, read from the pairs without building the mapping (the hot path)."""
         if self._headers is not None or self._pairs is None:
@@ -193,6 +203,20 @@ class AsyncResponse:
             self._data, self._cursor = data, len(data)
             return data
         return await self._read_raw(amt)
+
+    async def load(self) -> bytes:
+        """Read the whole body into `data` (bounded by `max_body`), left to be read from its
+        start, as the sync `Response` preloads a body that is not streamed."""
+        if self._data is None:
+            self._data = await self.read_limited(self.max_body)
+            self._cursor = 0
+        return self._data
+
+    async def readinto(self, buffer: bytearray | memoryview) -> int:
+        """Read into a writable buffer; returns the number of bytes read (0 at the end)."""
+        chunk = await self.read(len(buffer))
+        memoryview(buffer)[: len(chunk)] = chunk
+        return len(chunk)
 
     async def read_limited(self, limit: int | None) -> bytes:
         """All of the rest of the body, refused as `MalformedResponse` as soon as it is known
@@ -314,6 +338,14 @@ class AsyncResponse:
                 pass
         self.close()
 
+    def __del__(self) -> None:
+        # A streamed response dropped unclosed: its connection is closed and handed back on
+        # its loop (from whichever thread collects it), so the pool does not lose a slot.
+        conn = self._conn
+        if conn is not None and not conn.loop.is_closed():
+            self._conn = None
+            conn.loop.call_soon_threadsafe(_drop, conn, self._release)
+
     @property
     def closed(self) -> bool:
         return self._conn is None
@@ -356,3 +388,9 @@ class AsyncResponse:
 
     def __repr__(self) -> str:
         return f"<AsyncResponse [{self.status}]>"
+
+
+def _drop(conn: Connection, release: Callable[[Connection], None] | None) -> None:
+    conn.close()
+    if release is not None:
+        release(conn)

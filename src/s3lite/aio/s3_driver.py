@@ -10,7 +10,7 @@ broken download, running parts concurrently, and preparing bodies off the loop.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterable, Awaitable, Callable, Sequence
 from typing import IO, TYPE_CHECKING, Any, TypeVar, cast
 
 from .. import s3xml
@@ -73,13 +73,14 @@ async def bounded_gather(calls: Sequence[Callable[[], Awaitable[T]]], limit: int
     return results
 
 
-def _spool_iterable(source: Iterable[bytes]) -> IO[bytes]:
-    """An iterable of unknown length in a spooled temporary file (called on a worker thread)."""
+def _spool_body(source: Body) -> IO[bytes]:
+    """A stream of unknown length (or already partly read) in a spooled temporary file
+    (called on a worker thread)."""
     import tempfile
 
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY)  # noqa: SIM115
     try:
-        for chunk in Body(source).chunks():
+        for chunk in source.chunks():
             spool.write(chunk)
     except BaseException:
         spool.close()
@@ -143,7 +144,7 @@ class AsyncS3Driver(S3EndpointSettings):
         response = await self.transport.send_raw(
             request, auth, dialect=S3_DIALECT, error_parser=s3xml.parse_error, ok=ok_get
         )
-        etag = response.headers.get("etag")
+        etag = response.header("etag")  # (without building the headers: the hot path)
         if etag:
             response.resume_with(self._resumer(call, etag, auth), self.transport.retry.max_attempts)
         response.url = request.url
@@ -202,19 +203,21 @@ class AsyncS3Driver(S3EndpointSettings):
         self, body: AsyncBodyLike | Body, length: int | None, checksum: str | None
     ) -> tuple[PreparedBody, IO[bytes] | None]:
         """A body ready to send (see `s3_payload.prepare_body`), and the spool file to close
-        once it is sent (or None). Bytes are prepared here; files and iterables, which may be
-        read (hashed, spooled), on a worker thread; an iterable of unknown length is spooled
-        and then sent as a file is. An async iterable of known length goes
-        out as it comes, UNSIGNED-PAYLOAD, unless a checksum, 'signed' or 'streaming' payloads
-        ask for its bytes first: then (and when its length is unknown) it is spooled (memory,
-        then a temporary file) and sent as a file is."""
+        once it is sent (or None). Bytes are prepared here; a file or iterable that must be
+        hashed, on a worker thread; a stream of unknown length is spooled there first, then
+        sent as a file is. An async iterable of known length goes out as it comes,
+        UNSIGNED-PAYLOAD, unless a checksum, 'signed' or 'streaming' payloads ask for its
+        bytes first: then (and when its length is unknown) it is spooled (memory, then a
+        temporary file) and sent as a file is."""
         mode = self._endpoint.payload_signing
-        if body is None or isinstance(body, (bytes, bytearray, memoryview, str, Body)):
-            return prepare_body(body, length, checksum, mode), None
         if not isinstance(body, AsyncIterable):
-            if length is not None or hasattr(body, "read"):
-                return await asyncio.to_thread(prepare_body, body, length, checksum, mode), None
-            spool = await asyncio.to_thread(_spool_iterable, body)
+            source = body if isinstance(body, Body) else Body(body, length)  # nothing read yet
+            needs_bytes = checksum is not None or mode == "signed"
+            if source.is_bytes or (source.length is not None and not needs_bytes):
+                return prepare_body(source, length, checksum, mode), None
+            if source.length is not None and source.replayable:
+                return await asyncio.to_thread(prepare_body, source, length, checksum, mode), None
+            spool = await asyncio.to_thread(_spool_body, source)
         elif length is not None and checksum is None and mode in ("auto", "unsigned"):
             prepared = prepare_body(AsyncBody(body, length), length, None, mode)
             return prepared._replace(payload_hash=UNSIGNED_PAYLOAD), None

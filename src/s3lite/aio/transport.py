@@ -220,7 +220,7 @@ class AsyncTransport:
                 response.attempts = request.attempts
                 return response
             try:
-                await response.read()
+                await response.load()
             except TransportError as exc:
                 # The response broke while its body was being read in: send it again.
                 exc.attempts = request.attempts
