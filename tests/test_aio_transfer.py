@@ -17,11 +17,13 @@ from typing import Any, TypeVar
 import pytest
 
 import s3lite
-from conftest import FAST_RETRY
-from s3lite import S3Session
+from b2server import B2TestServer
+from conftest import B2_MIN_PART_SIZE, FAST_RETRY
+from faultproxy import DelayFirstByte, ErrorResponse, FaultProxy
+from s3lite import B2Session, S3Session
+from s3lite.aio.b2 import AsyncB2Session
 from s3lite.aio.multipart import AsyncMultipartUpload
 from s3lite.aio.s3 import AsyncS3Session
-from s3lite.aio.transfer import AsyncTransferMixin
 from s3lite.devserver import LocalSeaweedFS
 from s3lite.parts import PartResult
 
@@ -31,13 +33,6 @@ pytestmark = pytest.mark.filterwarnings(
 
 T = TypeVar("T")
 MiB = 1024 * 1024
-
-if issubclass(AsyncS3Session, AsyncTransferMixin):
-    Session: Any = AsyncS3Session
-else:  # until the session lists the mixin among its bases
-
-    class Session(AsyncTransferMixin, AsyncS3Session):  # type: ignore[no-redef]
-        """AsyncS3Session with the async transfers."""
 
 
 def run(coro: Awaitable[T]) -> T:
@@ -72,7 +67,7 @@ def aio(seaweed: LocalSeaweedFS, s3: S3Session) -> Callable[[], Any]:
     """Makes an async session on the sync fixture's bucket (inside the test's loop)."""
 
     def make() -> Any:
-        return Session(
+        return AsyncS3Session(
             seaweed.access_key, seaweed.secret_key, endpoint_url=seaweed.endpoint_url,
             bucket=s3.bucket, **FAST_RETRY,
         )  # fmt: skip
@@ -117,7 +112,7 @@ def test_upload_file_from_a_pipe(aio: Callable[[], Any], s3: S3Session) -> None:
         read_fd, write_fd = os.pipe()
 
         async def main(
-            read_fd: int = read_fd, write_fd: int = write_fd, data: bytes = data
+            read_fd: int = read_fd, write_fd: int = write_fd, data: bytes = data, size: int = size
         ) -> None:
             def feed() -> None:
                 with os.fdopen(write_fd, "wb") as w:
@@ -307,6 +302,29 @@ def test_failed_source_aborts(aio: Callable[[], Any], s3: S3Session) -> None:
     assert _uploads(s3) == []
 
 
+def test_failed_part_aborts_and_raises(
+    seaweed: LocalSeaweedFS, s3: S3Session, tmp_path: Path
+) -> None:
+    (tmp_path / "src").write_bytes(_data(30 * MiB, 8))
+
+    async def main(proxy: FaultProxy) -> None:
+        async with AsyncS3Session(
+            seaweed.access_key, seaweed.secret_key, endpoint_url=proxy.url, bucket=s3.bucket,
+            **FAST_RETRY,
+        ) as session:  # fmt: skip
+            with pytest.raises(s3lite.InvalidArgument):
+                await session.upload_file(tmp_path / "src", "fails", threshold=5 * MiB,
+                                          part_size=5 * MiB, concurrency=2)  # fmt: skip
+
+    with FaultProxy("127.0.0.1", seaweed.s3_port) as proxy:
+        proxy.add(ErrorResponse(400, "InvalidArgument", "bad part"), query_contains="partNumber=3",
+                  times=None)  # fmt: skip
+        run(main(proxy))
+        sent = [t for m, t in proxy.requests if m == "PUT" and "partNumber=" in t]
+    assert len(sent) < 6  # the parts after the failure were not all sent
+    assert _uploads(s3) == []
+
+
 def test_resume_sends_only_what_is_missing_or_differs(
     aio: Callable[[], Any], s3: S3Session, tmp_path: Path
 ) -> None:
@@ -391,6 +409,36 @@ def test_cancelled_upload_is_aborted(aio: Callable[[], Any], s3: S3Session, tmp_
             s3.head_object(f"cancel-{name}")
 
 
+def test_upload_cancelled_while_starting_leaves_no_upload(
+    seaweed: LocalSeaweedFS, s3: S3Session, tmp_path: Path
+) -> None:
+    """The start reached the server but its answer did not come back before the task was
+    cancelled: the upload it created (whose id nobody knows) is found and aborted."""
+    (tmp_path / "src").write_bytes(_data(12 * MiB, 7))
+
+    async def main(proxy: FaultProxy) -> None:
+        async with AsyncS3Session(
+            seaweed.access_key, seaweed.secret_key, endpoint_url=proxy.url, bucket=s3.bucket,
+            **FAST_RETRY,
+        ) as session:  # fmt: skip
+            task = asyncio.create_task(
+                session.upload_file(tmp_path / "src", "starting", threshold=5 * MiB,
+                                    part_size=5 * MiB)
+            )  # fmt: skip
+            while not any(m == "POST" and "uploads" in t for m, t in proxy.requests):
+                await asyncio.sleep(0.02)
+            await asyncio.sleep(0.5)  # forwarded: the upload exists, its answer is held back
+            assert [u["key"] for u in _uploads(s3)] == ["starting"]
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+    with FaultProxy("127.0.0.1", seaweed.s3_port) as proxy:
+        proxy.add(DelayFirstByte(5), method="POST", query_contains="uploads", times=1)
+        run(main(proxy))
+    assert _uploads(s3) == []
+
+
 def test_cancelled_download_leaves_no_part_file(
     aio: Callable[[], Any], s3: S3Session, tmp_path: Path
 ) -> None:
@@ -418,3 +466,95 @@ def test_cancelled_download_leaves_no_part_file(
 
         run(main())
         assert os.listdir(out) == []
+
+
+# --- B2 (large files) ----------------------------------------------------------------------------
+
+PART = B2_MIN_PART_SIZE  # the test server's smallest part
+
+
+@pytest.fixture
+def aio_b2(b2: B2Session, b2server: B2TestServer) -> Callable[[], Any]:
+    """Makes an AsyncB2Session on the sync fixture's key and bucket."""
+    c = b2.credentials.get()
+    assert c is not None
+
+    def make() -> Any:
+        return AsyncB2Session(
+            c.access_key, c.secret_key, bucket=b2.bucket, api_url=b2server.api_url, **FAST_RETRY
+        )
+
+    return make
+
+
+def test_b2_files_in_parts_verified_and_resumed(
+    aio_b2: Callable[[], Any], b2: B2Session, tmp_path: Path
+) -> None:
+    data = _data(9 * PART + 17, 21)
+    path = tmp_path / "src.bin"
+    path.write_bytes(data)
+    sha1 = hashlib.sha1(data).hexdigest()  # noqa: S324
+
+    async def main() -> None:
+        async with aio_b2() as session:
+            done = await session.upload_file(path, "f.bin", threshold=PART, part_size=PART,
+                                             concurrency=4)  # fmt: skip
+            assert done.etag == sha1  # the large file's SHA-1, recorded by upload_file
+            await session.download_file("f.bin", tmp_path / "copy", part_size=PART, concurrency=3)
+            original = session.get_object
+
+            async def get_object(*args: Any, **kwargs: Any) -> Any:
+                return _Corrupting(await original(*args, **kwargs))
+
+            session.get_object = get_object
+            with pytest.raises(s3lite.ChecksumMismatch):
+                await session.download_file("f.bin", tmp_path / "bad", part_size=PART)
+            session.get_object = original
+            # resume: part 1 is right, part 2 is not what the source holds
+            up = AsyncMultipartUpload(session, key="resumed", part_size=PART)
+            upload_id = await up.start()
+            await up.upload_part(1, data[:PART])
+            await up.upload_part(2, b"\0" * PART)
+            response = await AsyncMultipartUpload.resume(session, "resumed", upload_id, str(path))
+            assert response.status == 200
+
+    run(main())
+    assert (tmp_path / "copy").read_bytes() == data
+    assert sorted(os.listdir(tmp_path)) == ["copy", "src.bin"]
+    assert b2.get_object("resumed", stream=False).data == data
+    assert list(b2.list_multipart_uploads()) == []
+
+
+def test_b2_cancelled_upload_and_download_clean_up(
+    aio_b2: Callable[[], Any], b2: B2Session, tmp_path: Path
+) -> None:
+    data = _data(400 * PART, 22)
+    b2.upload_file(io.BytesIO(data), "big", threshold=PART, part_size=40 * PART)
+    out = tmp_path / "out"
+    out.mkdir()
+
+    async def main() -> None:
+        async with aio_b2() as session:
+            first = asyncio.Event()
+            upload = asyncio.create_task(
+                session.upload_file(io.BytesIO(data), "cancelled", threshold=PART, part_size=PART,
+                                    concurrency=2, progress=lambda d, t: first.set())
+            )  # fmt: skip
+            await asyncio.wait_for(first.wait(), 60)
+            upload.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await upload
+            first.clear()
+            download = asyncio.create_task(
+                session.download_file("big", out / "big", threshold=PART, part_size=PART,
+                                      concurrency=2,
+                                      progress=lambda d, t: first.set())
+            )  # fmt: skip
+            await asyncio.wait_for(first.wait(), 60)
+            download.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await download
+
+    run(main())
+    assert list(b2.list_multipart_uploads()) == []
+    assert os.listdir(out) == []

@@ -228,16 +228,6 @@ class UploadState:
         with self._lock:
             return [self._parts[n] for n in sorted(self._parts)]
 
-    @property
-    def source(self) -> PartSource | None:
-        """The source cut into parts (None: parts are given one by one)."""
-        return self._source
-
-    @property
-    def part_arguments(self) -> dict[str, Any]:
-        """Keyword arguments of the backend's part calls (checksum, SSE-C headers)."""
-        return self._part_options
-
     def start_arguments(self) -> dict[str, Any]:
         """Keyword arguments of the backend's `_mp_start` for this upload."""
         options = self._part_options

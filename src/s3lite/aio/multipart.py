@@ -173,10 +173,16 @@ class AsyncMultipartUpload(UploadState):
         slots = asyncio.Semaphore(self.concurrency)
         parts = source.parts(self.part_size, self.grows_parts(), set(self._parts), buffers)
         tasks: list[asyncio.Task[PartResult]] = []
+        failed: list[asyncio.Task[PartResult]] = []
+
+        def note(task: asyncio.Task[PartResult]) -> None:
+            if not task.cancelled() and task.exception() is not None:
+                failed.append(task)
+
         try:
             while True:
                 await slots.acquire()
-                if any(task.done() and not task.cancelled() and task.exception() for task in tasks):
+                if failed:
                     break  # a part failed: stop reading the source
                 # A path's parts are read by their task; other sources read as they are cut.
                 if source.path is not None:
@@ -186,12 +192,13 @@ class AsyncMultipartUpload(UploadState):
                 if part is None:
                     break
                 self.check_part_count(part)
-                tasks.append(asyncio.create_task(self._send(source, part, buffers, slots)))
-            if tasks:
+                task = asyncio.create_task(self._send(source, part, buffers, slots))
+                task.add_done_callback(note)
+                tasks.append(task)
+            if tasks and not failed:
                 await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-            for task in tasks:
-                if task.done() and not task.cancelled() and task.exception() is not None:
-                    raise cast("BaseException", task.exception())
+            if failed:
+                raise cast("BaseException", failed[0].exception())
         except BaseException:
             for task in tasks:
                 task.cancel()

@@ -218,45 +218,41 @@ class _Download:
         return written
 
     async def _absorb(
-        self, response: Any, start: int, hashers: list[Any], held: bytearray | None = None
+        self, response: Any, start: int, hashers: list[Any], held: list[bytes] | None = None
     ) -> int:
         """Write a streamed body at `start` (if the sink is seekable, or if `held` is None:
-        in order), feeding `hashers`, a few MiB at a time off the loop; keep a copy in
-        `held` when given (reported when the caller takes it); returns the byte count."""
+        in order), feeding `hashers`, a few MiB at a time off the loop; keep its chunks in
+        `held` when given (then reported when the caller takes them); returns the byte count."""
         sink = self.sink
         assert sink is not None
-        write = sink.seekable or held is None
+        target = sink if sink.seekable or held is None else None
         offset = start
-        pending = bytearray()
+        pending: list[bytes] = []
+        size = 0
         async with response:
             async for chunk in response.iter_chunks(CHUNK):
-                pending += chunk
+                pending.append(chunk)
+                size += len(chunk)
                 if held is not None:
-                    held += chunk
-                if len(pending) >= WRITE_CHUNK:
-                    await self.offload.run(
-                        _write_and_hash, sink if write else None, offset, pending, hashers
-                    )
-                    offset += len(pending)
-                    if held is None:
-                        self.reporter.add(len(pending))
-                    pending = bytearray()
+                    held.append(chunk)
+                else:
+                    self.reporter.add(len(chunk))  # received (written a few MiB at a time)
+                if size >= WRITE_CHUNK:
+                    await self.offload.run(_write_and_hash, target, offset, pending, hashers)
+                    offset += size
+                    pending, size = [], 0
         if pending:
-            await self.offload.run(
-                _write_and_hash, sink if write else None, offset, pending, hashers
-            )
-            offset += len(pending)
-            if held is None:
-                self.reporter.add(len(pending))
+            await self.offload.run(_write_and_hash, target, offset, pending, hashers)
+            offset += size
         return offset - start
 
     async def _fetch(
         self, start: int, end: int, in_order: bool
-    ) -> tuple[int, bytearray | None, bytes | None]:
+    ) -> tuple[int, list[bytes] | None, bytes | None]:
         """One ranged GET: its byte count, its bytes (when they must be taken in order) and
         its own digest (when ranges are hashed on their own)."""
         part_hash = self.verifier.range_hasher()
-        held = bytearray() if in_order else None
+        held: list[bytes] | None = [] if in_order else None
         response = await self.session.get_object(
             self.key, range_start=start, range_end=end, stream=True, **self.pin
         )
@@ -275,7 +271,7 @@ class _Download:
         verifier = self.verifier
         in_order = verifier.in_order or not sink.seekable
         whole = verifier.whole_hasher() if verifier.in_order else None
-        tasks: list[asyncio.Task[tuple[int, bytearray | None, bytes | None]] | None] = []
+        tasks: list[asyncio.Task[tuple[int, list[bytes] | None, bytes | None]] | None] = []
         submitted = written = 0
         digests: list[tuple[int, bytes]] = []
         try:
@@ -318,13 +314,16 @@ async def _in_turn(tasks: list[asyncio.Task[Any] | None], index: int) -> Any:
     return current.result()
 
 
-def _write_and_hash(sink: Sink | None, offset: int, data: bytearray, hashers: list[Any]) -> None:
-    """Write `data` at `offset` of `sink` (None: not written here) and feed it to `hashers`
-    (in a thread: both release the GIL on large buffers)."""
-    if sink is not None:
-        sink.write_at(offset, data)
+def _write_and_hash(
+    sink: Sink | None, offset: int, chunks: list[bytes], hashers: list[Any]
+) -> None:
+    """Write `chunks` at `offset` of `sink` (None: not written here) and feed them to
+    `hashers` (in a thread: writing and hashing release the GIL on large buffers)."""
     for hasher in hashers:
-        hasher.update(data)
+        for chunk in chunks:
+            hasher.update(chunk)
+    if sink is not None:
+        sink.write_at(offset, chunks[0] if len(chunks) == 1 else b"".join(chunks))
 
 
 def _read_body(
