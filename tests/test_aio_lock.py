@@ -1,8 +1,9 @@
 """The asyncio lock (`s3lite.aio.lock`): the lock package's own steps driven on async stores.
 
 Both protocols run on an in-memory store whose server clock follows real time (shared with a
-sync `DistributedLock` for mixed holders). Timing assertions are ordering checks with
-generous margins, as in tests/test_lock.py.
+sync `DistributedLock` for mixed holders), and through `AsyncS3Session` on SeaweedFS (both
+protocols) and `AsyncB2Session` on the B2 test server. Timing assertions are ordering checks
+with generous margins, as in tests/test_lock.py.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ from typing import Any, TypeVar
 
 import pytest
 
+from conftest import FAST_RETRY
+from s3lite import AsyncB2Session, AsyncS3Session
 from s3lite.aio.lock import AsyncDistributedLock, AsyncLocking
-from s3lite.aio.lock_steps import drive_async
+from s3lite.aio.lock_steps import bounded, drive_async
 from s3lite.errors import LockLost
-from s3lite.lock import DistributedLock, clear_protocol_cache
+from s3lite.lock import DistributedLock, cached_support, clear_protocol_cache
 from s3lite.lock.steps import Act, Sleep
 from s3lite.lock.store import Fetched, Snapshot, Written
 from s3lite.transport import DeadlineExceeded
@@ -490,57 +493,6 @@ def test_a_lock_reattached_by_id_removes_its_entries(mem: Sessions, protocol: st
     run(scenario())
 
 
-class Awaitable_:
-    """A sync session's methods as coroutines, for the async lock stores alone: the stand-in
-    used until the async sessions exist (the loop waits on each request; test-only)."""
-
-    def __init__(self, sync: Any) -> None:
-        self.sync = sync
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self.sync, name)
-        if name not in ("put_object", "get_object", "delete_object", "head_object", "request"):
-            return attr
-
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            return attr(*args, **kwargs)
-
-        return call
-
-    async def list_object_versions(self, prefix: str = "", *, bucket: str | None = None) -> Any:
-        for item in self.sync.list_object_versions(prefix, bucket=bucket):
-            yield item
-
-
-class StandIn(AsyncLocking):
-    """An async session as far as the lock goes, over a sync one (see `Awaitable_`)."""
-
-    def __init__(self, sync: Any) -> None:
-        self.sync = sync
-
-    def lock_store_async(self, bucket: str | None = None) -> Any:
-        from s3lite.aio.lock_b2_store import AsyncB2LockStore
-        from s3lite.aio.lock_s3_store import AsyncS3LockStore
-
-        name = bucket or self.sync.bucket
-        if self.sync.lock_store(name).kind == "s3":
-            return AsyncS3LockStore(Awaitable_(self.sync), name)
-
-        async def call(op: str, params: Any) -> Any:
-            return self.sync._call(op, params)
-
-        async def bucket_id(bucket: str) -> str:
-            return self.sync._bucket_id(bucket)  # type: ignore[no-any-return]
-
-        return AsyncB2LockStore(Awaitable_(self.sync), name, call, bucket_id)
-
-    async def __aenter__(self) -> StandIn:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        pass
-
-
 # --- against real servers: SeaweedFS (both protocols) and the B2 test server ------------------
 
 REAL_KINDS = ["s3-conditional", "s3-sequential", "b2-sequential"]
@@ -568,16 +520,24 @@ class Real:
 def real(request: pytest.FixtureRequest) -> Real:
     backend, protocol = request.param.split("-")
     if backend == "s3":
+        seaweed = request.getfixturevalue("seaweed")
         sync = request.getfixturevalue("s3")
 
         def make() -> Any:
-            return StandIn(sync)
+            return AsyncS3Session(
+                seaweed.access_key, seaweed.secret_key, endpoint_url=seaweed.endpoint_url,
+                bucket=sync.bucket, **FAST_RETRY,
+            )  # fmt: skip
 
     else:
+        server = request.getfixturevalue("b2server")
+        account = request.getfixturevalue("b2_account")
         sync = request.getfixturevalue("b2")
 
         def make() -> Any:
-            return StandIn(sync)
+            return AsyncB2Session(
+                *account, bucket=sync.bucket, api_url=server.api_url, **FAST_RETRY
+            )
 
     return Real(protocol, sync, make)
 
@@ -686,3 +646,48 @@ def test_real_cancelled_acquire_and_async_with_leave_nothing_behind(real: Real) 
 
     run(scenario())
     assert real.settled("c.lock/")
+
+
+def test_bounded_never_loses_a_cancellation_that_comes_as_the_action_ends() -> None:
+    """asyncio.wait_for before 3.12 returns the inner result and drops the caller's
+    cancellation when both happen in one loop pass; the lock's driver must not."""
+
+    async def quick() -> str:
+        return "done"
+
+    async def scenario() -> int:
+        lost = 0
+        for _ in range(50):
+            task = asyncio.ensure_future(bounded(quick(), 10))
+            await asyncio.sleep(0)  # the inner action is started and finishes next pass
+            task.cancel()
+            try:
+                await task
+                lost += 1
+            except asyncio.CancelledError:
+                pass
+        return lost
+
+    assert run(scenario()) == 0
+
+
+def test_real_auto_probes_conditional_writes_once_for_sync_and_async_locks(
+    seaweed: Any, s3: Any
+) -> None:
+    async def scenario() -> None:
+        async with AsyncS3Session(
+            seaweed.access_key, seaweed.secret_key, endpoint_url=seaweed.endpoint_url,
+            bucket=s3.bucket, **FAST_RETRY,
+        ) as session:  # fmt: skip
+            lock = session.lock("auto")
+            assert lock.protocol == "auto"
+            async with lock:
+                assert lock.protocol == "conditional"  # SeaweedFS passes the racing probe
+            support = cached_support(session.endpoint_url)
+            assert support is not None and support.usable and support.atomic is True
+
+    run(scenario())
+    sync_lock = s3.lock("auto")
+    assert sync_lock.acquire(blocking=False)  # the sync lock takes the cached answer
+    assert sync_lock.protocol == "conditional"
+    sync_lock.release()

@@ -24,7 +24,14 @@ from ..lock.settings import DEFAULT_CLOCK_SKEW, LockProtocol, check_names, lock_
 from ..lock.state import DEFAULT_TTL
 from ..lock.steps import Step
 from ..lock.store import LockStore
-from .lock_steps import AsyncLockStore, Holding, drive_async, heartbeat_task, support_for_async
+from .lock_steps import (
+    AsyncLockStore,
+    Holding,
+    bounded,
+    drive_async,
+    heartbeat_task,
+    support_for_async,
+)
 
 __all__ = ["AsyncDistributedLock", "AsyncLockStoreSource", "AsyncLocking"]
 
@@ -239,10 +246,16 @@ class AsyncDistributedLock:
         left = hold.valid_until - mono()
         if left <= 0:
             return self._expired(holding)
-        try:  # a renewal may be in flight: wait for it, but not past the lease
-            await asyncio.wait_for(holding.mutex.acquire(), left)
-        except asyncio.TimeoutError:
-            return self._expired(holding)
+        # A renewal may be in flight: wait for it, but not past the lease (a cancelled
+        # Lock.acquire never holds the lock; one granted as we were cancelled is given back).
+        acquiring = asyncio.ensure_future(holding.mutex.acquire())
+        try:
+            if not (await bounded(acquiring, left))[0]:
+                return self._expired(holding)
+        except BaseException:
+            if acquiring.done() and not acquiring.cancelled() and not acquiring.exception():
+                holding.mutex.release()
+            raise
         try:
             if hold.lost is not None:
                 return False

@@ -3,7 +3,7 @@ the conditional-write probe.
 
 The steps, decisions and settings are `s3lite.lock`'s own; only the driving differs: each
 `Act` is awaited on a store whose methods are coroutines (`lock_s3_store`, `lock_b2_store`),
-cut at its lease's end with `asyncio.wait_for`, and a `Sleep` is `asyncio.sleep`.
+cut at its lease's end (`bounded`), and a `Sleep` is `asyncio.sleep`.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import math
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ..errors import ClientError, ConditionalRequestConflict, PreconditionFailed, TransportError
@@ -35,7 +36,14 @@ if TYPE_CHECKING:
     from ..lock.lease import Hold
     from ..lock.protocol import BaseProtocol
 
-__all__ = ["AsyncLockStore", "Holding", "drive_async", "heartbeat_task", "support_for_async"]
+__all__ = [
+    "AsyncLockStore",
+    "Holding",
+    "bounded",
+    "drive_async",
+    "heartbeat_task",
+    "support_for_async",
+]
 
 log = logging.getLogger("s3lite.lock")
 
@@ -115,14 +123,28 @@ async def _act(store: AsyncLockStore, action: Act) -> Any:
     if left <= 0:
         raise DeadlineExceeded(f"lock {action.method}: no time left before the lease ends")
     with within(action.until):  # for a transport that reads the deadline itself
-        try:
-            return await asyncio.wait_for(method(*action.args, **action.kwargs), left)
-        except (ClientError, TransportError):
-            raise
-        except asyncio.TimeoutError:
-            raise DeadlineExceeded(
-                f"lock {action.method}: not answered before the lease ends"
-            ) from None
+        finished, result = await bounded(method(*action.args, **action.kwargs), left)
+    if not finished:
+        raise DeadlineExceeded(f"lock {action.method}: not answered before the lease ends")
+    return result
+
+
+async def bounded(awaitable: Awaitable[T], timeout: float) -> tuple[bool, T | None]:
+    """Await `awaitable` for at most `timeout` seconds: (True, its result) -- its error is
+    raised -- or (False, None) once it was cut off (cancelled, and awaited while it cleans
+    up). Unlike `asyncio.wait_for` before Python 3.12, never loses a cancellation of the
+    caller that comes as the awaitable finishes."""
+    inner = asyncio.ensure_future(awaitable)
+    try:
+        await asyncio.wait((inner,), timeout=max(0.0, timeout))
+    finally:
+        if not inner.done():
+            inner.cancel()
+            with contextlib.suppress(BaseException):
+                await asyncio.wait((inner,))
+    if inner.cancelled():
+        return False, None
+    return True, inner.result()
 
 
 class Holding:
@@ -147,8 +169,7 @@ async def heartbeat_task(
     hold = holding.hold
     delay = renewal_delay(hold.valid_until, hold.ttl, interval, mono())
     while True:
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(holding.stop.wait(), delay)
+        await bounded(holding.stop.wait(), delay)
         if holding.stop.is_set():
             return
         async with holding.mutex:

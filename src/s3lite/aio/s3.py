@@ -17,6 +17,7 @@ from ..retries import RetryPolicy
 from ..s3 import S3Session
 from .credentials import LoopCredentials
 from .docs import mirrors
+from .lock import AsyncLocking
 from .s3_buckets import AsyncS3BucketsMixin
 from .s3_multipart import AsyncS3MultipartMixin
 from .s3_objects import BODY_NOTE, AsyncS3ObjectsMixin
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from ..retries import RetryMode
     from ..s3_endpoint import AddressingStyle, PayloadSigning, SignatureVersion
     from .body import AsyncBodyLike
+    from .lock_s3_store import AsyncS3LockStore
     from .response import AsyncResponse
 
 __all__ = ["AsyncS3Session"]
@@ -40,7 +42,11 @@ on one loop. Close it with `await session.close()` or `async with`."""
 
 
 class AsyncS3Session(
-    AsyncTransferMixin, AsyncS3ObjectsMixin, AsyncS3MultipartMixin, AsyncS3BucketsMixin
+    AsyncTransferMixin,
+    AsyncS3ObjectsMixin,
+    AsyncS3MultipartMixin,
+    AsyncS3BucketsMixin,
+    AsyncLocking,
 ):
     """A connection to one S3-compatible service on asyncio, with an optional default bucket.
 
@@ -164,6 +170,12 @@ class AsyncS3Session(
             self._endpoint, self._loop_credentials.get, self.transport.now(), method, key,
             expires_in, bucket=bucket, version_id=version_id, headers=headers, params=params,
         )  # fmt: skip
+
+    def lock_store_async(self, bucket: str | None = None) -> AsyncS3LockStore:
+        """Where `lock` keeps its objects: `bucket` (default the session's)."""
+        from .lock_s3_store import AsyncS3LockStore
+
+        return AsyncS3LockStore(self, self._bucket(bucket))
 
     # --- lifecycle -----------------------------------------------------------------------------
     async def close(self) -> None:
