@@ -241,6 +241,20 @@ def _shutdown(loop: Loop, session: Any) -> None:
         loop.stop()
 
 
+def _build(cls: type[Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """`cls(*args, **kwargs)` on the loop; a sync `Transport` given as `transport=` (a test
+    that connects somewhere else with `resolve=`) is replaced by an `AsyncTransport` that
+    does the same."""
+    from s3lite.transport import Transport
+
+    transport = kwargs.get("transport")
+    if isinstance(transport, Transport):
+        from s3lite.aio.transport import AsyncTransport
+
+        kwargs = {**kwargs, "transport": AsyncTransport(resolve=transport.resolve)}
+    return cls(*args, **kwargs)
+
+
 class _SessionFacade(SyncProxy):
     """An async session driven synchronously from its own event loop thread."""
 
@@ -251,7 +265,7 @@ class _SessionFacade(SyncProxy):
         loop = Loop(f"facade-{type(self).__name__}")
         cls = type(self)._async_class()
         try:
-            session = loop.call(cls, *args, **kwargs)
+            session = loop.call(_build, cls, args, kwargs)
         except BaseException:
             loop.stop()
             raise
