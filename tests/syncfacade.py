@@ -90,22 +90,23 @@ def _is_async_object(value: Any) -> bool:
     return module.startswith("s3lite.aio")
 
 
-def wrap(loop: Loop, value: Any) -> Any:
-    """What a sync caller gets for `value`, a result of the async API."""
+def wrap(loop: Loop, value: Any, owner: Any = None) -> Any:
+    """What a sync caller gets for `value`, a result of the async API. `owner` (the facade)
+    is kept alive by what is returned: its loop runs as long as the facade lives."""
     from s3lite.aio.response import AsyncResponse
 
     if isinstance(value, AsyncResponse):
-        return SyncResponse(loop, value)
+        return SyncResponse(loop, value, owner)
     if inspect.isawaitable(value):
-        return wrap(loop, loop.run(value))
+        return wrap(loop, loop.run(value), owner)
     if inspect.isasyncgen(value):
-        return _iterate(loop, value)
+        return _iterate(loop, value, owner)
     if _is_async_object(value) or hasattr(value, "__aiter__") or hasattr(value, "__aenter__"):
-        return SyncProxy(loop, value)
+        return SyncProxy(loop, value, owner)
     return value
 
 
-def _iterate(loop: Loop, iterable: Any) -> Iterator[Any]:
+def _iterate(loop: Loop, iterable: Any, owner: Any = None) -> Iterator[Any]:
     """A sync iterator over an async iterable; closes it when abandoned."""
     iterator = iterable.__aiter__()
     try:
@@ -114,24 +115,35 @@ def _iterate(loop: Loop, iterable: Any) -> Iterator[Any]:
                 item = loop.run(iterator.__anext__())
             except StopAsyncIteration:
                 return
-            yield wrap(loop, item)
+            yield wrap(loop, item, owner)
     finally:
         aclose = getattr(iterator, "aclose", None)
         if aclose is not None and not loop.loop.is_closed():
             loop.run(aclose())
 
 
-def _method(loop: Loop, fn: Callable[..., Any]) -> Callable[..., Any]:
-    """`fn` (a coroutine function, or a function returning async objects) as a sync call."""
+def _method(loop: Loop, fn: Callable[..., Any], owner: Any) -> Callable[..., Any]:
+    """`fn` (a coroutine function, or a function returning async objects) as a sync call;
+    `owner` (the facade) lives as long as the call does (`Facade(...).method()` works)."""
 
     @functools.wraps(fn)
     def call(*args: Any, **kwargs: Any) -> Any:
         if inspect.iscoroutinefunction(fn):
-            return wrap(loop, loop.run(fn(*args, **kwargs)))
+            return wrap(loop, loop.run(fn(*args, **kwargs)), owner)
         # called on the loop's thread: what it builds may bind to the running loop
-        return wrap(loop, loop.call(fn, *args, **kwargs))
+        return wrap(loop, loop.call(fn, *args, **kwargs), owner)
 
     return call
+
+
+def _async_shim(fn: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+    """`fn`, a sync function written against the facade, as a coroutine function."""
+
+    @functools.wraps(fn)
+    async def shim(*args: Any, **kwargs: Any) -> Any:
+        return _unwrap(await asyncio.to_thread(fn, *args, **kwargs))
+
+    return shim
 
 
 class SyncProxy:
@@ -139,27 +151,35 @@ class SyncProxy:
     iteration becomes iteration, `async with` becomes `with`. Plain attributes are the async
     object's own (setting one sets it there)."""
 
-    def __init__(self, loop: Loop, target: Any) -> None:
+    def __init__(self, loop: Loop, target: Any, owner: Any = None) -> None:
         object.__setattr__(self, "_loop", loop)
         object.__setattr__(self, "_target", target)
+        object.__setattr__(self, "_owner", owner)  # keeps the facade (and its loop) alive
 
     def __getattr__(self, name: str) -> Any:
         value = getattr(self._target, name)
         if inspect.ismethod(value) or inspect.isfunction(value):
-            return _method(self._loop, value)
+            return _method(self._loop, value, self._owner or self)
         return value
 
     def __setattr__(self, name: str, value: Any) -> None:
+        """Set the attribute on the async object. A sync function put in place of one of its
+        coroutine methods (a test's patch) becomes a coroutine that runs the function in a
+        worker thread, where it may call the facade, and hands back the async result."""
+        if callable(value) and not inspect.iscoroutinefunction(value):
+            current = getattr(type(self._target), name, None)
+            if inspect.iscoroutinefunction(current):
+                value = _async_shim(value)
         setattr(self._target, name, value)
 
     def __iter__(self) -> Iterator[Any]:
         if not hasattr(self._target, "__aiter__"):
             raise TypeError(f"{type(self._target).__name__} is not iterable")
-        return _iterate(self._loop, self._target)
+        return _iterate(self._loop, self._target, self._owner)
 
     def __enter__(self) -> Any:
         entered = self._loop.run(self._target.__aenter__())
-        return self if entered is self._target else wrap(self._loop, entered)
+        return self if entered is self._target else wrap(self._loop, entered, self._owner)
 
     def __exit__(self, *exc: Any) -> Any:
         return self._loop.run(self._target.__aexit__(*exc))
@@ -189,7 +209,7 @@ class SyncResponse(SyncProxy):
 
     def iter_chunks(self, chunk_size: int = DEFAULT_CHUNK) -> Iterator[bytes]:
         """The body in chunks of at most `chunk_size` bytes."""
-        return _iterate(self._loop, self._target.iter_chunks(chunk_size))
+        return _iterate(self._loop, self._target.iter_chunks(chunk_size), self._owner)
 
     def __iter__(self) -> Iterator[bytes]:
         return self.iter_chunks()
@@ -221,6 +241,20 @@ def _shutdown(loop: Loop, session: Any) -> None:
         loop.stop()
 
 
+def _build(cls: type[Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """`cls(*args, **kwargs)` on the loop; a sync `Transport` given as `transport=` (a test
+    that connects somewhere else with `resolve=`) is replaced by an `AsyncTransport` that
+    does the same."""
+    from s3lite.transport import Transport
+
+    transport = kwargs.get("transport")
+    if isinstance(transport, Transport):
+        from s3lite.aio.transport import AsyncTransport
+
+        kwargs = {**kwargs, "transport": AsyncTransport(resolve=transport.resolve)}
+    return cls(*args, **kwargs)
+
+
 class _SessionFacade(SyncProxy):
     """An async session driven synchronously from its own event loop thread."""
 
@@ -231,7 +265,7 @@ class _SessionFacade(SyncProxy):
         loop = Loop(f"facade-{type(self).__name__}")
         cls = type(self)._async_class()
         try:
-            session = loop.call(cls, *args, **kwargs)
+            session = loop.call(_build, cls, args, kwargs)
         except BaseException:
             loop.stop()
             raise
@@ -308,10 +342,11 @@ class SyncMultipartUpload(SyncProxy):
     def __init__(self, session: _SessionFacade, *args: Any, **kwargs: Any) -> None:
         cls = _async_upload_class()
         upload = session._loop.call(cls, _unwrap(session), *args, **kwargs)
-        super().__init__(session._loop, upload)
+        super().__init__(session._loop, upload, session)
 
     @classmethod
     def resume(cls, session: _SessionFacade, *args: Any, **kwargs: Any) -> Any:
         """`AsyncMultipartUpload.resume(...)` on the facade's loop."""
         resume = _async_upload_class().resume
-        return wrap(session._loop, session._loop.call(resume, _unwrap(session), *args, **kwargs))
+        upload = session._loop.call(resume, _unwrap(session), *args, **kwargs)
+        return wrap(session._loop, upload, session)

@@ -17,11 +17,15 @@ from collections.abc import Iterator
 import pytest
 
 import s3lite
-from conftest import FAST_RETRY, PEAK_RSS
+from conftest import FAST_RETRY, PEAK_RSS, both_flavours
 from faultproxy import ErrorResponse, FaultProxy, ResetMidBody
 from s3lite import S3Session
 from s3lite.devserver import LocalSeaweedFS
 from s3lite.multipart import MultipartUpload, PartResult, plan_part_size
+
+#: Every test here runs on the sync session and on the async one (conftest.both_flavours): on
+#: the async one, `MultipartUpload` is the async engine behind a sync facade.
+flavour = both_flavours()
 
 MiB = 1024 * 1024
 
@@ -121,6 +125,9 @@ def test_exception_in_block_aborts(s3: S3Session) -> None:
         s3.head_object("aborted")
 
 
+@pytest.mark.sync_only(
+    "a KeyboardInterrupt from a sync source; on asyncio, cancelling the task is the counterpart"
+)
 def test_keyboard_interrupt_in_the_source_aborts(s3: S3Session) -> None:
     def gen() -> Iterator[bytes]:
         for i in range(4):
@@ -230,6 +237,7 @@ KILLED_CHILD = textwrap.dedent(
 )
 
 
+@pytest.mark.sync_only("the upload killed is a sync one, in a child process")
 def test_resume_after_a_killed_upload(seaweed: LocalSeaweedFS, s3: S3Session, tmp_path) -> None:
     data = _data(33 * MiB + 7, 5)
     path = tmp_path / "src.bin"
@@ -491,6 +499,7 @@ GIB_CHILD = textwrap.dedent(
 )
 
 
+@pytest.mark.sync_only("the transfers measured run the sync API in a child process")
 def test_one_gib_up_and_down_under_150_mib_rss(seaweed: LocalSeaweedFS, s3: S3Session, tmp_path):
     src, dst = tmp_path / "src.bin", tmp_path / "dst.bin"
     expected = hashlib.sha256()

@@ -195,7 +195,6 @@ def test_presign_limits(s3: S3Session) -> None:
 # --- addressing and signature versions ---------------------------------------------------------
 
 
-@pytest.mark.sync_only("it passes a sync Transport (resolve=) as transport=")
 def test_virtual_host_addressing(seaweed: LocalSeaweedFS) -> None:
     # `<bucket>.localhost` does not resolve here: connect to 127.0.0.1 with the virtual Host.
     bucket = new_bucket_name()
