@@ -209,6 +209,8 @@ def test_every_public_object_hides_secrets(
     objects.append(app_key)
     b2.delete_app_key(app_key.application_key_id)
 
+    objects += _async_sessions(seaweed.endpoint_url, b2server.api_url)
+
     covered = {type(o) for o in objects}
     missing = {
         cls.__name__ for cls in _public_classes() if not any(issubclass(t, cls) for t in covered)
@@ -220,6 +222,24 @@ def test_every_public_object_hides_secrets(
                app_key.application_key]  # fmt: skip
     assert_no_secret(_texts(*objects), secrets)
     assert "AKIDVISIBLE" in repr(creds)  # the key id is not a secret and helps debugging
+
+
+def _async_sessions(s3_url: str, b2_url: str) -> list[object]:
+    """The asyncio sessions with secret keys, their transports and credentials (closed)."""
+    import asyncio
+
+    from s3lite import AsyncB2Session, AsyncS3Session
+
+    async def build() -> list[object]:
+        s3 = AsyncS3Session("AKIDVISIBLE", SECRET, endpoint_url=s3_url)
+        b2 = AsyncB2Session("keyid", SECRET, api_url=b2_url)
+        try:
+            return [s3, s3.transport, s3.credentials, b2, b2.transport, b2.credentials]
+        finally:
+            await s3.close()
+            await b2.close()
+
+    return asyncio.run(build())
 
 
 # --- a run full of failures, on both backends -----------------------------------------------------

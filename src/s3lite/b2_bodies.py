@@ -8,12 +8,11 @@ of unknown length is spooled (and hashed) once to learn its length.
 from __future__ import annotations
 
 import hashlib
-import io
-import os
 from collections.abc import Iterable, Iterator
 from typing import IO, cast
 
 from .b2_requests import MAX_UPLOAD_BYTES
+from .request_body import remaining_length, start_of
 from .transport import Body, BodyLike
 
 __all__ = [
@@ -31,34 +30,6 @@ __all__ = [
 SPOOL_MEMORY = 8 * 1024 * 1024
 #: The length of the hex SHA-1 that follows a `hex_digits_at_end` body.
 SHA1_TRAILER = 40
-
-
-def start_of(f: IO[bytes]) -> int:
-    """Where a file object starts, or -1 if it cannot seek (so it cannot be replayed)."""
-    try:
-        if f.seekable():
-            return f.tell()
-    except (AttributeError, OSError, ValueError):
-        pass
-    return -1
-
-
-def remaining_length(f: IO[bytes], start: int) -> int | None:
-    """How many bytes a seekable file holds from `start` to its end (None if unknown)."""
-    if start < 0:
-        return None
-    try:
-        size = os.fstat(f.fileno()).st_size
-        if size:
-            return max(0, size - start)
-    except (AttributeError, OSError, io.UnsupportedOperation):
-        pass
-    try:
-        end = f.seek(0, os.SEEK_END)
-        f.seek(start)
-        return max(0, end - start)
-    except (AttributeError, OSError, ValueError):
-        return None
 
 
 class Sha1Trailer:

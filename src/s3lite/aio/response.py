@@ -202,7 +202,19 @@ class AsyncResponse:
             data = await self.read_limited(self.max_body)
             self._data, self._cursor = data, len(data)
             return data
-        return await self._read_raw(amt)
+        # As the sync `Response.read(n)`: n bytes unless the body ends first.
+        first = await self._read_raw(amt)
+        if len(first) >= amt or not first:
+            return first
+        parts = [first]
+        got = len(first)
+        while got < amt:
+            more = await self._read_raw(amt - got)
+            if not more:
+                break
+            parts.append(more)
+            got += len(more)
+        return b"".join(parts)
 
     async def load(self) -> bytes:
         """Read the whole body into `data` (bounded by `max_body`), left to be read from its
