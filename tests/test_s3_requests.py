@@ -686,3 +686,19 @@ def test_a_request_is_built_once_per_call() -> None:
     second = next(ops.get_object(ep, "k", stream=False, if_match="e")).request
     assert isinstance(first, Request) and first is not second
     assert "If-Match" not in first.headers and second.headers["If-Match"] == '"e"'
+
+
+def test_content_type_guess_is_mimetypes_own_answer() -> None:
+    """The per-suffix memo gives what mimetypes gives for the whole key."""
+    import mimetypes
+    import random
+
+    from s3lite.s3_endpoint import guess_type
+
+    rng = random.Random(14)
+    keys = ["a.txt", "dir.d/file", "x.tar.gz", "A.JPG", "noext", ".hidden", "a/b.c/d.json",
+            ".bashrc.txt", "c:/x.txt", "a?b.txt", "a..txt", "f.TaR.Gz"]  # fmt: skip
+    keys += ["".join(rng.choice("ab./.:?#xtgzjpTXT") for _ in range(9)) for _ in range(3000)]
+    for key in keys + keys:  # the second pass answers from the memo
+        expected = mimetypes.guess_type(key, strict=False)[0] or "application/octet-stream"
+        assert guess_type(key) == expected, key

@@ -23,7 +23,7 @@ from .b2_requests import (
     split_url,
     validate_bucket,
 )
-from .credentials import Credentials, StaticCredentials, b2_credentials_from_env
+from .credentials_base import Credentials, StaticCredentials, b2_credentials_from_env
 from .errors import MalformedResponse, NoCredentialsError
 from .operation import Call, Operation
 from .operation import run as drive

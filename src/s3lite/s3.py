@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from . import s3_requests, s3_settings
 from .arguments import presign_seconds
-from .credentials import CredentialsProvider
+from .credentials_base import CredentialsProvider
 from .deletes import DeleteObjectsError, DeleteResult
 from .retries import RetryMode, RetryPolicy
 from .s3_buckets import S3BucketsMixin

@@ -124,11 +124,25 @@ def sse_customer_headers(key: bytes | str | None, *, copy_source: bool = False) 
     }
 
 
+_TYPES_BY_SUFFIX: dict[str, str] = {}
+
+
 def guess_type(key: str) -> str:
-    """The Content-Type an object named `key` gets when none is given."""
+    """The Content-Type an object named `key` gets when none is given (from its suffix,
+    remembered per suffix: the mimetypes lookup costs more than the rest of a small PUT)."""
     import mimetypes
 
-    return mimetypes.guess_type(key, strict=False)[0] or "application/octet-stream"
+    name = key[key.rfind("/") + 1 :].lstrip(".")  # leading dots are no suffix
+    dot = name.find(".")
+    if ":" in key or dot < 0:  # a URL-like key is mimetypes' own case; no suffix is one type
+        return mimetypes.guess_type(key, strict=False)[0] or "application/octet-stream"
+    suffix = name[dot:]  # all the suffixes: '.tar.gz' is not '.gz'
+    found = _TYPES_BY_SUFFIX.get(suffix)
+    if found is None:
+        found = mimetypes.guess_type("x" + suffix, strict=False)[0] or "application/octet-stream"
+        if len(_TYPES_BY_SUFFIX) < 1024:
+            _TYPES_BY_SUFFIX[suffix] = found
+    return found
 
 
 def content_md5(body: bytes) -> str:

@@ -91,7 +91,7 @@ from .signing import EMPTY_SHA256
 from .transport import Body, Request
 
 if TYPE_CHECKING:
-    from .credentials import Credentials
+    from .credentials_base import Credentials
     from .parts import PartLimits
     from .response import Response
     from .s3_payload import PreparedBody

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, NamedTuple
 
 from .arguments import check_endpoint, check_session_args
-from .credentials import Credentials, CredentialsProvider, StaticCredentials
+from .credentials_base import Credentials, CredentialsProvider, StaticCredentials
 from .s3_endpoint import (
     AddressingStyle,
     PayloadSigning,
@@ -101,7 +101,7 @@ def resolve(
     elif access_key_id is not None and access_key is not None:
         provider = StaticCredentials(Credentials(access_key_id, access_key, session_token))
     else:
-        from .credentials import default_provider
+        from .credentials_profile import default_provider
 
         provider = default_provider(profile)
     return S3Settings(endpoint, provider, verify, attempts, mode)

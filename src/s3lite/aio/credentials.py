@@ -9,7 +9,7 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from ..credentials import Credentials, CredentialsProvider, StaticCredentials
+from ..credentials_base import Credentials, CredentialsProvider, StaticCredentials
 
 __all__ = ["LoopCredentials"]
 

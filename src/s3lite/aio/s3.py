@@ -27,7 +27,7 @@ from .transport import AsyncTransport
 if TYPE_CHECKING:
     from types import TracebackType
 
-    from ..credentials import CredentialsProvider
+    from ..credentials_base import CredentialsProvider
     from ..retries import RetryMode
     from ..s3_endpoint import AddressingStyle, PayloadSigning, SignatureVersion
     from .body import AsyncBodyLike
