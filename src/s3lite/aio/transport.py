@@ -19,6 +19,7 @@ from ..errors import (
     TransportError,
     TransportTimeout,
 )
+from ..http_policy import client_error, is_transient_ssl, proxy_for
 from ..response import S3_DIALECT, Dialect
 from ..retries import AdaptiveRateLimiter, RetryPolicy
 from ..transport import (
@@ -33,7 +34,6 @@ from ..transport import (
 from .body import AsyncBody
 from .http import Connection, Connector, Pool, PoolTimeout, head_bytes, ssl_context
 from .response import AsyncResponse, AsyncResumer
-from .shared import client_error, is_transient_ssl, proxy_for
 
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor

@@ -1,23 +1,47 @@
-"""What the async transport decides exactly as the sync one does, written against public
-names only: the error an error answer becomes, how long Retry-After asks to wait, which
-proxy serves a host, which TLS failures are worth a retry.
-
-`transport.Transport` keeps these private (`_error`, `_parse_retry_after`, `_proxy_for`,
-`_is_transient_ssl`, `_STATUS_CODES`); once transport.py exports them, this module becomes
-imports of those.
+"""What both transports (urllib3 and asyncio) decide the same way, written once: the error an
+error answer becomes, how long Retry-After asks to wait, which proxy serves a host (never a
+metadata address), which TLS failures are worth a retry.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
-from ..arguments import parse_http_date
-from ..errors import ClientError, S3LiteError, error_class_for
-from ..transport import ErrorParser, is_metadata_address
+from .arguments import parse_http_date
+from .errors import ClientError, S3LiteError, error_class_for
 
-__all__ = ["STATUS_CODES", "client_error", "is_transient_ssl", "parse_retry_after", "proxy_for"]
+__all__ = [
+    "STATUS_CODES",
+    "ErrorParser",
+    "client_error",
+    "is_metadata_address",
+    "is_transient_ssl",
+    "parse_retry_after",
+    "proxy_for",
+]
+
+#: Reads an error body: (code, message, request id, resource, host id).
+ErrorParser = Callable[[bytes, int], tuple[str | None, str, str | None, str | None, str | None]]
+
+#: The AWS instance metadata and container credential agents' IPv6 addresses (IPv4 ones are
+#: link-local, 169.254.0.0/16).
+_METADATA_V6 = frozenset({"fd00:ec2::23", "fd00:ec2::254"})
+
+
+def is_metadata_address(hostname: str) -> bool:
+    """Whether a host is a link-local address (IPv4 169.254/16, IPv6 fe80::/10) or an AWS
+    metadata / container credentials agent (fd00:ec2::23, fd00:ec2::254): no proxy can
+    reach these, and none may see what is asked of them."""
+    import ipaddress
+
+    try:
+        address = ipaddress.ip_address(hostname.strip("[]").split("%", 1)[0])
+    except ValueError:
+        return False
+    return address.is_link_local or str(address) in _METADATA_V6
+
 
 #: The error code an error answer without a parseable body stands for.
 STATUS_CODES = {
