@@ -110,7 +110,7 @@ def rows(baseline: str | None) -> list[tuple[str, str, str | None]]:
 
 
 def bench_requests(server: object, rounds: int, ops: int, threads_ops: int, baseline: str | None):
-    from run import Table
+    from table import Table
 
     samples: dict[str, dict[str, list[float]]] = {}
     for _ in range(rounds):
@@ -163,8 +163,8 @@ COLD = {
 
 def bench_start(server: object, rounds: int, baseline: str | None):
     """`import` time and cold start to first byte, each a fresh process."""
-    from run import Table
     from s3lite import S3Session
+    from table import Table
 
     presigned = S3Session(
         server.access_key,  # type: ignore[attr-defined]

@@ -191,8 +191,8 @@ def bench_large(
     clients: list[str] | None = None,
 ) -> list[Any]:
     """Up and down `mib` MiB per client and round; `baseline` adds s3lite from that src."""
-    from run import Table
     from s3lite import S3Session
+    from table import Table
 
     setup = S3Session(server.access_key, server.secret_key, endpoint_url=server.endpoint_url)
     setup.create_bucket(BUCKET)

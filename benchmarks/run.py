@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from s3lite import S3Session
 from s3lite.devserver import LocalSeaweedFS
+from table import Table
 
 BUCKET = "bench"
 SMALL = os.urandom(1024)
@@ -124,22 +125,6 @@ def make_clients(server: LocalSeaweedFS) -> list[Client]:
 
 
 # --- measurements ------------------------------------------------------------------------------
-
-
-@dataclass
-class Table:
-    title: str
-    columns: list[str]
-    rows: list[list[str]] = field(default_factory=list)
-
-    def render(self) -> str:
-        widths = [max(len(c), *(len(r[i]) for r in self.rows)) for i, c in enumerate(self.columns)]
-
-        def row(values: list[str]) -> str:
-            return "| " + " | ".join(v.ljust(w) for v, w in zip(values, widths, strict=True)) + " |"
-
-        sep = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
-        return "\n".join([f"\n### {self.title}\n", row(self.columns), sep, *map(row, self.rows)])
 
 
 def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
