@@ -9,13 +9,13 @@ the operation, so the sync sessions (`run`) and an asyncio driver run the very s
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     from .response import Response
     from .transport import Auth, Request
 
-__all__ = ["Call", "Operation", "returned", "run", "single"]
+__all__ = ["Call", "Operation", "run"]
 
 T = TypeVar("T")
 
@@ -73,14 +73,3 @@ def run(operation: Operation[T], send: Callable[[Call], Response]) -> T:
     except StopIteration as stop:
         result: T = stop.value
         return result
-
-
-def single(call: Call, parse: Callable[[Response], T]) -> Operation[T]:
-    """An operation of one call whose result is `parse(response)`."""
-    response = yield call
-    return parse(response)
-
-
-def returned(response: Any) -> Any:
-    """The response itself, as a one-call operation's result (`single(call, returned)`)."""
-    return response
