@@ -33,7 +33,7 @@ from s3lite.aio.response import AsyncResponse
 from s3lite.aio.transport import AsyncTransport
 from s3lite.credentials import Credentials, StaticCredentials
 from s3lite.devserver import LocalSeaweedFS
-from s3lite.operation import Call, Operation, returned, single
+from s3lite.operation import Call, Operation
 from s3lite.response import Response
 from s3lite.retries import RetryPolicy
 from s3lite.signing import UNSIGNED_PAYLOAD, SigV4Auth
@@ -232,7 +232,12 @@ def test_run_async_drives_an_operation_and_throws_errors_into_it(
 
         assert await run_async(fetch_or_default(c, "k"), send) == b"value"
         assert await run_async(fetch_or_default(c, "nope"), send) == b"default"
-        response = await run_async(single(Call(c.request("HEAD", "k")), returned), send)
+
+        def head() -> Operation[Any]:
+            answer = yield Call(c.request("HEAD", "k"))
+            return answer
+
+        response = await run_async(head(), send)
         assert isinstance(response, AsyncResponse) and response.content_length == 5
         assert isinstance(response.fields, Response) and response.fields.etag == response.etag
         await c.transport.aclose()
