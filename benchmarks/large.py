@@ -40,6 +40,16 @@ CLIENTS: dict[str, dict[str, str]] = {
         "upload": "s.upload_file(SRC, KEY, part_size=PART, concurrency=C)",
         "download": "s.download_file(KEY, DST, part_size=PART, concurrency=C)",
     },
+    # The core install: zlib's CRC32 (the row above has ISA-L's when `s3lite[fast-crc]` is in).
+    "s3lite (zlib CRC32)": {
+        "setup": (
+            "sys.modules['isal'] = None  # as without the fast-crc extra\n"
+            "from s3lite import S3Session\n"
+            "s = S3Session(AK, SK, endpoint_url=URL, bucket=BUCKET, max_pool_connections=8)\n"
+        ),
+        "upload": "s.upload_file(SRC, KEY, part_size=PART, concurrency=C)",
+        "download": "s.download_file(KEY, DST, part_size=PART, concurrency=C)",
+    },
     # The asyncio API: the parts run concurrently on one event loop (no threads).
     "s3lite async": {
         "setup": (

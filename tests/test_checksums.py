@@ -42,6 +42,68 @@ def implementation(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPat
     return str(request.param)
 
 
+@pytest.fixture(params=["zlib", "isal"])
+def crc32_implementation(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test with zlib's CRC32, then with ISA-L's (the `fast-crc` extra)."""
+    import zlib
+
+    from isal.isal_zlib import crc32 as isal_crc32
+
+    chosen = zlib.crc32 if request.param == "zlib" else isal_crc32
+    monkeypatch.setattr(checksums, "_CRC32", [chosen])
+    assert checksums.new_checksum("crc32")._crc32 is chosen  # type: ignore[attr-defined]
+    return str(request.param)
+
+
+def test_crc32_by_isal_is_zlibs() -> None:
+    import zlib
+
+    from isal.isal_zlib import crc32 as isal_crc32
+
+    assert checksums._crc32_function() is isal_crc32  # installed: chosen
+    data = os.urandom(3 * 1024 * 1024 + 7)
+    for length in [*range(70), 1000, 4099, len(data)]:
+        for seed in (0, 1, 0xFFFFFFFF, zlib.crc32(b"123456789")):
+            assert checksums.crc32(data[:length], seed) == zlib.crc32(data[:length], seed)
+    for offset in range(9):  # unaligned memory, views and bytearrays
+        view = memoryview(data)[offset : offset + 100_000]
+        assert checksums.crc32(view) == zlib.crc32(view) == checksums.crc32(bytearray(view))
+    sums = checksums.new_checksum("crc32")
+    sums.update(data[:12345])
+    sums.update(memoryview(data)[12345:])
+    assert sums.digest() == zlib.crc32(data).to_bytes(4, "big")
+
+
+def test_crc32_without_isal_is_zlibs() -> None:
+    """Without the extra, zlib's CRC32 serves (and `import s3lite` never loads isal)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, zlib\n"
+        "import s3lite\n"
+        "assert 'isal' not in sys.modules\n"
+        "sys.modules['isal'] = None  # as if not installed\n"
+        "from s3lite import checksums\n"
+        "assert checksums._crc32_function() is zlib.crc32\n"
+        "assert checksums.crc32(b'123456789') == 0xCBF43926\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_multipart_crc32_verified_by_seaweedfs(
+    s3: S3Session, tmp_path, crc32_implementation: str
+) -> None:
+    """Each part's CRC32 (zlib's or ISA-L's) is checked by the server, and the download by
+    the client: the same values either way."""
+    src = tmp_path / "src.bin"
+    src.write_bytes(os.urandom(5 * 1024 * 1024 + 123))
+    s3.upload_file(str(src), "crc32-parts.bin", part_size=5 * 1024 * 1024, concurrency=2)
+    dst = tmp_path / "dst.bin"
+    s3.download_file("crc32-parts.bin", str(dst), part_size=5 * 1024 * 1024)
+    assert dst.read_bytes() == src.read_bytes()
+
+
 def test_check_value() -> None:
     assert bitwise_crc64nvme(b"123456789") == CHECK_VALUE
     assert checksums._crc64nvme_python(b"123456789") == CHECK_VALUE

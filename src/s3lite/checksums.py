@@ -1,9 +1,10 @@
 """Incremental checksums that S3 verifies: CRC32, CRC32C, CRC64NVME, SHA-1, SHA-256 and MD5.
 
 Each is sent base64-encoded in `x-amz-checksum-<name>` (MD5 as `Content-MD5`).
-CRC32C is pure Python unless the optional `crc32c` module is installed, and CRC64NVME
-unless the optional `awscrt` module is installed (then both run in C); prefer CRC32 or
-SHA-256 for large bodies.
+CRC32 is zlib's, or ISA-L's (several times faster) when the optional `isal` package is
+installed (`s3lite[fast-crc]`). CRC32C is pure Python unless the optional `crc32c` module is
+installed, and CRC64NVME unless the optional `awscrt` module is installed (then both run in
+C); prefer CRC32 or SHA-256 for large bodies.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ import base64
 import hashlib
 import sys
 import zlib
+from collections.abc import Callable
 from typing import Any, Literal, Protocol
 
 __all__ = [
     "ALGORITHMS",
     "Checksum",
     "ChecksumName",
+    "crc32",
     "crc64nvme",
     "crc64nvme_combine",
     "crc64nvme_is_fast",
@@ -36,14 +39,38 @@ class Checksum(Protocol):
     def digest(self) -> bytes: ...
 
 
+Crc32Function = Callable[[Any, int], int]
+_CRC32: list[Crc32Function] = []  # the implementation, chosen on first use
+
+
+def _crc32_function() -> Crc32Function:
+    """ISA-L's CRC32 when `isal` is installed (same values as zlib's, GIL released), else
+    zlib's; looked up once, on the first checksum, so `import s3lite` never loads it."""
+    if not _CRC32:
+        try:
+            from isal.isal_zlib import crc32 as fast
+        except ImportError:
+            _CRC32.append(zlib.crc32)
+        else:
+            _CRC32.append(fast)
+    return _CRC32[0]
+
+
+def crc32(data: bytes | bytearray | memoryview, value: int = 0) -> int:
+    """The CRC32 of `data` continuing from `value`, as `zlib.crc32` gives it (computed by
+    ISA-L when installed)."""
+    return (_CRC32[0] if _CRC32 else _crc32_function())(data, value)
+
+
 class _Crc32:
     name = "crc32"
 
     def __init__(self) -> None:
         self._value = 0
+        self._crc32 = _crc32_function()
 
     def update(self, data: bytes | memoryview) -> None:
-        self._value = zlib.crc32(data, self._value)
+        self._value = self._crc32(data, self._value)
 
     def digest(self) -> bytes:
         return self._value.to_bytes(4, "big")

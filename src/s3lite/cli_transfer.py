@@ -323,13 +323,13 @@ def put_small(
     """Upload a small file with one plain PUT of its bytes (no aws-chunked stream, no
     second read): the fast path for many small files. The CRC32 goes along for the server to
     verify, as `upload_file` sends it."""
-    import zlib
+    from .checksums import crc32
 
     with open(path, "rb") as f:
         data = f.read()
     headers = dict(options.pop("headers", None) or {})
     if getattr(session, "supports_checksum_mode", False):
-        crc = zlib.crc32(data).to_bytes(4, "big")
+        crc = crc32(data).to_bytes(4, "big")
         headers["x-amz-checksum-crc32"] = base64.b64encode(crc).decode()
     session.put_object(key, data, bucket=bucket, headers=headers or None, **options)
     if progress is not None:
