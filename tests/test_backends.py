@@ -157,6 +157,51 @@ def test_file_body_from_offset_and_pipe(backend: Session, tmp_path: Any) -> None
     assert backend.get_object("from-pipe").data == data[:50_000]
 
 
+def spool_files() -> list[str]:
+    """This process's open temporary files that are already unlinked (what a spool over its
+    memory limit becomes on disk)."""
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("/") and target.endswith("(deleted)"):
+            found.append(target)
+    return found
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc (Linux)")
+def test_a_spooled_body_is_removed_when_the_upload_ends(backend: Session) -> None:
+    """A stream of unknown length larger than the in-memory spool goes to a temporary file,
+    which the upload removes when it ends, whether it succeeded or the stream failed: not at
+    some later garbage collection."""
+    import gc
+
+    block = os.urandom(1024 * 1024)
+    backend.put_object("warm-up", b"x")  # connections and caches made before counting
+    gc.collect()
+    gc.disable()
+    try:
+        before = spool_files()
+        kept = backend.put_object("spooled", (block for _ in range(9)))  # 9 MiB > 8 MiB kept
+        assert spool_files() == before  # in memory: over it, a file; gone, though kept lives
+        del kept
+
+        def broken() -> Any:
+            for _ in range(9):
+                yield block
+            raise OSError("the source broke")
+
+        with pytest.raises(OSError, match="the source broke") as caught:
+            backend.put_object("never", broken())
+        assert spool_files() == before  # even while the error and its traceback are kept
+        del caught
+    finally:
+        gc.enable()
+    assert backend.head_object("spooled").content_length == 9 * 1024 * 1024
+
+
 def test_streamed_upload_with_declared_length(backend: Session) -> None:
     chunks = [os.urandom(300_000) for _ in range(4)]
     backend.put_object("declared", iter(chunks), content_length=1_200_000)

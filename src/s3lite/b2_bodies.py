@@ -163,12 +163,16 @@ def _spool(chunks: Iterator[bytes]) -> tuple[Body, str]:
 
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY)  # noqa: SIM115
     sha = hashlib.sha1()  # noqa: S324
-    for chunk in chunks:
-        if not isinstance(chunk, (bytes, bytearray, memoryview)):
-            raise TypeError(f"body iterator yielded {type(chunk).__name__}, not bytes")
-        spool.write(chunk)
-        sha.update(chunk)
-    size = spool.tell()
-    check_upload_size(size)
+    try:
+        for chunk in chunks:
+            if not isinstance(chunk, (bytes, bytearray, memoryview)):
+                raise TypeError(f"body iterator yielded {type(chunk).__name__}, not bytes")
+            spool.write(chunk)
+            sha.update(chunk)
+        size = spool.tell()
+        check_upload_size(size)
+    except BaseException:
+        spool.close()  # nothing is left behind by a failed read, a bad chunk or Ctrl-C
+        raise
     spool.seek(0)
-    return Body(spool, size), sha.hexdigest()
+    return Body(spool, size, owned=True), sha.hexdigest()

@@ -349,7 +349,11 @@ class B2ObjectsMixin(B2ListingsMixin):
             content_language=content_language, expires=expires, headers=headers,
             content_length=content_length,
         )  # fmt: skip
-        return self.run(upload_file(self._context(), bucket, request, sha1))
+        try:
+            return self.run(upload_file(self._context(), bucket, request, sha1))
+        finally:
+            if request.body is not None:
+                request.body.close()  # a spooled body's temporary file goes now, not at GC
 
     def get_object(
         self,

@@ -30,8 +30,10 @@ class Body:
     streams (iterators, pipes) can be sent once.
     """
 
-    def __init__(self, source: BodyLike, length: int | None = None) -> None:
+    def __init__(self, source: BodyLike, length: int | None = None, *, owned: bool = False) -> None:
         self.length = length
+        #: The source is a temporary file made for this body (a spool): `close()` removes it.
+        self.owned = owned
         self._bytes: bytes | memoryview | None = None
         self._file: IO[bytes] | None = None
         self._iter: Iterable[bytes] | None = None
@@ -62,6 +64,12 @@ class Body:
     @property
     def is_bytes(self) -> bool:
         return self._bytes is not None
+
+    def close(self) -> None:
+        """Remove the temporary file an `owned` body was spooled to, at once rather than at
+        garbage collection; a caller's own file or stream is left open."""
+        if self.owned and self._file is not None:
+            self._file.close()
 
     @property
     def data(self) -> bytes | memoryview:

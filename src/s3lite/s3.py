@@ -191,11 +191,14 @@ class S3Session(TransferMixin, S3ObjectsMixin, S3MultipartMixin, S3BucketsMixin)
             self._endpoint, method, url_or_key, headers, fields, bucket=bucket
         )
         prepared = self._prepare_body(body, None, None)
-        return self.run(
-            s3_requests.custom_request(
-                self._endpoint, method, target, key, params, hdrs, prepared, stream=stream
+        try:
+            return self.run(
+                s3_requests.custom_request(
+                    self._endpoint, method, target, key, params, hdrs, prepared, stream=stream
+                )
             )
-        )
+        finally:
+            prepared.body.close()
 
     # --- presigned URLs ------------------------------------------------------------------------
     def presign(

@@ -72,7 +72,10 @@ class S3ObjectsMixin(S3Driver):
             if_none_match=if_none_match, if_match=if_match, sse_customer_key=sse_customer_key,
         )  # fmt: skip
         prepared = self._prepare_body(body, content_length, checksum)
-        return self.run(s3_requests.put_object(self._endpoint, bucket, key, hdrs, prepared))
+        try:
+            return self.run(s3_requests.put_object(self._endpoint, bucket, key, hdrs, prepared))
+        finally:
+            prepared.body.close()  # a spooled body's temporary file goes now, not at GC
 
     def get_object(
         self,

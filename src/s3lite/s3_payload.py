@@ -70,15 +70,19 @@ def _spool(prepared: Body, sums: checksums.Checksum | None, payload_signing: str
 
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY)  # noqa: SIM115
     sha = hashlib.sha256()
-    for chunk in prepared.chunks():
-        spool.write(chunk)
-        sha.update(chunk)
-        if sums is not None:
-            sums.update(chunk)
+    try:
+        for chunk in prepared.chunks():
+            spool.write(chunk)
+            sha.update(chunk)
+            if sums is not None:
+                sums.update(chunk)
+    except BaseException:
+        spool.close()  # a failed read (or Ctrl-C) leaves no temporary file behind
+        raise
     size = spool.tell()
     spool.seek(0)
     payload = UNSIGNED_PAYLOAD if payload_signing == "unsigned" else sha.hexdigest()
-    return PreparedBody(Body(spool, size), payload, sums)
+    return PreparedBody(Body(spool, size, owned=True), payload, sums)
 
 
 def part_checksum_of(data: PartData, checksum: str | None) -> tuple[str, str]:
