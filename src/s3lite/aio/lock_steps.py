@@ -122,7 +122,7 @@ async def _act(store: AsyncLockStore, action: Act) -> Any:
     left = action.until - mono()
     if left <= 0:
         raise DeadlineExceeded(f"lock {action.method}: no time left before the lease ends")
-    with within(action.until):  # for a transport that reads the deadline itself
+    with within(action.until):  # the transport cuts its own timeouts to it too
         finished, result = await bounded(method(*action.args, **action.kwargs), left)
     if not finished:
         raise DeadlineExceeded(f"lock {action.method}: not answered before the lease ends")

@@ -77,6 +77,8 @@ class AsyncTransport:
     `max_pool_connections` bounds the connections to each host (and through each proxy);
     `connect_timeout` and `read_timeout` bound each attempt's connect and each wait for the
     server; `pool_timeout` bounds the wait for a free connection (default: `read_timeout`).
+    A `s3lite.transport.request_deadline` around the await cuts them all to the time left,
+    as for the sync transport.
     """
 
     def __init__(
