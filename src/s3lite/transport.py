@@ -44,6 +44,8 @@ __all__ = [
     "ErrorParser",
     "Request",
     "Transport",
+    "deadline_left",
+    "delay_before_deadline",
     "make_pool_manager",
     "request_deadline",
 ]
@@ -78,6 +80,32 @@ def request_deadline(until: float) -> Iterator[None]:
         yield
     finally:
         _DEADLINE.reset(token)
+
+
+def deadline_left(request: Request, attempt: int) -> float | None:
+    """Seconds left before this context's `request_deadline` (None: there is none), as
+    attempt number `attempt` of `request` starts; raises `DeadlineExceeded` when none is
+    left. Both transports cut each attempt's timeouts to it."""
+    until = _DEADLINE.get()
+    if until is None:
+        return None
+    left = until - time.monotonic()
+    if left <= 0:
+        raise DeadlineExceeded(
+            f"{request.method} {request.host}: no time left before the deadline "
+            f"(after {attempt - 1} attempt{'s' * (attempt != 2)})",
+            attempts=max(1, attempt - 1),
+        )
+    return left
+
+
+def delay_before_deadline(delay: float) -> float:
+    """A retry delay cut so that it ends by this context's `request_deadline` (the next
+    attempt then fails at once with `DeadlineExceeded` instead of starting late)."""
+    until = _DEADLINE.get()
+    if until is not None:
+        delay = min(delay, max(0.0, until - time.monotonic()))
+    return delay
 
 
 class Request:
@@ -504,16 +532,9 @@ class Transport:
     ) -> tuple[urllib3.Timeout, float | None]:
         """This attempt's timeouts (and wait for a pooled connection), cut to what is left of
         a `request_deadline`."""
-        until = _DEADLINE.get()
-        if until is None:
+        left = deadline_left(request, attempt)
+        if left is None:
             return self.timeout, self.pool_timeout
-        left = until - time.monotonic()
-        if left <= 0:
-            raise DeadlineExceeded(
-                f"{request.method} {request.host}: no time left before the deadline "
-                f"(after {attempt - 1} attempt{'s' * (attempt != 2)})",
-                attempts=max(1, attempt - 1),
-            )
         connect, read = self.timeout.connect_timeout, self.timeout.read_timeout
         timeout = type(self.timeout)(
             connect=left if not isinstance(connect, (int, float)) else min(connect, left),
@@ -578,12 +599,8 @@ def _in_chunks(
 
 
 def _sleep_within(delay: float) -> None:
-    """Sleep before a retry, but not past a `request_deadline` (the next attempt then fails
-    at once with `DeadlineExceeded`)."""
-    until = _DEADLINE.get()
-    if until is not None:
-        delay = min(delay, max(0.0, until - time.monotonic()))
-    time.sleep(delay)
+    """Sleep before a retry, but not past a `request_deadline`."""
+    time.sleep(delay_before_deadline(delay))
 
 
 def _pool_key(

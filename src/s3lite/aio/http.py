@@ -15,6 +15,8 @@ import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
+from .timeouts import bounded
+
 try:
     import httptools
 except ImportError as exc:  # pragma: no cover - the extra is not installed
@@ -381,7 +383,8 @@ def _next_copied(body: Iterator[Any]) -> bytes | None:
     return None
 
 
-Connector = Callable[[], Awaitable[Connection]]
+#: Opens a connection within the given connect timeout (seconds).
+Connector = Callable[[float], Awaitable[Connection]]
 
 
 class Pool:
@@ -405,8 +408,11 @@ class Pool:
         """Connections open (idle or in use) or being made."""
         return len(self._open) + self._connecting
 
-    async def acquire(self, timeout: float | None) -> tuple[Connection, bool]:
-        """A connection for one request, and whether it was used before."""
+    async def acquire(
+        self, timeout: float | None, connect_timeout: float
+    ) -> tuple[Connection, bool]:
+        """A connection for one request, and whether it was used before: waits up to
+        `timeout` for a free one, gives a new one `connect_timeout` to connect."""
         while True:
             if self._closed:
                 raise RuntimeError("the transport is closed")
@@ -420,17 +426,18 @@ class Pool:
             waiter = asyncio.get_running_loop().create_future()
             self._waiters.append(waiter)
             try:
-                await asyncio.wait_for(waiter, timeout)
-            except (asyncio.TimeoutError, TimeoutError):
-                raise PoolTimeout(
-                    f"no free connection within {timeout} s: all {self.max_size} are in use"
-                ) from None
+                # Woken as the caller is cancelled: the free slot goes to the next waiter.
+                freed, _ = await bounded(waiter, timeout, lambda _: self._wake_one())
             finally:
                 if waiter in self._waiters:
                     self._waiters.remove(waiter)
+            if not freed:
+                raise PoolTimeout(
+                    f"no free connection within {timeout} s: all {self.max_size} are in use"
+                )
         self._connecting += 1
         try:
-            conn = await self._connect()
+            conn = await self._connect(connect_timeout)
         except BaseException:
             self._wake_one()
             raise

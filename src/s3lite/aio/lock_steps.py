@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import logging
 import math
-from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ..errors import ClientError, ConditionalRequestConflict, PreconditionFailed, TransportError
@@ -31,6 +30,7 @@ from ..lock.probe import (
 from ..lock.steps import Act, Sleep, Step
 from ..lock.store import Broken, Fetched, Listed, Snapshot, Written
 from ..transport import DeadlineExceeded
+from .timeouts import bounded
 
 if TYPE_CHECKING:
     from ..lock.lease import Hold
@@ -122,29 +122,11 @@ async def _act(store: AsyncLockStore, action: Act) -> Any:
     left = action.until - mono()
     if left <= 0:
         raise DeadlineExceeded(f"lock {action.method}: no time left before the lease ends")
-    with within(action.until):  # for a transport that reads the deadline itself
+    with within(action.until):  # the transport cuts its own timeouts to it too
         finished, result = await bounded(method(*action.args, **action.kwargs), left)
     if not finished:
         raise DeadlineExceeded(f"lock {action.method}: not answered before the lease ends")
     return result
-
-
-async def bounded(awaitable: Awaitable[T], timeout: float) -> tuple[bool, T | None]:
-    """Await `awaitable` for at most `timeout` seconds: (True, its result) -- its error is
-    raised -- or (False, None) once it was cut off (cancelled, and awaited while it cleans
-    up). Unlike `asyncio.wait_for` before Python 3.12, never loses a cancellation of the
-    caller that comes as the awaitable finishes."""
-    inner = asyncio.ensure_future(awaitable)
-    try:
-        await asyncio.wait((inner,), timeout=max(0.0, timeout))
-    finally:
-        if not inner.done():
-            inner.cancel()
-            with contextlib.suppress(BaseException):
-                await asyncio.wait((inner,))
-    if inner.cancelled():
-        return False, None
-    return True, inner.result()
 
 
 class Holding:

@@ -30,10 +30,13 @@ from ..transport import (
     BodyNotReplayable,
     ErrorParser,
     Request,
+    deadline_left,
+    delay_before_deadline,
 )
 from .body import AsyncBody
 from .http import Connection, Connector, Pool, PoolTimeout, head_bytes, ssl_context
 from .response import AsyncResponse, AsyncResumer
+from .timeouts import await_within
 
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
@@ -44,6 +47,19 @@ log = logging.getLogger("s3lite")
 
 _NETWORK_ERRORS = (OSError, TimeoutError, asyncio.TimeoutError, ssl.SSLError)
 _NO_BODY_METHODS = frozenset({"GET", "HEAD"})
+
+
+def _abandon(made: tuple[asyncio.BaseTransport, Connection]) -> None:
+    """Close a connection made for a caller that was cancelled meanwhile."""
+    made[1].close()
+
+
+def _abort(transport: asyncio.BaseTransport | None) -> None:
+    """Close a TLS transport made for a caller that was cancelled meanwhile."""
+    if isinstance(transport, asyncio.Transport):
+        transport.abort()
+    elif transport is not None:
+        transport.close()
 
 
 def _failure(exc: BaseException) -> tuple[type[TransportError], bool]:
@@ -61,6 +77,8 @@ class AsyncTransport:
     `max_pool_connections` bounds the connections to each host (and through each proxy);
     `connect_timeout` and `read_timeout` bound each attempt's connect and each wait for the
     server; `pool_timeout` bounds the wait for a free connection (default: `read_timeout`).
+    A `s3lite.transport.request_deadline` around the await cuts them all to the time left,
+    as for the sync transport.
     """
 
     def __init__(
@@ -132,22 +150,22 @@ class AsyncTransport:
                 raise ValueError(f"unsupported proxy scheme {parts.scheme!r} (use http://)")
             proxy_host, proxy_port = parts.hostname or "", parts.port or 80
 
-        async def connect() -> Connection:
+        async def connect(timeout: float) -> Connection:
             loop = asyncio.get_running_loop()
             tls = self._tls() if scheme == "https" else None
             if proxy_host is None:
-                _, conn = await asyncio.wait_for(
+                _, conn = await await_within(
                     loop.create_connection(
                         Connection, address, port, ssl=tls,
                         server_hostname=hostname if tls is not None else None,
                     ),
-                    self.connect_timeout,
+                    timeout, f"connecting to {hostname}:{port}", _abandon,
                 )  # fmt: skip
                 return conn
-            _, conn = await asyncio.wait_for(
+            _, conn = await await_within(
                 loop.create_connection(Connection, proxy_host, proxy_port),
-                self.connect_timeout,
-            )
+                timeout, f"connecting to the proxy {proxy_host}:{proxy_port}", _abandon,
+            )  # fmt: skip
             if tls is None:
                 return conn
             try:  # HTTPS through the proxy: a CONNECT tunnel, then TLS inside it
@@ -155,18 +173,21 @@ class AsyncTransport:
                 conn.begin(head_only=True)
                 await conn.send(
                     head_bytes("CONNECT", target, {"Host": target}),
-                    None, chunked=False, timeout=self.connect_timeout,
+                    None, chunked=False, timeout=timeout,
                 )  # fmt: skip
-                answer = await conn.head(self.connect_timeout)
+                answer = await conn.head(timeout)
                 if answer.status != 200:
                     raise ConnectionRefusedError(
                         f"the proxy refused the tunnel: {answer.status} {answer.reason}"
                     )
                 assert conn.transport is not None
-                conn.transport = await asyncio.wait_for(
+                tunnelled = await await_within(
                     loop.start_tls(conn.transport, conn, tls, server_hostname=hostname),
-                    self.connect_timeout,
-                )
+                    timeout, f"in the TLS handshake with {hostname} through the proxy",
+                    _abort,
+                )  # fmt: skip
+                assert isinstance(tunnelled, asyncio.Transport)
+                conn.transport = tunnelled
             except BaseException:
                 conn.close()
                 raise
@@ -251,13 +272,14 @@ class AsyncTransport:
         prepare = getattr(auth, "prepare", None)
         while True:
             attempt += 1
+            timeouts = self._timeouts(request, attempt)
             request.attempts += 1
             if limiter is not None and limiter.enabled:
                 await self._rate_token(limiter)
             if prepare is not None:
                 await prepare()
             try:
-                response = await self._attempt(request, auth, dialect)
+                response = await self._attempt(request, auth, dialect, timeouts)
             except PoolTimeout as exc:
                 raise TransportError(
                     f"no free connection to {request.host} within {self.pool_timeout} s: all "
@@ -280,7 +302,7 @@ class AsyncTransport:
                         retry_cost += cost
                         delay = policy.delay(attempt)
                         log.debug("retrying after %s in %.3f s", describe, delay)
-                        await asyncio.sleep(delay)
+                        await asyncio.sleep(delay_before_deadline(delay))
                         continue
                 raise cls(
                     f"{describe} (after {attempt} attempt{'s' * (attempt > 1)})",
@@ -331,10 +353,22 @@ class AsyncTransport:
                         else policy.delay(attempt, error.retry_after)
                     )
                     log.debug("retrying after %s in %.3f s", error.code, delay)
-                    await asyncio.sleep(delay)
+                    await asyncio.sleep(delay_before_deadline(delay))
                     continue
             error.attempts = request.attempts
             raise error
+
+    def _timeouts(self, request: Request, attempt: int) -> tuple[float, float, float]:
+        """This attempt's connect, read and pool-wait timeouts, cut to what is left of a
+        `request_deadline` (`DeadlineExceeded` when nothing is), as the sync transport's."""
+        left = deadline_left(request, attempt)
+        if left is None:
+            return self.connect_timeout, self.read_timeout, self.pool_timeout
+        return (
+            min(self.connect_timeout, left),
+            min(self.read_timeout, left),
+            min(self.pool_timeout, left),
+        )
 
     async def _rate_token(self, limiter: AdaptiveRateLimiter) -> None:
         """Wait for the adaptive limiter's next send token. Its `acquire` sleeps, so it runs
@@ -349,9 +383,15 @@ class AsyncTransport:
         await asyncio.get_running_loop().run_in_executor(executor, limiter.acquire)
 
     async def _attempt(
-        self, request: Request, auth: Auth | None, dialect: Dialect
+        self,
+        request: Request,
+        auth: Auth | None,
+        dialect: Dialect,
+        timeouts: tuple[float, float, float],
     ) -> AsyncResponse:
-        """One attempt: sign, take a connection, send, wait for the status and headers."""
+        """One attempt: sign, take a connection, send, wait for the status and headers
+        (`timeouts`: connect, read and pool wait)."""
+        connect_timeout, read_timeout, pool_timeout = timeouts
         headers = dict(request.headers)
         headers.setdefault("User-Agent", self.user_agent)
         source = request.body
@@ -381,12 +421,12 @@ class AsyncTransport:
         head = head_bytes(method, target, headers)
         if isinstance(send_body, bytearray):
             send_body = bytes(send_body)
-        conn, _ = await pool.acquire(self.pool_timeout)
+        conn, _ = await pool.acquire(pool_timeout, connect_timeout)
         try:
             conn.begin(head_only=method == "HEAD")
-            await conn.send(head, send_body, chunked=chunked, timeout=self.read_timeout,
+            await conn.send(head, send_body, chunked=chunked, timeout=read_timeout,
                             offload=True)  # fmt: skip
-            answer = await conn.head(self.read_timeout)
+            answer = await conn.head(read_timeout)
         except BaseException:
             conn.close()
             pool.release(conn)
@@ -398,7 +438,7 @@ class AsyncTransport:
             reason=answer.reason,
             conn=conn,
             release=pool.release,
-            read_timeout=self.read_timeout,
+            read_timeout=read_timeout,
         )
 
     async def _error_body(self, request: Request, response: AsyncResponse) -> bytes:
