@@ -13,9 +13,8 @@ from typing import Any
 from .b2_calls import B2Context, api, bucket_id
 from .b2_driver import B2Driver
 from .b2_requests import json_list, json_str, list_item, millis_datetime
-from .listing import Listing, ObjectInfo, UploadInfo, VersionInfo
+from .listing import Listing, ListPage, ObjectInfo, UploadInfo, VersionInfo
 from .operation import Operation
-from .s3xml import ListPage
 
 __all__ = [
     "B2ListingsMixin",

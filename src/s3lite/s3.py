@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 from . import s3_requests, s3_settings
 from .arguments import presign_seconds
 from .credentials_base import CredentialsProvider
-from .deletes import DeleteObjectsError, DeleteResult
 from .retries import RetryMode, RetryPolicy
 from .s3_buckets import S3BucketsMixin
 from .s3_endpoint import (
@@ -35,6 +34,7 @@ from .transport import BodyLike, Transport
 if TYPE_CHECKING:
     import urllib3
 
+    from .deletes import DeleteObjectsError, DeleteResult
     from .lock import DistributedLock, LockProtocol, S3LockStore
     from .response import Response
 
@@ -48,6 +48,16 @@ __all__ = [
     "validate_bucket",
     "validate_key",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """`DeleteResult` and `DeleteObjectsError`, importable from here too, load on first use
+    (a session loads `deletes` only when it first deletes many keys)."""
+    if name in ("DeleteObjectsError", "DeleteResult"):
+        from . import deletes
+
+        return getattr(deletes, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class S3Session(TransferMixin, S3ObjectsMixin, S3MultipartMixin, S3BucketsMixin):

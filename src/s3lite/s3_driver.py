@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import s3xml
-from .listing import Listing
 from .operation import Call, Operation
 from .operation import run as run_operation
 from .response import S3_DIALECT, Response
@@ -20,6 +19,7 @@ from .s3_requests import ResumableGet, check_resumed, object_changed, resume_req
 from .s3_settings import S3EndpointSettings
 
 if TYPE_CHECKING:
+    from .listing import Listing
     from .parts import PartResult
     from .s3_listing_requests import Pages
     from .s3_multipart_requests import CopyInParts
@@ -110,6 +110,8 @@ class S3Driver(S3EndpointSettings):
 
     def _listing(self, pages: Pages[ItemT]) -> Listing[ItemT]:
         """A lazy listing whose pages are fetched by running `pages.page` operations."""
+        from .listing import Listing
+
         return Listing(lambda marker, version: self.run(pages.page(marker, version)), pages.limit)
 
     def _copy_in_parts(self, plan: CopyInParts, concurrency: int) -> Response:
