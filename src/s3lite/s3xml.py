@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote_plus
 
 from .errors import MalformedResponse
+from .s3_endpoint import MAX_XML_BYTES
 
 if TYPE_CHECKING:
     from xml.etree.ElementTree import Element
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from .listing import ListPage, ObjectInfo, UploadInfo, VersionInfo
 
 __all__ = [
+    "MAX_XML_BYTES",
     "child_text",
     "parse_complete_multipart",
     "parse_copy_result",
@@ -33,9 +35,6 @@ __all__ = [
     "parse_list_versions",
     "parse_location",
 ]
-
-#: Largest XML document accepted (a 1000-key page with 1 KiB keys is about 1.5 MiB).
-MAX_XML_BYTES = 32 * 1024 * 1024
 
 Item = dict[str, Any]
 _ItemT = TypeVar("_ItemT")
