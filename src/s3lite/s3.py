@@ -69,7 +69,7 @@ class S3Session(TransferMixin, S3ObjectsMixin, S3MultipartMixin, S3BucketsMixin)
     Objects: put_object, get_object, head_object, delete_object(s), copy_object; files:
     upload_file, download_file; listings: list_objects, list_object_versions; buckets,
     tags, policies, lifecycle, Object Lock, presign, lock; anything else: request, or any
-    operation of `s3lite.s3_requests` with run.
+    operation of `s3lite.s3_requests` (or its `s3_*_requests` siblings) with run.
     """
 
     multipart_min_part_size = 5 * 1024 * 1024

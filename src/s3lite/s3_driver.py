@@ -1,5 +1,6 @@
 """The sending half of S3Session: it runs the I/O-free operations of `s3lite.s3_requests`
-through the session's transport, signing every request with the session's signer.
+(and its `s3_*_requests` siblings) through the session's transport, signing every request
+with the session's signer.
 
 The session's mixins (objects, multipart, bucket configuration) build on this base: each
 of their methods is one operation handed to `run`.
