@@ -16,6 +16,10 @@ from typing import Any
 import pytest
 from urllib3 import HTTPResponse
 
+from s3lite import s3_bucket_requests as bucket_ops
+from s3lite import s3_delete_requests as delete_ops
+from s3lite import s3_listing_requests as listing_ops
+from s3lite import s3_multipart_requests as multipart_ops
 from s3lite import s3_requests as ops
 from s3lite.credentials import Credentials
 from s3lite.deletes import DeleteObjectsError
@@ -282,7 +286,7 @@ def test_delete_objects_in_batches_with_content_md5() -> None:
     def ok(call: Call) -> Response:
         return answer(200, _deleted(*texts(call.request.body.data, "Key")))
 
-    calls, result = drive(ops.delete_objects(endpoint(), keys), ok, ok)
+    calls, result = drive(delete_ops.delete_objects(endpoint(), keys), ok, ok)
     assert [c.request.query for c in calls] == ["delete=", "delete="]
     body = calls[0].request.body.data
     md5 = base64.b64encode(hashlib.md5(body).digest()).decode()  # noqa: S324
@@ -296,17 +300,17 @@ def test_delete_objects_reports_failed_batches_and_keys() -> None:
         "<Message>no</Message></Error></DeleteResult>",
     )
     with pytest.raises(DeleteObjectsError) as caught:
-        drive(ops.delete_objects(endpoint(), ["a", "b"]), answer(200, refusal))
+        drive(delete_ops.delete_objects(endpoint(), ["a", "b"]), answer(200, refusal))
     assert [e["key"] for e in caught.value.result.errors] == ["b"]
     _, result = drive(
-        ops.delete_objects(endpoint(), ["a"], raise_errors=False),
+        delete_ops.delete_objects(endpoint(), ["a"], raise_errors=False),
         failure(500, "InternalError"),
     )
     assert result.errors[0]["code"] == "InternalError"
     with pytest.raises(NoSuchBucket):
-        drive(ops.delete_objects(endpoint(), ["a"]), failure(404, "NoSuchBucket"))
+        drive(delete_ops.delete_objects(endpoint(), ["a"]), failure(404, "NoSuchBucket"))
     with pytest.raises(ValueError, match="either keys or prefix"):
-        drive(ops.delete_objects(endpoint()))
+        drive(delete_ops.delete_objects(endpoint()))
 
 
 def test_delete_objects_purge_falls_back_to_plain_keys() -> None:
@@ -315,7 +319,7 @@ def test_delete_objects_purge_falls_back_to_plain_keys() -> None:
         "<Contents><Key>p/a</Key><Size>1</Size></Contents></ListBucketResult>",
     )
     calls, result = drive(
-        ops.delete_objects(endpoint(), prefix="p/", purge=True),
+        delete_ops.delete_objects(endpoint(), prefix="p/", purge=True),
         failure(501, "NotImplemented"),  # no versioning on this server
         answer(200, listed),
         answer(200, _deleted("p/a")),
@@ -337,7 +341,7 @@ def test_delete_objects_purge_lists_the_versions_of_each_key() -> None:
         "</ListVersionsResult>",
     )
     calls, _ = drive(
-        ops.delete_objects(endpoint(), ["k"], purge=True),
+        delete_ops.delete_objects(endpoint(), ["k"], purge=True),
         answer(200, versions),
         answer(200, _deleted("k", "k")),
     )
@@ -348,7 +352,7 @@ def test_delete_objects_purge_lists_the_versions_of_each_key() -> None:
 
 # --- listings ----------------------------------------------------------------------------------
 def test_list_objects_pages_follow_the_continuation_token() -> None:
-    pages = ops.list_objects(endpoint(), "p/", delimiter="/", max_keys=2, limit=10)
+    pages = listing_ops.list_objects(endpoint(), "p/", delimiter="/", max_keys=2, limit=10)
     assert pages.limit == 10
     page_xml = xml(
         "<ListBucketResult><IsTruncated>true</IsTruncated><EncodingType>url</EncodingType>",
@@ -361,15 +365,15 @@ def test_list_objects_pages_follow_the_continuation_token() -> None:
         "delimiter=%2F&encoding-type=url&list-type=2&max-keys=2&prefix=p%2F"
     )
     assert [i["key"] for i in page.items] == ["p/a b"] and page.prefixes == ["p/d/"]
-    assert ops.next_markers(page, None, None) == ("tok", None)
+    assert listing_ops.next_markers(page, None, None) == ("tok", None)
     calls, _ = drive(pages.page("tok", None), answer(200, page_xml))
     assert "continuation-token=tok" in calls[0].request.query
     with pytest.raises(MalformedResponse, match="same page marker"):
-        ops.next_markers(page, "tok", None)
+        listing_ops.next_markers(page, "tok", None)
 
 
 def test_list_object_versions_start_at_the_given_markers() -> None:
-    pages = ops.list_object_versions(endpoint(), key_marker="k", version_id_marker="v")
+    pages = listing_ops.list_object_versions(endpoint(), key_marker="k", version_id_marker="v")
     calls, _ = drive(
         pages.page(None, None),
         answer(
@@ -413,7 +417,7 @@ def test_copy_object_too_large_becomes_a_copy_in_parts() -> None:
         answer(200, ETag='"src"', Content_Length=str(size), Cache_Control="max-age=1"),
     )
     assert [c.request.method for c in calls] == ["PUT", "HEAD"]
-    assert isinstance(plan, ops.CopyInParts)
+    assert isinstance(plan, multipart_ops.CopyInParts)
     assert plan.etag == "src" and plan.extra == {"Cache-Control": "max-age=1"}
     part = 256 * 1024 * 1024  # copies go in parts of at least 256 MiB
     assert len(plan.ranges) == 48 and plan.ranges[-1] == (48, (47 * part, size - 1))
@@ -440,7 +444,7 @@ def test_copy_object_with_a_threshold_heads_the_source_first() -> None:
         ops.copy_object(endpoint(), "big", "dst", multipart_threshold=10, limits=Limits()),
         answer(200, ETag='"src"', Content_Length="11"),
     )
-    assert isinstance(plan, ops.CopyInParts) and plan.ranges == [(1, (0, 10))]
+    assert isinstance(plan, multipart_ops.CopyInParts) and plan.ranges == [(1, (0, 10))]
     calls, _ = drive(
         ops.copy_object(endpoint(), "small", "dst", multipart_threshold=10, limits=Limits()),
         answer(200, ETag='"src"', Content_Length="10"),
@@ -460,7 +464,7 @@ def _initiated(upload_id: str) -> Response:
 
 def test_start_multipart_names_the_part_checksum() -> None:
     calls, upload_id = drive(
-        ops.start_multipart(
+        multipart_ops.start_multipart(
             endpoint(), "bkt", "k.bin", metadata={"a": "1"}, content_type=None, headers=None,
             checksum="sha256",
         ),
@@ -472,7 +476,7 @@ def test_start_multipart_names_the_part_checksum() -> None:
     assert upload_id == "u1"
     with pytest.raises(ValueError, match="per part"):
         drive(
-            ops.start_multipart(
+            multipart_ops.start_multipart(
                 endpoint(), "bkt", "k", metadata=None, content_type=None, headers=None,
                 checksum="crc64nvme",
             )
@@ -497,7 +501,7 @@ def test_a_retried_start_aborts_the_uploads_it_left() -> None:
         "</ListMultipartUploadsResult>",
     )
     calls, upload_id = drive(
-        ops.start_multipart(
+        multipart_ops.start_multipart(
             endpoint(), "bkt", "k", metadata=None, content_type=None, headers=None,
             clock=now.timestamp,
         ),
@@ -511,7 +515,7 @@ def test_a_retried_start_aborts_the_uploads_it_left() -> None:
 def test_upload_part_checks_the_echoed_checksum() -> None:
     crc = base64.b64encode(zlib.crc32(b"part").to_bytes(4, "big")).decode()
     calls, part = drive(
-        ops.upload_part(endpoint(), "bkt", "k", "u1", 3, b"part", crc, "crc32"),
+        multipart_ops.upload_part(endpoint(), "bkt", "k", "u1", 3, b"part", crc, "crc32"),
         answer(200, ETag='"p"', x_amz_checksum_crc32=crc),
     )
     request = calls[0].request
@@ -521,7 +525,7 @@ def test_upload_part_checks_the_echoed_checksum() -> None:
     assert part == PartResult(3, 4, etag="p", checksum=crc)
     with pytest.raises(ChecksumMismatch, match="part 3"):
         drive(
-            ops.upload_part(endpoint(), "bkt", "k", "u1", 3, b"part", crc, "crc32"),
+            multipart_ops.upload_part(endpoint(), "bkt", "k", "u1", 3, b"part", crc, "crc32"),
             answer(200, x_amz_checksum_crc32="AAAAAA=="),
         )
 
@@ -532,17 +536,17 @@ def test_complete_abort_and_list_parts() -> None:
         '<CompleteMultipartUploadResult><ETag>"etag-2"</ETag></CompleteMultipartUploadResult>'
     )
     calls, response = drive(
-        ops.complete_multipart(endpoint(), "bkt", "k", "u1", parts), answer(200, done)
+        multipart_ops.complete_multipart(endpoint(), "bkt", "k", "u1", parts), answer(200, done)
     )
     assert texts(calls[0].request.body.data, "PartNumber") == ["1", "2"]
     assert response.etag == "etag-2"
-    expected = ops.expected_multipart_etag(parts)
+    expected = multipart_ops.expected_multipart_etag(parts)
     assert expected is not None and expected.endswith("-2")
     with pytest.raises(ChecksumMismatch):
-        ops.verify_multipart_etag(response, parts)
+        multipart_ops.verify_multipart_etag(response, parts)
 
     calls, nothing = drive(
-        ops.abort_multipart(endpoint(), "bkt", "k", "u1"), failure(404, "NoSuchUpload")
+        multipart_ops.abort_multipart(endpoint(), "bkt", "k", "u1"), failure(404, "NoSuchUpload")
     )
     assert nothing is None and calls[0].request.method == "DELETE"
 
@@ -553,7 +557,7 @@ def test_complete_abort_and_list_parts() -> None:
         "</ListPartsResult>",
     ).decode()
     calls, listed = drive(
-        ops.list_parts(endpoint(), "bkt", "k", "u1"),
+        multipart_ops.list_parts(endpoint(), "bkt", "k", "u1"),
         answer(200, page.format(t="true", n=1).encode()),
         answer(200, page.format(t="false", n=2).encode()),
     )
@@ -571,7 +575,7 @@ def test_abort_multipart_uploads_only_the_stale_ones() -> None:
         "</Upload></ListMultipartUploadsResult>",
     )
     calls, count = drive(
-        ops.abort_multipart_uploads(endpoint(), older_than=3600),
+        multipart_ops.abort_multipart_uploads(endpoint(), older_than=3600),
         answer(200, uploads),
         failure(404, "NoSuchUpload"),  # aborted meanwhile: still counted, no error
     )
@@ -581,23 +585,23 @@ def test_abort_multipart_uploads_only_the_stale_ones() -> None:
 # --- buckets and sub-resources -----------------------------------------------------------------
 def test_create_bucket_names_its_region_on_aws() -> None:
     aws = endpoint("https://s3.eu-west-1.amazonaws.com", region="eu-west-1", bucket=None)
-    calls, _ = drive(ops.create_bucket(aws, "my-bucket", object_lock=True), answer(200))
+    calls, _ = drive(bucket_ops.create_bucket(aws, "my-bucket", object_lock=True), answer(200))
     request = calls[0].request
     assert request.host == "my-bucket.s3.eu-west-1.amazonaws.com"
     assert b"<LocationConstraint>eu-west-1</LocationConstraint>" in request.body.data
     assert request.headers["x-amz-bucket-object-lock-enabled"] == "true"
-    calls, _ = drive(ops.create_bucket(endpoint(), "other"), answer(200))
+    calls, _ = drive(bucket_ops.create_bucket(endpoint(), "other"), answer(200))
     assert calls[0].request.body.data == b""
 
 
 def test_head_bucket_turns_a_404_into_no_such_bucket() -> None:
     with pytest.raises(NoSuchBucket):
-        drive(ops.head_bucket(endpoint()), NoSuchKey(404, "NoSuchKey", ""))
+        drive(bucket_ops.head_bucket(endpoint()), NoSuchKey(404, "NoSuchKey", ""))
 
 
 def test_sub_resources() -> None:
     calls, _ = drive(
-        ops.put_object_tagging(endpoint(), "k", {"a": "1"}, version_id="v"), answer(200)
+        bucket_ops.put_object_tagging(endpoint(), "k", {"a": "1"}, version_id="v"), answer(200)
     )
     request = calls[0].request
     assert request.query == "tagging=&versionId=v"
@@ -608,33 +612,38 @@ def test_sub_resources() -> None:
         ).decode()
     )
     tags = xml("<Tagging><TagSet><Tag><Key>a</Key><Value>1</Value></Tag></TagSet></Tagging>")
-    assert drive(ops.get_object_tagging(endpoint(), "k"), answer(200, tags))[1] == {"a": "1"}
-    assert drive(ops.get_bucket_policy(endpoint()), failure(404, "NoSuchBucketPolicy"))[1] is None
-    assert drive(ops.get_bucket_policy(endpoint()), answer(200, b'{"a": 1}'))[1] == '{"a": 1}'
+    assert drive(bucket_ops.get_object_tagging(endpoint(), "k"), answer(200, tags))[1] == {"a": "1"}
+    assert (
+        drive(bucket_ops.get_bucket_policy(endpoint()), failure(404, "NoSuchBucketPolicy"))[1]
+        is None
+    )
+    assert (
+        drive(bucket_ops.get_bucket_policy(endpoint()), answer(200, b'{"a": 1}'))[1] == '{"a": 1}'
+    )
     with pytest.raises(ClientError):
-        drive(ops.get_bucket_policy(endpoint()), failure(403, "AccessDenied"))
+        drive(bucket_ops.get_bucket_policy(endpoint()), failure(403, "AccessDenied"))
     rules = xml(
         "<LifecycleConfiguration><Rule><ID>tmp</ID><Status>Enabled</Status>",
         "<Expiration><Days>7</Days></Expiration></Rule></LifecycleConfiguration>",
     )
-    listed = drive(ops.get_bucket_lifecycle_configuration(endpoint()), answer(200, rules))[1]
+    listed = drive(bucket_ops.get_bucket_lifecycle_configuration(endpoint()), answer(200, rules))[1]
     assert listed == [{"ID": "tmp", "Status": "Enabled", "Expiration": {"Days": 7}}]
     none = failure(404, "NoSuchLifecycleConfiguration")
-    assert drive(ops.get_bucket_lifecycle_configuration(endpoint()), none)[1] == []
+    assert drive(bucket_ops.get_bucket_lifecycle_configuration(endpoint()), none)[1] == []
     with pytest.raises(ValueError, match="at least one rule"):
-        drive(ops.put_bucket_lifecycle_configuration(endpoint(), []))
+        drive(bucket_ops.put_bucket_lifecycle_configuration(endpoint(), []))
     calls, _ = drive(
-        ops.put_object_lock_config(endpoint(), True, mode="GOVERNANCE", days=1), answer(200)
+        bucket_ops.put_object_lock_config(endpoint(), True, mode="GOVERNANCE", days=1), answer(200)
     )
     assert b"<Days>1</Days>" in calls[0].request.body.data
     with pytest.raises(ValueError, match="cannot disable"):
-        drive(ops.put_object_lock_config(endpoint(), False))
+        drive(bucket_ops.put_object_lock_config(endpoint(), False))
     listed_buckets = xml(
         "<ListAllMyBucketsResult><Buckets><Bucket><Name>b1</Name>",
         "<CreationDate>2024-01-01T00:00:00.000Z</CreationDate></Bucket></Buckets>",
         "</ListAllMyBucketsResult>",
     )
-    calls, buckets = drive(ops.list_buckets(endpoint()), answer(200, listed_buckets))
+    calls, buckets = drive(bucket_ops.list_buckets(endpoint()), answer(200, listed_buckets))
     assert calls[0].request.path == "/" and buckets[0]["name"] == "b1"
 
 

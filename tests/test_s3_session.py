@@ -354,15 +354,15 @@ def test_missing_credentials_error_names_the_sources(monkeypatch: pytest.MonkeyP
 def test_run_drives_any_operation(s3: S3Session) -> None:
     """`run` sends what an operation of `s3_requests` builds, signed by the session; the
     session's methods are such operations."""
-    from s3lite import s3_requests
+    from s3lite import s3_delete_requests, s3_listing_requests, s3_requests
 
     s3.put_object("run/k", b"ran")
     head = s3.run(s3_requests.head_object(s3.s3_endpoint, "run/k"))
     assert head.content_length == 3 and head.etag == s3.head_object("run/k").etag
-    pages = s3_requests.list_objects(s3.s3_endpoint, "run/")
-    listed = s3.run(s3_requests.all_items(pages))
+    pages = s3_listing_requests.list_objects(s3.s3_endpoint, "run/")
+    listed = s3.run(s3_listing_requests.all_items(pages))
     assert [item["key"] for item in listed] == ["run/k"]
-    result = s3.run(s3_requests.delete_objects(s3.s3_endpoint, ["run/k"]))
+    result = s3.run(s3_delete_requests.delete_objects(s3.s3_endpoint, ["run/k"]))
     assert [d["key"] for d in result.deleted] == ["run/k"]
     with pytest.raises(s3lite.NoSuchKey):
         s3.run(s3_requests.head_object(s3.s3_endpoint, "run/k"))

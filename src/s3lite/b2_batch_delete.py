@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING, Any
 from .b2_calls import B2Context
 from .b2_objects import B2ObjectsMixin, delete_file_version, file_version_ids, hide_file
 from .b2_requests import validate_key
-from .deletes import DeleteResult, delete_entries
 from .errors import ClientError, NoSuchKey, TransportError
 from .operation import Operation
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
+
+    from .deletes import DeleteResult
 
 __all__ = ["B2BatchDeleteMixin", "delete_entry"]
 
@@ -73,6 +74,8 @@ class B2BatchDeleteMixin(B2ObjectsMixin):
         `max_pool_connections` at a time. `deleted` lists each version deleted (a key that
         had none is reported once, without a version id).
         """
+        from .deletes import DeleteResult, delete_entries
+
         if (keys is None) == (prefix is None):
             raise ValueError("pass either keys or prefix")
         bucket = self._bucket(bucket)

@@ -29,12 +29,12 @@ from .b2_requests import (
     validate_key,
 )
 from .errors import ChecksumMismatch, ClientError, InvalidRequest, NoSuchKey, NoSuchUpload
-from .multipart import PartResult
 from .operation import Operation
 from .transport import Body, Request
 
 if TYPE_CHECKING:
     from .multipart import PartData
+    from .parts import PartResult
     from .response import Response
 
 __all__ = [
@@ -100,6 +100,8 @@ def upload_part(
 ) -> Operation[PartResult]:
     """b2_upload_part of a `part_request` on a part URL pooled for this large file; the
     part's SHA-1 is checked against (or, for a stream, taken from) the reply."""
+    from .parts import PartResult
+
     try:
         _, obj = yield from send_upload(
             ctx, request, "p:" + upload_id, lambda: get_upload_part_url(ctx, upload_id)
@@ -155,6 +157,8 @@ def cancel_large_file(ctx: B2Context, upload_id: str) -> Operation[None]:
 
 def list_parts(ctx: B2Context, upload_id: str) -> Operation[list[PartResult]]:
     """Every part uploaded so far (b2_list_parts, all pages)."""
+    from .parts import PartResult
+
     parts: list[PartResult] = []
     start: int | None = None
     while True:

@@ -8,14 +8,15 @@ Each page is one operation (`list_file_names_page`, `list_file_versions_page`,
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .b2_calls import B2Context, api, bucket_id
 from .b2_driver import B2Driver
 from .b2_requests import json_list, json_str, list_item, millis_datetime
-from .listing import Listing, ObjectInfo, UploadInfo, VersionInfo
 from .operation import Operation
-from .s3xml import ListPage
+
+if TYPE_CHECKING:
+    from .listing import Listing, ListPage, ObjectInfo, UploadInfo, VersionInfo
 
 __all__ = [
     "B2ListingsMixin",
@@ -47,6 +48,8 @@ def list_file_names_page(
 ) -> Operation[ListPage[ObjectInfo]]:
     """One page of b2_list_file_names (hidden names left out), from `marker` (the next
     name B2 gave), else after `start_after`."""
+    from .listing import ListPage
+
     params = {"bucketId": (yield from bucket_id(ctx, bucket)), **base}
     skip = None
     if marker is not None:
@@ -84,6 +87,8 @@ def list_file_versions_page(
     listed last. A first page (no markers) starts after `key_marker` / `version_id_marker`;
     `last` is the name the previous page ended with (its first version here is not latest).
     """
+    from .listing import ListPage
+
     params = {"bucketId": (yield from bucket_id(ctx, bucket)), **base}
     skip_name = skip_id = None
     if marker is None and version_marker is None:
@@ -135,6 +140,8 @@ def list_unfinished_large_files_page(
     ctx: B2Context, bucket: str, prefix: str, start_id: str | None
 ) -> Operation[ListPage[UploadInfo]]:
     """One page of b2_list_unfinished_large_files, from the large file id `start_id`."""
+    from .listing import ListPage
+
     params: dict[str, Any] = {"bucketId": (yield from bucket_id(ctx, bucket)), "maxFileCount": 100}
     if prefix:
         params["namePrefix"] = prefix
@@ -181,6 +188,7 @@ class B2ListingsMixin(B2Driver):
         `limit`: the most items in all. `bucket`: the bucket (default the session's).
         """
         from .arguments import page_size as listing_page_size
+        from .listing import Listing
 
         bucket = self._bucket(bucket)
         size = listing_page_size(max_keys, page_size, 10000, default=1000)
@@ -216,6 +224,7 @@ class B2ListingsMixin(B2Driver):
         session's).
         """
         from .arguments import page_size as listing_page_size
+        from .listing import Listing
 
         bucket = self._bucket(bucket)
         size = listing_page_size(max_keys, page_size, 10000, default=1000)
@@ -244,6 +253,8 @@ class B2ListingsMixin(B2Driver):
 
         `prefix`: only names starting with it. `bucket`: the bucket (default the session's).
         """
+        from .listing import Listing
+
         bucket = self._bucket(bucket)
 
         def fetch(_unused: str | None, start_id: str | None) -> ListPage[UploadInfo]:

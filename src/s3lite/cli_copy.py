@@ -162,7 +162,7 @@ def _transfer_options(args: argparse.Namespace) -> dict[str, Any]:
 
 def _execute(ctx: Context, t: Transfer, progress: Callable[[int, int | None], None] | None) -> None:
     from .cli_transfer import copy_kwargs, download_headers, put_small, upload_kwargs
-    from .transfer import download_small
+    from .transfer_engine import download_small
 
     args = ctx.args
     opts = {"concurrency": ctx.part_jobs, **_transfer_options(args)}

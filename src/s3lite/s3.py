@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 from . import s3_requests, s3_settings
 from .arguments import presign_seconds
 from .credentials_base import CredentialsProvider
-from .deletes import DeleteObjectsError, DeleteResult
 from .retries import RetryMode, RetryPolicy
 from .s3_buckets import S3BucketsMixin
 from .s3_endpoint import (
@@ -35,6 +34,7 @@ from .transport import BodyLike, Transport
 if TYPE_CHECKING:
     import urllib3
 
+    from .deletes import DeleteObjectsError, DeleteResult
     from .lock import DistributedLock, LockProtocol, S3LockStore
     from .response import Response
 
@@ -50,6 +50,16 @@ __all__ = [
 ]
 
 
+def __getattr__(name: str) -> object:
+    """`DeleteResult` and `DeleteObjectsError`, importable from here too, load on first use
+    (a session loads `deletes` only when it first deletes many keys)."""
+    if name in ("DeleteObjectsError", "DeleteResult"):
+        from . import deletes
+
+        return getattr(deletes, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 class S3Session(TransferMixin, S3ObjectsMixin, S3MultipartMixin, S3BucketsMixin):
     """A connection to one S3-compatible service, with an optional default bucket.
 
@@ -59,7 +69,7 @@ class S3Session(TransferMixin, S3ObjectsMixin, S3MultipartMixin, S3BucketsMixin)
     Objects: put_object, get_object, head_object, delete_object(s), copy_object; files:
     upload_file, download_file; listings: list_objects, list_object_versions; buckets,
     tags, policies, lifecycle, Object Lock, presign, lock; anything else: request, or any
-    operation of `s3lite.s3_requests` with run.
+    operation of `s3lite.s3_requests` (or its `s3_*_requests` siblings) with run.
     """
 
     multipart_min_part_size = 5 * 1024 * 1024

@@ -1,7 +1,8 @@
 """S3Session's bucket-level calls: buckets (create, delete, head, list, versioning), object
 tags, bucket policies, lifecycle rules and Object Lock configuration.
 
-Each is one operation of `s3lite.s3_bucket_requests` run by the session's driver.
+Each is one operation of `s3lite.s3_bucket_requests` run by the session's driver,
+imported on first use (object reads and writes never load it).
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
-from . import s3_bucket_requests as ops
 from .s3_driver import S3Driver
 
 if TYPE_CHECKING:
@@ -36,6 +36,8 @@ class S3BucketsMixin(S3Driver):
         'public-read'; `object_lock`: enable Object Lock on it (S3 then keeps versions).
         `headers`: extra request headers.
         """
+        from . import s3_bucket_requests as ops
+
         return self.run(
             ops.create_bucket(
                 self._endpoint, bucket, region=region, acl=acl, object_lock=object_lock,
@@ -51,6 +53,8 @@ class S3BucketsMixin(S3Driver):
         `bucket`: the bucket (default the session's).
         `headers`: extra request headers.
         """
+        from . import s3_bucket_requests as ops
+
         return self.run(ops.delete_bucket(self._endpoint, bucket, headers=headers))
 
     def head_bucket(
@@ -61,6 +65,8 @@ class S3BucketsMixin(S3Driver):
         `bucket`: the bucket (default the session's).
         `headers`: extra request headers.
         """
+        from . import s3_bucket_requests as ops
+
         return self.run(ops.head_bucket(self._endpoint, bucket, headers=headers))
 
     def set_bucket_versioning(
@@ -76,6 +82,8 @@ class S3BucketsMixin(S3Driver):
         the session's).
         `headers`: extra request headers.
         """
+        from . import s3_bucket_requests as ops
+
         return self.run(ops.set_bucket_versioning(self._endpoint, enabled, bucket, headers=headers))
 
     def list_buckets(self, *, headers: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
@@ -83,6 +91,8 @@ class S3BucketsMixin(S3Driver):
 
         `headers`: extra request headers.
         """
+        from . import s3_bucket_requests as ops
+
         return self.run(ops.list_buckets(self._endpoint, headers=headers))
 
     def put_object_tagging(
@@ -99,6 +109,8 @@ class S3BucketsMixin(S3Driver):
 
         `headers`: extra request headers.
         """
+        from . import s3_bucket_requests as ops
+
         return self.run(
             ops.put_object_tagging(
                 self._endpoint, key, tags, bucket=bucket, version_id=version_id, headers=headers
@@ -118,6 +130,8 @@ class S3BucketsMixin(S3Driver):
 
         `headers`: extra request headers.
         """
+        from . import s3_bucket_requests as ops
+
         return self.run(
             ops.get_object_tagging(
                 self._endpoint, key, bucket=bucket, version_id=version_id, headers=headers
@@ -137,6 +151,8 @@ class S3BucketsMixin(S3Driver):
         `bucket`: the bucket (default the session's).
         `headers`: extra request headers.
         """
+        from . import s3_bucket_requests as ops
+
         return self.run(
             ops.delete_object_tagging(
                 self._endpoint, key, bucket=bucket, version_id=version_id, headers=headers
@@ -154,6 +170,8 @@ class S3BucketsMixin(S3Driver):
 
         `headers`: extra request headers.
         """
+        from . import s3_bucket_requests as ops
+
         return self.run(
             ops.put_bucket_policy(self._endpoint, policy, bucket=bucket, headers=headers)
         )
@@ -166,6 +184,8 @@ class S3BucketsMixin(S3Driver):
 
         `headers`: extra request headers.
         """
+        from . import s3_bucket_requests as ops
+
         return self.run(ops.get_bucket_policy(self._endpoint, bucket, headers=headers))
 
     def delete_bucket_policy(
@@ -175,6 +195,8 @@ class S3BucketsMixin(S3Driver):
 
         `headers`: extra request headers.
         """
+        from . import s3_bucket_requests as ops
+
         return self.run(ops.delete_bucket_policy(self._endpoint, bucket, headers=headers))
 
     def put_bucket_lifecycle_configuration(
@@ -190,6 +212,8 @@ class S3BucketsMixin(S3Driver):
 
         `headers`: extra request headers.
         """
+        from . import s3_bucket_requests as ops
+
         return self.run(
             ops.put_bucket_lifecycle_configuration(
                 self._endpoint, rules, bucket=bucket, headers=headers
@@ -205,6 +229,8 @@ class S3BucketsMixin(S3Driver):
 
         `headers`: extra request headers.
         """
+        from . import s3_bucket_requests as ops
+
         return self.run(
             ops.get_bucket_lifecycle_configuration(self._endpoint, bucket, headers=headers)
         )
@@ -216,6 +242,8 @@ class S3BucketsMixin(S3Driver):
 
         `headers`: extra request headers.
         """
+        from . import s3_bucket_requests as ops
+
         return self.run(ops.delete_bucket_lifecycle(self._endpoint, bucket, headers=headers))
 
     def get_object_lock_config(
@@ -227,6 +255,8 @@ class S3BucketsMixin(S3Driver):
 
         `headers`: extra request headers.
         """
+        from . import s3_bucket_requests as ops
+
         return self.run(ops.get_object_lock_config(self._endpoint, bucket, headers=headers))
 
     def put_object_lock_config(
@@ -246,6 +276,8 @@ class S3BucketsMixin(S3Driver):
 
         `headers`: extra request headers.
         """
+        from . import s3_bucket_requests as ops
+
         return self.run(
             ops.put_object_lock_config(
                 self._endpoint, lock, mode=mode, days=days, years=years, bucket=bucket,

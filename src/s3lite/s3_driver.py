@@ -1,5 +1,6 @@
 """The sending half of S3Session: it runs the I/O-free operations of `s3lite.s3_requests`
-through the session's transport, signing every request with the session's signer.
+(and its `s3_*_requests` siblings) through the session's transport, signing every request
+with the session's signer.
 
 The session's mixins (objects, multipart, bucket configuration) build on this base: each
 of their methods is one operation handed to `run`.
@@ -9,27 +10,36 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from . import s3xml
-from .listing import Listing
 from .operation import Call, Operation
 from .operation import run as run_operation
 from .response import S3_DIALECT, Response
-from .s3_endpoint import S3Endpoint, ok_get
+from .s3_endpoint import MAX_XML_BYTES, S3Endpoint, ok_get
 from .s3_payload import PreparedBody, prepare_body
 from .s3_requests import ResumableGet, check_resumed, object_changed, resume_request
 from .s3_settings import S3EndpointSettings
 
 if TYPE_CHECKING:
+    from .listing import Listing
     from .parts import PartResult
     from .s3_listing_requests import Pages
     from .s3_multipart_requests import CopyInParts
     from .signing import SigV2Auth, SigV4Auth
     from .transport import Body, BodyLike, Request, Transport
 
-__all__ = ["S3Driver"]
+__all__ = ["S3Driver", "parse_error"]
 
 T = TypeVar("T")
 ItemT = TypeVar("ItemT")
+
+
+def parse_error(
+    data: bytes, status: int
+) -> tuple[str | None, str, str | None, str | None, str | None]:
+    """The drivers' error parser: `s3xml.parse_error`, imported with the first error answer
+    (calls that succeed without a document never load the XML parsers)."""
+    from .s3xml import parse_error as parse
+
+    return parse(data, status)
 
 
 class S3Driver(S3EndpointSettings):
@@ -64,7 +74,7 @@ class S3Driver(S3EndpointSettings):
             call.auth or self._auth,
             stream=call.stream,
             dialect=S3_DIALECT,
-            error_parser=s3xml.parse_error,
+            error_parser=parse_error,
             ok=call.ok,
             max_body=call.max_body,
         )
@@ -76,7 +86,7 @@ class S3Driver(S3EndpointSettings):
         with a ranged GET pinned to the same ETag."""
         request = call.request
         auth = call.auth or self._auth
-        raw = self.transport.send_raw(request, auth, error_parser=s3xml.parse_error, ok=ok_get)
+        raw = self.transport.send_raw(request, auth, error_parser=parse_error, ok=ok_get)
         etag = raw.headers.get("etag")
         resumer = self._resumer(call, etag, auth) if etag else None
         response = Response(
@@ -92,9 +102,7 @@ class S3Driver(S3EndpointSettings):
         def resume(delivered: int) -> Any:
             retry = resume_request(call.request, etag, call.start, call.end, delivered)
             try:
-                raw = self.transport.send_raw(
-                    retry, auth, error_parser=s3xml.parse_error, ok=ok_get
-                )
+                raw = self.transport.send_raw(retry, auth, error_parser=parse_error, ok=ok_get)
             except PreconditionFailed as exc:
                 raise object_changed(etag, delivered) from exc
             problem = check_resumed(
@@ -110,6 +118,8 @@ class S3Driver(S3EndpointSettings):
 
     def _listing(self, pages: Pages[ItemT]) -> Listing[ItemT]:
         """A lazy listing whose pages are fetched by running `pages.page` operations."""
+        from .listing import Listing
+
         return Listing(lambda marker, version: self.run(pages.page(marker, version)), pages.limit)
 
     def _copy_in_parts(self, plan: CopyInParts, concurrency: int) -> Response:
@@ -141,6 +151,6 @@ class S3Driver(S3EndpointSettings):
         *,
         stream: bool = False,
         ok: Any = None,
-        max_body: int | None = s3xml.MAX_XML_BYTES,
+        max_body: int | None = MAX_XML_BYTES,
     ) -> Response:
         return self._send_call(Call(request, stream=stream, ok=ok, max_body=max_body))

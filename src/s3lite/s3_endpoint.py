@@ -17,11 +17,11 @@ from urllib.parse import quote, urlsplit
 from .arguments import netloc_key
 from .operation import Call
 from .response import encode_rfc2047
-from .s3xml import MAX_XML_BYTES
 from .signing import EMPTY_SHA256, STREAMING_PAYLOAD, UNSIGNED_PAYLOAD, canonical_query
 from .transport import Body, BodyLike, Request
 
 __all__ = [
+    "MAX_XML_BYTES",
     "AddressingStyle",
     "PayloadSigning",
     "S3Endpoint",
@@ -41,6 +41,9 @@ SignatureVersion = Literal["s3v4", "s3"]
 PayloadSigning = Literal["auto", "signed", "unsigned", "streaming"]
 
 MAX_KEY_BYTES = 1024
+#: Largest XML document accepted (a 1000-key page with 1 KiB keys is about 1.5 MiB): answers
+#: read whole are refused above it, while they are read (`document_call`) and when parsed.
+MAX_XML_BYTES = 32 * 1024 * 1024
 #: Buckets whose addressing is remembered per endpoint (beyond it, computed afresh).
 _PLACES_MAX = 256
 # Patterns, compiled on first use by `re`'s own cache (compiling them here would cost import

@@ -13,7 +13,7 @@ from typing import Generic, TypeVar
 from . import s3xml
 from .arguments import page_size as listing_page_size
 from .errors import MalformedResponse
-from .listing import ObjectInfo, UploadInfo, VersionInfo
+from .listing import ListPage, ObjectInfo, UploadInfo, VersionInfo
 from .operation import Operation
 from .s3_endpoint import S3Endpoint, document_call
 
@@ -41,7 +41,7 @@ class Pages(Generic[ItemT]):
         bucket: str,
         params: list[tuple[str, str]],
         markers: tuple[str, str | None],
-        parse: Callable[[bytes], s3xml.ListPage[ItemT]],
+        parse: Callable[[bytes], ListPage[ItemT]],
         *,
         headers: Mapping[str, str] | None = None,
         first: tuple[str | None, str | None] = (None, None),
@@ -56,9 +56,7 @@ class Pages(Generic[ItemT]):
         self.first = first
         self.limit = limit
 
-    def page(
-        self, marker: str | None, version_marker: str | None
-    ) -> Operation[s3xml.ListPage[ItemT]]:
+    def page(self, marker: str | None, version_marker: str | None) -> Operation[ListPage[ItemT]]:
         """The operation fetching the page that starts after (`marker`, `version_marker`)."""
         if marker is None and version_marker is None:
             marker, version_marker = self.first
@@ -75,7 +73,7 @@ class Pages(Generic[ItemT]):
 
 
 def next_markers(
-    page: s3xml.ListPage[ItemT], marker: str | None, version_marker: str | None
+    page: ListPage[ItemT], marker: str | None, version_marker: str | None
 ) -> tuple[str | None, str | None] | None:
     """Where the page after `page` (fetched at `marker`, `version_marker`) starts, or None
     after the last; MalformedResponse for a truncated page without a new marker."""

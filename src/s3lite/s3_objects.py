@@ -1,6 +1,7 @@
 """S3Session's object calls: put, get, head, delete (one or many), copy, and listings.
 
-Each is one operation of `s3lite.s3_requests` run by the session's driver.
+Each is one operation of `s3lite.s3_requests` run by the session's driver; deleting many
+keys, listing and copying in parts import their operations' modules on first use.
 """
 
 from __future__ import annotations
@@ -10,12 +11,12 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import s3_requests
+from .response import Response
 from .s3_driver import S3Driver
 
 if TYPE_CHECKING:
     from .deletes import DeleteResult
     from .listing import Listing, ObjectInfo, VersionInfo
-    from .response import Response
     from .transport import BodyLike
 
 __all__ = ["S3ObjectsMixin"]
@@ -224,8 +225,10 @@ class S3ObjectsMixin(S3Driver):
           that failed. With False, failures are only reported in `DeleteResult.errors`.
         - `headers`: extra request headers.
         """
+        from .s3_delete_requests import delete_objects
+
         return self.run(
-            s3_requests.delete_objects(
+            delete_objects(
                 self._endpoint, keys, prefix, purge, bucket=bucket, raise_errors=raise_errors,
                 headers=headers,
             )
@@ -253,8 +256,10 @@ class S3ObjectsMixin(S3Driver):
         every key is still listed. `limit` caps the total number of items.
         `headers`: extra request headers.
         """
+        from .s3_listing_requests import list_objects
+
         return self._listing(
-            s3_requests.list_objects(
+            list_objects(
                 self._endpoint, prefix, start_after, delimiter, max_keys, bucket=bucket,
                 limit=limit, page_size=page_size, headers=headers,
             )
@@ -283,8 +288,10 @@ class S3ObjectsMixin(S3Driver):
         `bucket`: the bucket (default the session's).
         `headers`: extra request headers.
         """
+        from .s3_listing_requests import list_object_versions
+
         return self._listing(
-            s3_requests.list_object_versions(
+            list_object_versions(
                 self._endpoint, prefix, key_marker, delimiter, max_keys, bucket=bucket,
                 version_id_marker=version_id_marker, limit=limit, page_size=page_size,
                 headers=headers,
@@ -340,6 +347,6 @@ class S3ObjectsMixin(S3Driver):
                 clock=self.transport.now,
             )
         )  # fmt: skip
-        if isinstance(result, s3_requests.CopyInParts):
-            return self._copy_in_parts(result, concurrency)
-        return result
+        if isinstance(result, Response):
+            return result
+        return self._copy_in_parts(result, concurrency)

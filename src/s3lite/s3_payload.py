@@ -11,12 +11,11 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING, NamedTuple
 
-from . import checksums
-from .parts import FileSection, part_checksum
 from .signing import UNSIGNED_PAYLOAD
 from .transport import Body, BodyLike
 
 if TYPE_CHECKING:
+    from .checksums import Checksum
     from .parts import PartData
 
 __all__ = ["SPOOL_MEMORY", "PreparedBody", "part_checksum_of", "prepare_body"]
@@ -31,7 +30,7 @@ class PreparedBody(NamedTuple):
 
     body: Body
     payload_hash: str | None
-    sums: checksums.Checksum | None
+    sums: Checksum | None
 
 
 def prepare_body(
@@ -44,7 +43,11 @@ def prepare_body(
     (`payload_signing` 'signed', or a `checksum` asked for) or spooled (unknown length)."""
     if length is not None and (not isinstance(length, int) or length < 0):
         raise ValueError(f"content_length must be a non-negative int, got {length!r}")
-    sums = checksums.new_checksum(checksum) if checksum else None
+    sums: Checksum | None = None
+    if checksum:
+        from .checksums import new_checksum
+
+        sums = new_checksum(checksum)
     prepared = body if isinstance(body, Body) else Body(body, length)
     if prepared.is_bytes:
         if sums is not None:
@@ -65,7 +68,7 @@ def prepare_body(
     return PreparedBody(prepared, None, sums)
 
 
-def _spool(prepared: Body, sums: checksums.Checksum | None, payload_signing: str) -> PreparedBody:
+def _spool(prepared: Body, sums: Checksum | None, payload_signing: str) -> PreparedBody:
     import tempfile
 
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY)  # noqa: SIM115
@@ -88,11 +91,14 @@ def _spool(prepared: Body, sums: checksums.Checksum | None, payload_signing: str
 def part_checksum_of(data: PartData, checksum: str | None) -> tuple[str, str]:
     """(algorithm, base64 checksum) of a part: `checksum` as `parts.part_checksum` reads it
     (default CRC32); a file section is read once for it (its bytes stay on disk)."""
-    sums = checksums.new_checksum(part_checksum(checksum) or "crc32")
+    from .checksums import b64, new_checksum
+    from .parts import FileSection, part_checksum
+
+    sums = new_checksum(part_checksum(checksum) or "crc32")
     if isinstance(data, FileSection):
         for chunk in data.chunks():
             sums.update(chunk)
         data.seek(0)
     else:
         sums.update(data)  # type: ignore[arg-type]
-    return sums.name, checksums.b64(sums.digest())
+    return sums.name, b64(sums.digest())

@@ -2,9 +2,10 @@
 
 Every S3Session method is one of these run by the session's driver (`S3Session.run`); an
 asyncio driver runs the very same ones. An operation is a generator (see `s3lite.operation`):
-it yields `Call`s, is resumed with each `Response`, and returns the result. Bucket-level
-configuration, listings and multipart uploads have their own modules; their operations are
-importable from here too, so that this module is the one table of S3 operations.
+it yields `Call`s, is resumed with each `Response`, and returns the result. Deleting many
+keys, bucket-level configuration, listings and multipart uploads have their own modules
+(`s3_delete_requests`, `s3_bucket_requests`, `s3_listing_requests`, `s3_multipart_requests`),
+loaded on first use: a session that only gets, puts and heads objects never imports them.
 
 Bodies are prepared (spooled, hashed) by the driver beforehand with `s3_payload.prepare_body`:
 that is I/O on local files.
@@ -16,142 +17,49 @@ import datetime as _dt
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
-from . import checksums, s3xml
 from .arguments import http_date, presign_seconds, query_fields, quoted_etag, range_header
-from .deletes import DeleteResult, delete_entries
-from .errors import (
-    ChecksumMismatch,
-    ClientError,
-    EntityTooLarge,
-    InvalidRequest,
-    MalformedResponse,
-    NoSuchBucket,
-    ObjectChanged,
-    TransportError,
-)
+from .errors import ChecksumMismatch, EntityTooLarge, InvalidRequest, ObjectChanged
 from .operation import Call, Operation
-from .s3_bucket_requests import (
-    create_bucket,
-    delete_bucket,
-    delete_bucket_lifecycle,
-    delete_bucket_policy,
-    delete_object_tagging,
-    get_bucket_lifecycle_configuration,
-    get_bucket_policy,
-    get_object_lock_config,
-    get_object_tagging,
-    head_bucket,
-    list_buckets,
-    put_bucket_lifecycle_configuration,
-    put_bucket_policy,
-    put_object_lock_config,
-    put_object_tagging,
-    set_bucket_versioning,
-    subresource,
-)
 from .s3_endpoint import (
     SSE_C_ALGORITHM,
     TOKEN_RE,
     S3Endpoint,
-    content_md5,
     document_call,
     guess_type,
     metadata_headers,
     ok_get,
     sse_customer_headers,
-    validate_bucket,
     validate_key,
-)
-from .s3_listing_requests import (
-    Pages,
-    all_items,
-    list_multipart_uploads,
-    list_object_versions,
-    list_objects,
-    next_markers,
-)
-from .s3_multipart_requests import (
-    CopyInParts,
-    abort_multipart,
-    abort_multipart_uploads,
-    abort_strays,
-    adopt_part,
-    complete_multipart,
-    copy_source,
-    expected_multipart_etag,
-    list_parts,
-    start_multipart,
-    upload_part,
-    upload_part_copy,
-    verify_multipart_etag,
 )
 from .signing import EMPTY_SHA256
 from .transport import Body, Request
 
 if TYPE_CHECKING:
+    from .checksums import Checksum
     from .credentials_base import Credentials
     from .parts import PartLimits
     from .response import Response
+    from .s3_multipart_requests import CopyInParts
     from .s3_payload import PreparedBody
 
 __all__ = [
-    "CopyInParts",
-    "Pages",
     "ResumableGet",
-    "S3Endpoint",
-    "abort_multipart",
-    "abort_multipart_uploads",
-    "abort_strays",
-    "adopt_part",
-    "all_items",
     "check_resumed",
-    "complete_multipart",
     "copy_object",
-    "create_bucket",
     "custom_request",
     "custom_request_target",
-    "delete_bucket",
-    "delete_bucket_lifecycle",
-    "delete_bucket_policy",
     "delete_object",
-    "delete_object_tagging",
-    "delete_objects",
-    "expected_multipart_etag",
-    "get_bucket_lifecycle_configuration",
-    "get_bucket_policy",
     "get_object",
-    "get_object_lock_config",
-    "get_object_tagging",
-    "head_bucket",
     "head_object",
-    "list_buckets",
-    "list_multipart_uploads",
-    "list_object_versions",
-    "list_objects",
-    "list_parts",
-    "next_markers",
     "object_changed",
     "part_size_of",
     "presign_url",
-    "put_bucket_lifecycle_configuration",
-    "put_bucket_policy",
     "put_object",
     "put_object_headers",
-    "put_object_lock_config",
-    "put_object_tagging",
     "resume_request",
-    "set_bucket_versioning",
-    "sse_customer_headers",
-    "start_multipart",
-    "subresource",
-    "upload_part",
-    "upload_part_copy",
-    "validate_bucket",
-    "validate_key",
     "verify_checksum",
-    "verify_multipart_etag",
 ]
 
 _URL_RE = r"^[A-Za-z][A-Za-z0-9+.-]*://"
@@ -217,7 +125,9 @@ def put_object(
     checksum computed while preparing is sent, and checked against what the server echoes."""
     sums = body.sums
     if sums is not None:
-        headers[checksums.header_name(sums.name)] = checksums.b64(sums.digest())
+        from .checksums import b64, header_name
+
+        headers[header_name(sums.name)] = b64(sums.digest())
         if sums.name != "md5" and not any(
             k.lower() == "x-amz-sdk-checksum-algorithm" for k in headers
         ):  # as AWS SDKs send it: some servers store the checksum only when named here
@@ -231,16 +141,18 @@ def put_object(
     return response
 
 
-def verify_checksum(response: Response, sums: checksums.Checksum) -> None:
+def verify_checksum(response: Response, sums: Checksum) -> None:
     """ChecksumMismatch when the server stored another checksum than the one sent (for MD5:
     when a plain ETag is not the MD5 of the body)."""
-    sent = checksums.b64(sums.digest())
+    from .checksums import b64, header_name
+
+    sent = b64(sums.digest())
     if sums.name == "md5":
         etag = response.etag
         if etag and "-" not in etag and len(etag) == 32 and etag != sums.digest().hex():
             raise ChecksumMismatch(f"ETag {etag} does not match the MD5 of the body sent")
         return
-    echoed = response.headers.get(checksums.header_name(sums.name))
+    echoed = response.headers.get(header_name(sums.name))
     if echoed is not None and echoed != sent:
         raise ChecksumMismatch(f"server stored {sums.name} {echoed}, sent {sent}")
 
@@ -421,132 +333,6 @@ def delete_object(
     return response
 
 
-# --- delete many -------------------------------------------------------------------------------
-class _Batches:
-    """Keys to delete, sent in DeleteObjects batches of 1000 as they fill up."""
-
-    def __init__(
-        self, endpoint: S3Endpoint, bucket: str, headers: Mapping[str, str] | None
-    ) -> None:
-        self.endpoint = endpoint
-        self.bucket = bucket
-        self.headers = headers
-        self.batch: list[tuple[str, str | None]] = []
-        self.result = DeleteResult()
-
-    def add(self, key: str, version: str | None) -> Operation[None]:
-        self.batch.append((key, version))
-        if len(self.batch) == 1000:
-            yield from self.flush()
-
-    def flush(self) -> Operation[None]:
-        if self.batch:
-            batch, self.batch = self.batch, []
-            yield from _delete_batch(self.endpoint, self.bucket, batch, self.result, self.headers)
-
-
-def _delete_batch(
-    endpoint: S3Endpoint,
-    bucket: str,
-    batch: list[tuple[str, str | None]],
-    result: DeleteResult,
-    headers: Mapping[str, str] | None,
-) -> Operation[None]:
-    body = s3xml.delete_objects_body(batch, quiet=False)
-    hdrs = {"Content-Type": "application/xml", "Content-MD5": content_md5(body)}
-    if headers:
-        hdrs.update(headers)
-    try:
-        response = yield document_call(
-            endpoint.build("POST", bucket, None, [("delete", "")], hdrs, body)
-        )
-        deleted, errors = s3xml.parse_delete_result(response.data)
-    except (ClientError, TransportError, MalformedResponse) as exc:
-        # The whole batch failed: go on with the next, report it (its error is the cause of
-        # the DeleteObjectsError). A missing bucket has nothing to go on with.
-        if isinstance(exc, NoSuchBucket):
-            raise
-        result.fail_batch(batch, exc)
-        return
-    result.deleted.extend(deleted)
-    result.errors.extend(errors)
-
-
-def _delete_listed(
-    pages: Pages[Any], prefix: str, exact: bool, versions: bool, batches: _Batches
-) -> Operation[bool]:
-    """Queue every listed key (exactly `prefix` when `exact`) for deletion, with its version
-    id when `versions`; whether any was found."""
-    found = False
-    marker: str | None = None
-    version_marker: str | None = None
-    while True:
-        page = yield from pages.page(marker, version_marker)
-        for item in page.items:
-            if not exact or item["key"] == prefix:
-                found = True
-                yield from batches.add(item["key"], item.get("version_id") if versions else None)
-        following = next_markers(page, marker, version_marker)
-        if following is None:
-            return found
-        marker, version_marker = following
-
-
-def _delete_versions(
-    endpoint: S3Endpoint, bucket: str, prefix: str, exact: bool, batches: _Batches
-) -> Operation[bool]:
-    """Queue every version and delete marker under `prefix` (or of exactly that key); plain
-    keys on a server without versioning. Whether any was found."""
-    try:
-        return (
-            yield from _delete_listed(
-                list_object_versions(endpoint, prefix, bucket=bucket), prefix, exact, True, batches
-            )
-        )
-    except ClientError as exc:
-        if exc.status not in (400, 404, 405, 501) or isinstance(exc, NoSuchBucket):
-            raise
-    plain = list_objects(endpoint, prefix, bucket=bucket)
-    return (yield from _delete_listed(plain, prefix, exact, False, batches))
-
-
-def delete_objects(
-    endpoint: S3Endpoint,
-    keys: Iterable[str | tuple[str, str | None] | Mapping[str, Any]] | None = None,
-    prefix: str | None = None,
-    purge: bool = False,
-    *,
-    bucket: str | None = None,
-    raise_errors: bool = True,
-    headers: Mapping[str, str] | None = None,
-) -> Operation[DeleteResult]:
-    """DeleteObjects in batches of 1000, of `keys` or of every key under `prefix`, with
-    every version when `purge` (see `S3Session.delete_objects`)."""
-    if (keys is None) == (prefix is None):
-        raise ValueError("pass either keys or prefix")
-    bucket = endpoint.resolve_bucket(bucket)
-    batches = _Batches(endpoint, bucket, headers)
-    if prefix is not None:
-        if not isinstance(prefix, str):
-            raise TypeError(f"prefix must be a str, not {type(prefix).__name__}")
-        if purge:
-            yield from _delete_versions(endpoint, bucket, prefix, False, batches)
-        else:
-            pages = list_objects(endpoint, prefix, bucket=bucket)
-            yield from _delete_listed(pages, prefix, False, False, batches)
-    else:
-        for key, version in delete_entries(keys, validate_key):
-            if purge and version is None:
-                found = yield from _delete_versions(endpoint, bucket, key, True, batches)
-                if not found:
-                    yield from batches.add(key, None)
-            else:
-                yield from batches.add(key, version)
-    yield from batches.flush()
-    result = batches.result
-    return result.raise_errors() if raise_errors else result
-
-
 # --- copy --------------------------------------------------------------------------------------
 def copy_object(
     endpoint: S3Endpoint,
@@ -575,6 +361,9 @@ def copy_object(
     `multipart_threshold` when given, or refused as too large) gives instead the plan of a
     copy in parts (`CopyInParts`) for the driver to run; `limits`: the session's part
     limits, `clock`: the transport's clock."""
+    from . import s3xml
+    from .s3_multipart_requests import CopyInParts, copy_source
+
     validate_key(source_key)
     validate_key(dest_key)
     src_bucket = endpoint.resolve_bucket(source_bucket)

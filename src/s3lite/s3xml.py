@@ -12,15 +12,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote_plus
 
 from .errors import MalformedResponse
-from .listing import ListPage
+from .s3_endpoint import MAX_XML_BYTES
 
 if TYPE_CHECKING:
     from xml.etree.ElementTree import Element
 
-    from .listing import ObjectInfo, UploadInfo, VersionInfo
+    from .listing import ListPage, ObjectInfo, UploadInfo, VersionInfo
 
 __all__ = [
-    "ListPage",
+    "MAX_XML_BYTES",
     "child_text",
     "parse_complete_multipart",
     "parse_copy_result",
@@ -35,9 +35,6 @@ __all__ = [
     "parse_list_versions",
     "parse_location",
 ]
-
-#: Largest XML document accepted (a 1000-key page with 1 KiB keys is about 1.5 MiB).
-MAX_XML_BYTES = 32 * 1024 * 1024
 
 Item = dict[str, Any]
 _ItemT = TypeVar("_ItemT")
@@ -203,6 +200,8 @@ def _object_item(el: Element, decode: Any) -> ObjectInfo:
 
 def parse_list_objects(data: bytes) -> ListPage[ObjectInfo]:
     """A ListObjectsV2 (or V1) page."""
+    from .listing import ListPage
+
     root = parse_document(data)
     if root.tag != "ListBucketResult":
         raise MalformedResponse(f"expected ListBucketResult, got {root.tag}")
@@ -217,6 +216,8 @@ def parse_list_objects(data: bytes) -> ListPage[ObjectInfo]:
 
 def parse_list_versions(data: bytes) -> ListPage[VersionInfo]:
     """A ListObjectVersions page: versions and delete markers in listing order."""
+    from .listing import ListPage
+
     root = parse_document(data)
     if root.tag != "ListVersionsResult":
         raise MalformedResponse(f"expected ListVersionsResult, got {root.tag}")
@@ -365,6 +366,8 @@ def parse_list_parts(data: bytes) -> tuple[list[Item], bool, int | None]:
 
 def parse_list_multipart_uploads(data: bytes) -> ListPage[UploadInfo]:
     """A ListMultipartUploads page; items have key, upload_id, initiated."""
+    from .listing import ListPage
+
     root = parse_document(data)
     decode = _decoder(root)
     items: list[UploadInfo] = [

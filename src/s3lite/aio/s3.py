@@ -52,10 +52,10 @@ class AsyncS3Session(
 
     `S3Session`'s methods as coroutines (`await session.put_object(...)`): objects, files
     (upload_file, download_file: parts run as concurrent tasks), buckets, tags, policies,
-    lifecycle, Object Lock, request, or any operation of `s3lite.s3_requests` with `await
-    run(op)`; listings are async iterators (`async for item in session.list_objects()`),
-    streamed bodies are read with `await resp.read()` or `async for chunk in
-    resp.iter_chunks()`; `presign` stays synchronous.
+    lifecycle, Object Lock, request, or any operation of `s3lite.s3_requests` (or its
+    `s3_*_requests` siblings) with `await run(op)`; listings are async iterators (`async
+    for item in session.list_objects()`), streamed bodies are read with `await
+    resp.read()` or `async for chunk in resp.iter_chunks()`; `presign` stays synchronous.
     Use it on one event loop; close it (`async with`, or `await close()`).
     """
 

@@ -13,8 +13,8 @@ import asyncio
 from collections.abc import AsyncIterable, Awaitable, Callable, Sequence
 from typing import IO, TYPE_CHECKING, Any, TypeVar, cast
 
-from .. import s3xml
 from ..response import S3_DIALECT
+from ..s3_driver import parse_error
 from ..s3_endpoint import ok_get
 from ..s3_payload import SPOOL_MEMORY, PreparedBody, prepare_body
 from ..s3_requests import ResumableGet, check_resumed, object_changed, resume_request
@@ -129,7 +129,7 @@ class AsyncS3Driver(S3EndpointSettings):
             call.auth or self._auth,
             stream=call.stream,
             dialect=S3_DIALECT,
-            error_parser=s3xml.parse_error,
+            error_parser=parse_error,
             ok=call.ok,
             max_body=call.max_body,
         )
@@ -142,7 +142,7 @@ class AsyncS3Driver(S3EndpointSettings):
         request = call.request
         auth = call.auth or self._auth
         response = await self.transport.send_raw(
-            request, auth, dialect=S3_DIALECT, error_parser=s3xml.parse_error, ok=ok_get
+            request, auth, dialect=S3_DIALECT, error_parser=parse_error, ok=ok_get
         )
         etag = response.header("etag")  # (without building the headers: the hot path)
         if etag:
@@ -161,7 +161,7 @@ class AsyncS3Driver(S3EndpointSettings):
                 await credentials.ensure()
             try:
                 raw = await self.transport.send_raw(
-                    retry, auth, dialect=S3_DIALECT, error_parser=s3xml.parse_error, ok=ok_get
+                    retry, auth, dialect=S3_DIALECT, error_parser=parse_error, ok=ok_get
                 )
             except PreconditionFailed as exc:
                 raise object_changed(etag, delivered) from exc

@@ -1,8 +1,8 @@
 """AsyncS3Session's object calls, as coroutines: put, get, head, delete (one or many), copy
 (in concurrent parts when large), and listings (async iterators).
 
-Each runs the operation of `s3lite.s3_requests` the sync method runs; the docstrings are the
-sync methods' (`S3ObjectsMixin`).
+Each runs the operation (`s3lite.s3_requests` and its sibling modules) the sync method
+runs; the docstrings are the sync methods' (`S3ObjectsMixin`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ import datetime as _dt
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-from .. import s3_requests
+from .. import s3_delete_requests, s3_listing_requests, s3_requests
+from ..s3_multipart_requests import CopyInParts
 from ..s3_objects import S3ObjectsMixin
 from .docs import mirrors
 from .s3_driver import AsyncS3Driver
@@ -173,7 +174,7 @@ class AsyncS3ObjectsMixin(AsyncS3Driver):
         headers: Mapping[str, str] | None = None,
     ) -> DeleteResult:
         return await self.run(
-            s3_requests.delete_objects(
+            s3_delete_requests.delete_objects(
                 self._endpoint, keys, prefix, purge, bucket=bucket, raise_errors=raise_errors,
                 headers=headers,
             )
@@ -193,7 +194,7 @@ class AsyncS3ObjectsMixin(AsyncS3Driver):
         headers: Mapping[str, str] | None = None,
     ) -> AsyncListing[ObjectInfo]:
         return self._listing(
-            s3_requests.list_objects(
+            s3_listing_requests.list_objects(
                 self._endpoint, prefix, start_after, delimiter, max_keys, bucket=bucket,
                 limit=limit, page_size=page_size, headers=headers,
             )
@@ -214,7 +215,7 @@ class AsyncS3ObjectsMixin(AsyncS3Driver):
         headers: Mapping[str, str] | None = None,
     ) -> AsyncListing[VersionInfo]:
         return self._listing(
-            s3_requests.list_object_versions(
+            s3_listing_requests.list_object_versions(
                 self._endpoint, prefix, key_marker, delimiter, max_keys, bucket=bucket,
                 version_id_marker=version_id_marker, limit=limit, page_size=page_size,
                 headers=headers,
@@ -255,6 +256,6 @@ class AsyncS3ObjectsMixin(AsyncS3Driver):
                 clock=self.transport.now,
             )
         )  # fmt: skip
-        if isinstance(result, s3_requests.CopyInParts):
+        if isinstance(result, CopyInParts):
             return await self._copy_in_parts(result, concurrency)
         return cast("AsyncResponse", result)

@@ -17,12 +17,10 @@ from typing import IO, TYPE_CHECKING, Any, cast
 
 from ..errors import ChecksumMismatch
 from ..progress import ProgressReporter
-from ..transfer import (
+from ..transfer import DEFAULT_PART_SIZE, DEFAULT_THRESHOLD, TransferMixin
+from ..transfer_engine import (
     CHUNK,
-    DEFAULT_PART_SIZE,
-    DEFAULT_THRESHOLD,
     Sink,
-    TransferMixin,
     Verifier,
     chain_stream,
     check_object_size,
