@@ -288,9 +288,10 @@ def adopt_part(part: PartResult, data: bytes | bytearray | memoryview) -> PartRe
     """A part found on the server during a resume, with the CRC32 that completing needs
     (ListParts does not always return it)."""
     import base64
-    import zlib
 
-    crc = base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+    from .checksums import crc32
+
+    crc = base64.b64encode(crc32(data).to_bytes(4, "big")).decode()
     return part._replace(checksum=part.checksum or crc)
 
 
