@@ -558,3 +558,46 @@ def test_b2_cancelled_upload_and_download_clean_up(
     run(main())
     assert list(b2.list_multipart_uploads()) == []
     assert os.listdir(out) == []
+
+
+# --- memory ---------------------------------------------------------------------------------------
+
+ASYNC_DOWNLOAD_CHILD = """
+import asyncio, json, os, sys
+from s3lite import AsyncS3Session
+
+async def main():
+    async with AsyncS3Session(os.environ["T_AK"], os.environ["T_SK"],
+                              endpoint_url=os.environ["T_URL"], bucket=os.environ["T_BUCKET"],
+                              max_pool_connections=8) as s:
+        await s.download_file("big", sys.argv[1], part_size=8 << 20, concurrency=8)
+
+asyncio.run(main())
+print(json.dumps({"peak_mib": peak_rss_mib()}))
+"""
+
+
+def test_download_holds_a_few_mib_per_range_in_flight(
+    seaweed: LocalSeaweedFS, s3: S3Session, tmp_path: Path
+) -> None:
+    """Eight 8 MiB ranges at once: each is written (and hashed) a couple of MiB at a time, so
+    the download's memory stays far below the ranges' size, not a whole range (and a joined
+    copy of it) per task."""
+    import json
+    import subprocess
+    import sys
+
+    from conftest import PEAK_RSS
+
+    data = _data(128 * 1024 * 1024, seed=7)
+    s3.upload_file(io.BytesIO(data), "big", part_size=8 * 1024 * 1024)
+    dst = tmp_path / "big.bin"
+    env = dict(os.environ, T_AK=seaweed.access_key, T_SK=seaweed.secret_key,
+               T_URL=seaweed.endpoint_url, T_BUCKET=str(s3.bucket))  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", PEAK_RSS + ASYNC_DOWNLOAD_CHILD, str(dst)], env=env,
+        capture_output=True, text=True, timeout=600, check=True,
+    )  # fmt: skip
+    assert hashlib.sha256(dst.read_bytes()).digest() == hashlib.sha256(data).digest()
+    peak = json.loads(out.stdout.strip().splitlines()[-1])["peak_mib"]
+    assert peak < 100, f"peak RSS {peak:.0f} MiB for 8 ranges of 8 MiB in flight"

@@ -44,8 +44,10 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncTransferMixin"]
 
-#: Most bytes of a range held before they are written (and hashed) in one go, off the loop.
-WRITE_CHUNK = 8 * 1024 * 1024
+#: Most bytes of a range held before they are written (and hashed) in one go, off the loop:
+#: small enough that `concurrency` ranges in flight stay a few MiB each, large enough that
+#: handing the work to a thread costs little per byte.
+WRITE_CHUNK = 2 * 1024 * 1024
 
 
 class AsyncTransferMixin:
@@ -321,7 +323,9 @@ def _write_and_hash(
         for chunk in chunks:
             hasher.update(chunk)
     if sink is not None:
-        sink.write_at(offset, chunks[0] if len(chunks) == 1 else b"".join(chunks))
+        for chunk in chunks:  # in place, chunk by chunk: no joined copy of them
+            sink.write_at(offset, chunk)
+            offset += len(chunk)
 
 
 def _read_body(
