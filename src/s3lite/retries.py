@@ -1,15 +1,25 @@
 """Retry policy: standard (backoff with full jitter and a retry quota) and adaptive
-(standard plus a client-side CUBIC rate limiter), after the AWS SDKs' retry modes."""
+(standard plus a client-side CUBIC rate limiter), after the AWS SDKs' retry modes; and
+`Retrying`, one request's way through them, decided once for both transports."""
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
 from collections.abc import Callable
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-__all__ = ["AdaptiveRateLimiter", "RetryMode", "RetryPolicy", "RetryQuota"]
+from .errors import RequestTimeTooSkewed
+from .request_body import BodyNotReplayable
+
+if TYPE_CHECKING:
+    from .errors import ClientError, TransportError
+
+__all__ = ["AdaptiveRateLimiter", "RetryMode", "RetryPolicy", "RetryQuota", "Retrying"]
+
+log = logging.getLogger("s3lite")
 
 RetryMode = Literal["standard", "adaptive"]
 
@@ -172,3 +182,109 @@ class RetryPolicy:
 
     def __repr__(self) -> str:
         return f"RetryPolicy(max_attempts={self.max_attempts}, mode={self.mode!r})"
+
+
+class _Request(Protocol):
+    attempts: int
+    body: Any  # a Body or AsyncBody: `replayable`, `sent`
+
+
+class Retrying:
+    """One request's way through its retries, the same for the urllib3 and the asyncio
+    transport: after a network failure or an error answer, the delay before the next
+    attempt, or the error to raise (attempts used up, quota empty, a body that cannot be
+    sent again). The transports only send, sleep and read."""
+
+    __slots__ = ("attempt", "cost", "policy", "refreshed", "request")
+
+    def __init__(self, policy: RetryPolicy, request: _Request) -> None:
+        self.policy = policy
+        self.request = request
+        self.attempt = 0
+        self.cost = 0  # retry quota taken, given back on success
+        self.refreshed = False
+
+    def next(self) -> int:
+        """The number of the attempt about to start."""
+        self.attempt += 1
+        return self.attempt
+
+    def succeeded(self) -> None:
+        """An answer the caller accepts: the limiter eases and the quota is given back."""
+        limiter = self.policy.limiter
+        if limiter is not None:
+            limiter.update(throttled=False)
+        self.policy.quota.release(self.cost)
+
+    def after_failure(
+        self,
+        exc: BaseException,
+        error_class: type[TransportError],
+        describe: str,
+        *,
+        retryable: bool,
+        timeout: bool,
+    ) -> float:
+        """After a network failure (`exc`, described as `describe`): seconds to wait before
+        the next attempt, or raises `error_class` (or `BodyNotReplayable`)."""
+        policy = self.policy
+        if retryable and self.attempt < policy.max_attempts:
+            self._replayable_or_raise(describe, exc)
+            cost = policy.quota.acquire(timeout_error=timeout)
+            if cost:
+                self.cost += cost
+                delay = policy.delay(self.attempt)
+                log.debug("retrying after %s in %.3f s", describe, delay)
+                return delay
+        attempt = self.attempt
+        raise error_class(
+            f"{describe} (after {attempt} attempt{'s' * (attempt > 1)})",
+            attempts=attempt,
+            retryable=retryable,
+        ) from exc
+
+    def answered(self, error: ClientError) -> None:
+        """An error answer came: the adaptive limiter learns whether it was throttling."""
+        limiter = self.policy.limiter
+        if limiter is not None:
+            limiter.update(throttled=error.throttling)
+
+    def may_refresh(self, error: ClientError, auth: object | None) -> bool:
+        """Whether to ask the signer to refresh (once per request: a 400/401/403 may mean
+        expired credentials or a stale token)."""
+        return not self.refreshed and auth is not None and error.status in (400, 401, 403)
+
+    def refreshed_now(self) -> bool:
+        """The signer refreshed: a fresh start, not a failed attempt. Whether to send again
+        at once (a body already sent from a one-shot stream cannot be)."""
+        self.refreshed = True
+        self.attempt -= 1
+        return bool(self.request.body.replayable)
+
+    def after_error(self, error: ClientError) -> float:
+        """After an error answer: seconds to wait before the next attempt, or raises it (or
+        `BodyNotReplayable`). A clock-skew error is retried at once (the signer's clock was
+        corrected); otherwise the server's Retry-After, or backoff."""
+        policy = self.policy
+        if error.retryable and self.attempt < policy.max_attempts:
+            self._replayable_or_raise(str(error), error)
+            cost = policy.quota.acquire(timeout_error=False)
+            if cost:
+                self.cost += cost
+                delay = (
+                    0.0
+                    if isinstance(error, RequestTimeTooSkewed)
+                    else policy.delay(self.attempt, error.retry_after)
+                )
+                log.debug("retrying after %s in %.3f s", error.code, delay)
+                return delay
+        error.attempts = self.request.attempts
+        raise error
+
+    def _replayable_or_raise(self, describe: str, cause: BaseException) -> None:
+        body = self.request.body
+        if not body.replayable:
+            raise BodyNotReplayable(
+                f"{describe}; cannot retry: the request body is a non-seekable stream "
+                f"and {body.sent} bytes of it were already sent"
+            ) from cause

@@ -30,7 +30,7 @@ from .http_policy import (
 )
 from .request_body import SEND_CHUNK, Body, BodyLike, BodyNotReplayable
 from .response import S3_DIALECT, Dialect, Response
-from .retries import RetryPolicy
+from .retries import Retrying, RetryPolicy
 
 if TYPE_CHECKING:
     import urllib3
@@ -414,13 +414,10 @@ class Transport:
         ok: Callable[[int], bool] | None = None,
     ) -> urllib3.BaseHTTPResponse:
         """Like `send`, but returns urllib3's response with the body still unread."""
-        policy = self.retry
-        limiter = policy.limiter
-        attempt = 0
-        retry_cost = 0
-        refreshed = False
+        limiter = self.retry.limiter
+        retrying = Retrying(self.retry, request)
         while True:
-            attempt += 1
+            attempt = retrying.next()
             attempt_timeout, pool_timeout = self._timeout_within(request, attempt)
             request.attempts += 1
             if limiter is not None:
@@ -464,68 +461,33 @@ class Transport:
                     ) from exc
                 if not isinstance(exc, (http_error, OSError)):
                     raise
-                retryable = not isinstance(exc, ssl_error) or is_transient_ssl(exc)
-                timeout = isinstance(exc, timeout_error)
                 describe = f"{request.method} {request.host}: {type(exc).__name__}: {exc}"
-                if retryable and attempt < policy.max_attempts:
-                    if not request.body.replayable:
-                        raise BodyNotReplayable(
-                            f"{describe}; cannot retry: the request body is a non-seekable "
-                            f"stream and {request.body.sent} bytes of it were already sent"
-                        ) from exc
-                    cost = policy.quota.acquire(timeout_error=timeout)
-                    if cost:
-                        retry_cost += cost
-                        delay = policy.delay(attempt)
-                        log.debug("retrying after %s in %.3f s", describe, delay)
-                        _sleep_within(delay)
-                        continue
-                raise transport_error_class(exc)(
-                    f"{describe} (after {attempt} attempt{'s' * (attempt > 1)})",
-                    attempts=attempt,
-                    retryable=retryable,
-                ) from exc
+                delay = retrying.after_failure(
+                    exc,
+                    transport_error_class(exc),
+                    describe,
+                    retryable=not isinstance(exc, ssl_error) or is_transient_ssl(exc),
+                    timeout=isinstance(exc, timeout_error),
+                )
+                _sleep_within(delay)
+                continue
             status = raw.status
             if ok(status) if ok is not None else 200 <= status < 300:
-                if limiter is not None:
-                    limiter.update(throttled=False)
-                policy.quota.release(retry_cost)
+                retrying.succeeded()
                 return raw
             error = self._error(request, raw, error_parser)
-            if limiter is not None:
-                limiter.update(throttled=error.throttling)
+            retrying.answered(error)
             if isinstance(error, RequestTimeTooSkewed) and error.server_date is not None:
                 self.clock_offset = error.server_date - time.time()
                 log.debug("clock offset corrected to %.1f s", self.clock_offset)
             if (
-                not refreshed
+                retrying.may_refresh(error, auth)
                 and auth is not None
-                and error.status in (400, 401, 403)
                 and auth.refresh(error)
+                and retrying.refreshed_now()
             ):
-                refreshed = True
-                attempt -= 1  # a refreshed token is a fresh start, not a failed attempt
-                if request.body.replayable:
-                    continue
-            if error.retryable and attempt < policy.max_attempts:
-                if not request.body.replayable:
-                    raise BodyNotReplayable(
-                        f"{error}; cannot retry: the request body is a non-seekable stream "
-                        f"and {request.body.sent} bytes of it were already sent"
-                    ) from error
-                cost = policy.quota.acquire(timeout_error=False)
-                if cost:
-                    retry_cost += cost
-                    delay = (
-                        0.0
-                        if isinstance(error, RequestTimeTooSkewed)
-                        else policy.delay(attempt, error.retry_after)
-                    )
-                    log.debug("retrying after %s in %.3f s", error.code, delay)
-                    _sleep_within(delay)
-                    continue
-            error.attempts = request.attempts
-            raise error
+                continue
+            _sleep_within(retrying.after_error(error))
 
     def _timeout_within(
         self, request: Request, attempt: int

@@ -21,13 +21,12 @@ from ..errors import (
 )
 from ..http_policy import client_error, is_transient_ssl, proxy_for
 from ..response import S3_DIALECT, Dialect
-from ..retries import AdaptiveRateLimiter, RetryPolicy
+from ..retries import AdaptiveRateLimiter, Retrying, RetryPolicy
 from ..transport import (
     MAX_DOCUMENT_BODY,
     MAX_ERROR_BODY,
     Attempt,
     Auth,
-    BodyNotReplayable,
     ErrorParser,
     Request,
     deadline_left,
@@ -262,16 +261,13 @@ class AsyncTransport:
         ok: Callable[[int], bool] | None = None,
     ) -> AsyncResponse:
         """Like `send`, but returns with the body still unread, whatever the method."""
-        policy = self.retry
-        limiter = policy.limiter
-        attempt = 0
-        retry_cost = 0
-        refreshed = False
+        limiter = self.retry.limiter
+        retrying = Retrying(self.retry, request)
         # An auth with `async def prepare()` gets what it signs with (a token, an upload URL)
         # before each attempt, without blocking the loop; its `sign` then only uses it.
         prepare = getattr(auth, "prepare", None)
         while True:
-            attempt += 1
+            attempt = retrying.next()
             timeouts = self._timeouts(request, attempt)
             request.attempts += 1
             if limiter is not None and limiter.enabled:
@@ -291,29 +287,14 @@ class AsyncTransport:
             except _NETWORK_ERRORS as exc:
                 cls, retryable = _failure(exc)
                 describe = f"{request.method} {request.host}: {type(exc).__name__}: {exc}"
-                if retryable and attempt < policy.max_attempts:
-                    if not request.body.replayable:
-                        raise BodyNotReplayable(
-                            f"{describe}; cannot retry: the request body is a non-seekable "
-                            f"stream and {request.body.sent} bytes of it were already sent"
-                        ) from exc
-                    cost = policy.quota.acquire(timeout_error=cls is TransportTimeout)
-                    if cost:
-                        retry_cost += cost
-                        delay = policy.delay(attempt)
-                        log.debug("retrying after %s in %.3f s", describe, delay)
-                        await asyncio.sleep(delay_before_deadline(delay))
-                        continue
-                raise cls(
-                    f"{describe} (after {attempt} attempt{'s' * (attempt > 1)})",
-                    attempts=attempt,
-                    retryable=retryable,
-                ) from exc
+                delay = retrying.after_failure(
+                    exc, cls, describe, retryable=retryable, timeout=cls is TransportTimeout
+                )
+                await asyncio.sleep(delay_before_deadline(delay))
+                continue
             status = response.status
             if ok(status) if ok is not None else 200 <= status < 300:
-                if limiter is not None:
-                    limiter.update(throttled=False)
-                policy.quota.release(retry_cost)
+                retrying.succeeded()
                 return response
             error = client_error(
                 status,
@@ -323,40 +304,18 @@ class AsyncTransport:
                 error_parser,
                 request.path,
             )
-            if limiter is not None:
-                limiter.update(throttled=error.throttling)
+            retrying.answered(error)
             if isinstance(error, RequestTimeTooSkewed) and error.server_date is not None:
                 self.clock_offset = error.server_date - time.time()
                 log.debug("clock offset corrected to %.1f s", self.clock_offset)
             if (
-                not refreshed
+                retrying.may_refresh(error, auth)
                 and auth is not None
-                and error.status in (400, 401, 403)
                 and await asyncio.to_thread(auth.refresh, error)
+                and retrying.refreshed_now()
             ):
-                refreshed = True
-                attempt -= 1  # a refreshed token is a fresh start, not a failed attempt
-                if request.body.replayable:
-                    continue
-            if error.retryable and attempt < policy.max_attempts:
-                if not request.body.replayable:
-                    raise BodyNotReplayable(
-                        f"{error}; cannot retry: the request body is a non-seekable stream "
-                        f"and {request.body.sent} bytes of it were already sent"
-                    ) from error
-                cost = policy.quota.acquire(timeout_error=False)
-                if cost:
-                    retry_cost += cost
-                    delay = (
-                        0.0
-                        if isinstance(error, RequestTimeTooSkewed)
-                        else policy.delay(attempt, error.retry_after)
-                    )
-                    log.debug("retrying after %s in %.3f s", error.code, delay)
-                    await asyncio.sleep(delay_before_deadline(delay))
-                    continue
-            error.attempts = request.attempts
-            raise error
+                continue
+            await asyncio.sleep(delay_before_deadline(retrying.after_error(error)))
 
     def _timeouts(self, request: Request, attempt: int) -> tuple[float, float, float]:
         """This attempt's connect, read and pool-wait timeouts, cut to what is left of a
