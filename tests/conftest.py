@@ -302,6 +302,18 @@ def any_backend(request: pytest.FixtureRequest) -> S3Session | B2Session:
     return request.getfixturevalue(name)  # type: ignore[no-any-return]
 
 
+def open_files() -> list[str]:
+    """What this process's open descriptors point to (Linux: /proc/self/fd): paths, with
+    " (deleted)" after an unlinked file's, or "socket:[...]", "pipe:[...]"."""
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            found.append(os.readlink(f"/proc/self/fd/{fd}"))
+        except OSError:
+            continue  # closed meanwhile (the listing's own descriptor)
+    return found
+
+
 #: Prepended to child-process scripts that report their peak memory. VmHWM is the peak of
 #: this process image; ru_maxrss would include the parent's memory inherited at fork.
 PEAK_RSS = """

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 import s3lite
-from conftest import both_flavours, new_bucket_name
+from conftest import both_flavours, new_bucket_name, open_files
 from s3lite import S3Session
 from s3lite.b2 import B2Session
 from s3lite.devserver import free_port
@@ -160,15 +160,7 @@ def test_file_body_from_offset_and_pipe(backend: Session, tmp_path: Any) -> None
 def spool_files() -> list[str]:
     """This process's open temporary files that are already unlinked (what a spool over its
     memory limit becomes on disk)."""
-    found = []
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            target = os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:
-            continue
-        if target.startswith("/") and target.endswith("(deleted)"):
-            found.append(target)
-    return found
+    return [t for t in open_files() if t.startswith("/") and t.endswith("(deleted)")]
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc (Linux)")

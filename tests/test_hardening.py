@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 import s3lite
-from conftest import PEAK_RSS
+from conftest import PEAK_RSS, open_files
 from forward_proxy import ForwardProxy
 from hostile_server import Answer, HostileServer, SlowSink
 from metadata_servers import ContainerServer, ImdsServer
@@ -212,15 +212,7 @@ def test_credential_answer_over_the_bound_is_a_credential_error(tmp_path: Path) 
 
 def _files_open_under(root: Path) -> list[str]:
     """Paths under `root` that this process holds a descriptor on."""
-    found = []
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            target = os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:
-            continue
-        if target.startswith(str(root)):
-            found.append(target)
-    return found
+    return [target for target in open_files() if target.startswith(str(root))]
 
 
 def _object_server(size: int, get: Answer) -> HostileServer:
