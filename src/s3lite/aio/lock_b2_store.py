@@ -9,59 +9,20 @@ two coroutines the session hands it: one native API call that answers with its r
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
-from ..lock.b2_store import B2LockOps, b2_lookup
-from ..lock.store import SessionTransport
+from ..lock.b2_store import B2LockOps, B2LockSessionOf, b2_lookup
 from .lock_store import AsyncSessionStore
-
-if TYPE_CHECKING:
-    from .response import AsyncResponse
+from .response import AsyncResponse
 
 __all__ = ["AsyncApiCall", "AsyncB2LockSession", "AsyncB2LockStore"]
 
 #: One native API call: (operation, JSON parameters) -> (response, its JSON object).
-AsyncApiCall = Callable[[str, Mapping[str, Any]], "Awaitable[tuple[AsyncResponse, dict[str, Any]]]"]
+AsyncApiCall = Callable[[str, Mapping[str, Any]], Awaitable[tuple[AsyncResponse, dict[str, Any]]]]
 
 
-class AsyncB2LockSession(Protocol):
-    """The public session coroutines the async B2 lock store uses (`AsyncB2Session`)."""
-
-    @property
-    def api_url(self) -> str:
-        """The authorization URL (with the key id, it names the endpoint)."""
-        ...
-
-    @property
-    def access_key_id(self) -> str:
-        """The application key id."""
-        ...
-
-    @property
-    def transport(self) -> SessionTransport:
-        """The session's transport."""
-        ...
-
-    async def put_object(
-        self, key: str, body: bytes, *, content_type: str | None = None, bucket: str | None = None
-    ) -> AsyncResponse:
-        """Upload a file."""
-        ...
-
-    async def get_object(
-        self,
-        key: str,
-        *,
-        bucket: str | None = None,
-        stream: bool | None = None,
-        max_size: int | None = None,
-    ) -> AsyncResponse:
-        """Download a file."""
-        ...
-
-    async def head_object(self, key: str, *, bucket: str | None = None) -> AsyncResponse:
-        """A file's headers."""
-        ...
+class AsyncB2LockSession(B2LockSessionOf[Awaitable[AsyncResponse]], Protocol):
+    """The public session coroutines `AsyncB2LockStore` uses (`AsyncB2Session` has them)."""
 
 
 class AsyncB2LockStore(AsyncSessionStore):

@@ -12,10 +12,11 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from ..arguments import parse_http_date
 from ..errors import ClientError, LockError, NoSuchKey, TransportError
+from ..response import Response
 from .clock import mono
 from .state import SEQ1, parse_seq
 from .store import (
@@ -31,19 +32,28 @@ from .store import (
 )
 from .store_calls import Lookup, SessionCall, SessionStore, StoreOp, fetch
 
-if TYPE_CHECKING:
-    from ..response import Response
-
-__all__ = ["ApiCall", "B2LockOps", "B2LockSession", "B2LockStore", "b2_lookup", "listed_file"]
+__all__ = [
+    "ApiCall",
+    "B2LockOps",
+    "B2LockSession",
+    "B2LockSessionOf",
+    "B2LockStore",
+    "b2_lookup",
+    "listed_file",
+]
 
 #: One native API call: (operation, JSON parameters) -> (response, its JSON object).
-ApiCall = Callable[[str, Mapping[str, Any]], "tuple[Response, dict[str, Any]]"]
+ApiCall = Callable[[str, Mapping[str, Any]], tuple[Response, dict[str, Any]]]
 #: Which files of a listing to keep.
 Keep = Callable[[dict[str, Any]], bool]
 
 
-class B2LockSession(Protocol):
-    """The public session methods the B2 lock store uses (`B2Session` has them)."""
+R_co = TypeVar("R_co", covariant=True)
+
+
+class B2LockSessionOf(Protocol[R_co]):
+    """The public session methods the B2 lock stores use: each request answers `R_co` (a
+    response, or on an async session an awaitable of one)."""
 
     @property
     def api_url(self) -> str:
@@ -62,7 +72,7 @@ class B2LockSession(Protocol):
 
     def put_object(
         self, key: str, body: bytes, *, content_type: str | None = None, bucket: str | None = None
-    ) -> Response:
+    ) -> R_co:
         """Upload a file."""
         ...
 
@@ -73,13 +83,17 @@ class B2LockSession(Protocol):
         bucket: str | None = None,
         stream: bool | None = None,
         max_size: int | None = None,
-    ) -> Response:
+    ) -> R_co:
         """Download a file."""
         ...
 
-    def head_object(self, key: str, *, bucket: str | None = None) -> Response:
+    def head_object(self, key: str, *, bucket: str | None = None) -> R_co:
         """A file's headers."""
         ...
+
+
+class B2LockSession(B2LockSessionOf[Response], Protocol):
+    """The public session methods `B2LockStore` uses (`B2Session` has them)."""
 
 
 def b2_lookup(session: object, call: Callable[..., Any], bucket_id: Callable[..., Any]) -> Lookup:

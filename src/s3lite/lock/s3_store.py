@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from ..arguments import parse_http_date
 from ..errors import ClientError, NoSuchKey, PreconditionFailed, TransportError
+from ..response import Response
 from .clock import mono
 from .state import parse_seq
 from .store import (
@@ -31,14 +32,15 @@ from .store import (
 )
 from .store_calls import ListingCall, NextItem, SessionCall, SessionStore, StoreOp, fetch
 
-if TYPE_CHECKING:
-    from ..response import Response
+__all__ = ["S3LockOps", "S3LockSession", "S3LockSessionOf", "S3LockStore"]
 
-__all__ = ["S3LockOps", "S3LockSession", "S3LockStore"]
+R_co = TypeVar("R_co", covariant=True)
+L_co = TypeVar("L_co", covariant=True)
 
 
-class S3LockSession(Protocol):
-    """The public session methods the S3 lock store uses (`S3Session` has them)."""
+class S3LockSessionOf(Protocol[R_co, L_co]):
+    """The public session methods the S3 lock stores use: each request answers `R_co` (a
+    response, or on an async session an awaitable of one), a listing is an `L_co`."""
 
     @property
     def endpoint_url(self) -> str:
@@ -59,7 +61,7 @@ class S3LockSession(Protocol):
         bucket: str | None = None,
         if_none_match: str | None = None,
         if_match: str | None = None,
-    ) -> Response:
+    ) -> R_co:
         """PUT an object."""
         ...
 
@@ -70,7 +72,7 @@ class S3LockSession(Protocol):
         bucket: str | None = None,
         stream: bool | None = None,
         max_size: int | None = None,
-    ) -> Response:
+    ) -> R_co:
         """GET an object."""
         ...
 
@@ -81,13 +83,11 @@ class S3LockSession(Protocol):
         *,
         bucket: str | None = None,
         if_match: str | None = None,
-    ) -> Response:
+    ) -> R_co:
         """DELETE an object (or one version)."""
         ...
 
-    def list_object_versions(
-        self, prefix: str = "", *, bucket: str | None = None
-    ) -> Iterable[Mapping[str, Any]]:
+    def list_object_versions(self, prefix: str = "", *, bucket: str | None = None) -> L_co:
         """Every version under a prefix."""
         ...
 
@@ -98,9 +98,13 @@ class S3LockSession(Protocol):
         *,
         fields: Iterable[tuple[str, str]] | None = None,
         bucket: str | None = None,
-    ) -> Response:
-        """Any signed request (the listing, whose Date the lock needs)."""
+    ) -> R_co:
+        """Any signed request, its body read (the listing, whose Date the lock needs)."""
         ...
+
+
+class S3LockSession(S3LockSessionOf[Response, Iterable[Mapping[str, Any]]], Protocol):
+    """The public session methods `S3LockStore` uses (`S3Session` has them)."""
 
 
 class S3LockOps:
