@@ -150,7 +150,9 @@ objects of ``state``). ``conditional`` and ``sequential`` are the two protocols 
 ``protocol``); ``lease`` is one holding and its lease, ``clock`` the monotonic clock and
 request bounds. A session makes its store with ``session.lock_store(bucket)``: ``store``
 defines `LockStore`, ``s3_store`` and ``b2_store`` implement it over a session's methods
-(this package imports neither session module). ``probe`` finds and caches conditional-write
+(this package imports neither session module), each method written once as a generator of
+session calls (``store_calls``) that the sync store and the asyncio one drive alike.
+``probe`` finds and caches conditional-write
 support, ``heartbeat`` renews a held lock, ``inventory`` serves `other_locks` and
 `break_other_locks`, and ``distributed`` is `DistributedLock`, which drives it all.
 """

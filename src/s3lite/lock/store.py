@@ -1,8 +1,8 @@
 """The store a lock keeps its objects in: the few operations the protocols need.
 
-`LockStore` is what both backends' adapters (`s3_store`, `b2_store`) provide and what the
-protocols' steps ask for (see `steps`); the records below are what a store hands back.
-A session makes its own with ``session.lock_store(bucket)``.
+`LockStore` is what both backends' adapters (`s3_store`, `b2_store`, run by `store_calls`)
+provide and what the protocols' steps ask for (see `steps`); the records below are what a
+store hands back. A session makes its own with ``session.lock_store(bucket)``.
 """
 
 from __future__ import annotations
