@@ -113,7 +113,8 @@ CLIENTS: dict[str, dict[str, str]] = {
             "n = -(-size // PART)\n"
         ),
         "upload": (
-            "uid = s._mp_start(BUCKET, KEY, metadata=None, content_type=None, headers=None,"
+            "mp = s.multipart_backend\n"
+            "uid = mp.start(BUCKET, KEY, metadata=None, content_type=None, headers=None,"
             " checksum=False)\n"
             "fd = os.open(SRC, os.O_RDONLY)\n"
             "def put(i):\n"
@@ -124,7 +125,7 @@ CLIENTS: dict[str, dict[str, str]] = {
             "    etags = list(ex.map(put, range(n)))\n"
             "from s3lite.multipart import PartResult\n"
             "parts = [PartResult(i + 1, 0, e) for i, e in enumerate(etags)]\n"
-            "s._mp_complete(BUCKET, KEY, uid, parts)"
+            "mp.complete(BUCKET, KEY, uid, parts)"
         ),
         "download": (
             "url = s.presign('GET', KEY)\n"
