@@ -113,7 +113,8 @@ CLIENTS: dict[str, dict[str, str]] = {
             "n = -(-size // PART)\n"
         ),
         "upload": (
-            "uid = s._mp_start(BUCKET, KEY, metadata=None, content_type=None, headers=None,"
+            "mp = s.multipart_backend\n"
+            "uid = mp.start(BUCKET, KEY, metadata=None, content_type=None, headers=None,"
             " checksum=False)\n"
             "fd = os.open(SRC, os.O_RDONLY)\n"
             "def put(i):\n"
@@ -124,7 +125,7 @@ CLIENTS: dict[str, dict[str, str]] = {
             "    etags = list(ex.map(put, range(n)))\n"
             "from s3lite.multipart import PartResult\n"
             "parts = [PartResult(i + 1, 0, e) for i, e in enumerate(etags)]\n"
-            "s._mp_complete(BUCKET, KEY, uid, parts)"
+            "mp.complete(BUCKET, KEY, uid, parts)"
         ),
         "download": (
             "url = s.presign('GET', KEY)\n"
@@ -244,7 +245,12 @@ def bench_large(
         dst.unlink(missing_ok=True)
         work.rmdir()
     med = {c: {k: statistics.median(v) for k, v in r.items()} for c, r in results.items()}
-    boto, ceiling = med["boto3"], med["urllib3 (presigned)"]
+    # A ratio column needs its reference row; a run of some rows only (--clients) shows "-".
+    boto, ceiling = med.get("boto3"), med.get("urllib3 (presigned)")
+
+    def ratio(m: dict[str, float], ref: dict[str, float] | None, k: str) -> str:
+        return f"{m[k] / ref[k]:.2f}" if ref is not None else "-"
+
     table = Table(
         f"Large transfer: {mib} MiB file up and down, concurrency {CONCURRENCY}, "
         f"{PART // MiB} MiB parts, {rounds} rounds (median); client CPU = user+sys of its process",
@@ -252,15 +258,16 @@ def bench_large(
          "CPU × boto3", "CPU × ceiling", "peak RSS up/down MiB", "RSS × boto3"],
     )  # fmt: skip
     for client, m in med.items():
-        rss = max(m["up_rss"], m["down_rss"])
+        rss = {"rss": max(m["up_rss"], m["down_rss"])}
+        boto_rss = {"rss": max(boto["up_rss"], boto["down_rss"])} if boto is not None else None
         table.rows.append(
-            [client, f"{m['up']:,.0f}", f"{m['up'] / boto['up']:.2f}",
-             f"{m['down']:,.0f}", f"{m['down'] / boto['down']:.2f}",
+            [client, f"{m['up']:,.0f}", ratio(m, boto, "up"),
+             f"{m['down']:,.0f}", ratio(m, boto, "down"),
              f"{m['up_cpu']:.2f}/{m['down_cpu']:.2f}",
-             f"{m['up_cpu'] / boto['up_cpu']:.2f}/{m['down_cpu'] / boto['down_cpu']:.2f}",
-             f"{m['up_cpu'] / ceiling['up_cpu']:.2f}/{m['down_cpu'] / ceiling['down_cpu']:.2f}",
+             f"{ratio(m, boto, 'up_cpu')}/{ratio(m, boto, 'down_cpu')}",
+             f"{ratio(m, ceiling, 'up_cpu')}/{ratio(m, ceiling, 'down_cpu')}",
              f"{m['up_rss']:.0f}/{m['down_rss']:.0f}",
-             f"{rss / max(boto['up_rss'], boto['down_rss']):.2f}"]
+             ratio(rss, boto_rss, "rss")]
         )  # fmt: skip
     return [table]
 

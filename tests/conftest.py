@@ -256,7 +256,7 @@ def b2_session(
 def empty_b2_bucket(session: B2Session, bucket: str) -> None:
     """Cancel unfinished large files and delete every file version (hide markers too)."""
     for upload in list(session.list_multipart_uploads(bucket=bucket)):
-        session._mp_abort(bucket, upload["key"], upload["upload_id"])
+        session.multipart_backend.abort(bucket, upload["key"], upload["upload_id"])
     result = session.delete_objects(prefix="", bucket=bucket)
     assert result.ok, result.errors
 

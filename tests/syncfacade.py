@@ -160,6 +160,8 @@ class SyncProxy:
         value = getattr(self._target, name)
         if inspect.ismethod(value) or inspect.isfunction(value):
             return _method(self._loop, value, self._owner or self)
+        if name == "multipart_backend":  # its primitives are coroutines: drive them too
+            return SyncProxy(self._loop, value, self._owner or self)
         return value
 
     def __setattr__(self, name: str, value: Any) -> None:

@@ -23,8 +23,10 @@ from b2server import B2TestServer
 from conftest import B2_MIN_PART_SIZE, FAST_RETRY, b2_session
 from faultproxy import FaultProxy, ResetBeforeResponse, ResetMidBody, TruncateBody
 from s3lite.aio.b2 import AsyncB2Session
+from s3lite.aio.b2_large_files import AsyncB2MultipartBackend
 from s3lite.aio.response import AsyncResponse
 from s3lite.b2 import B2Session, clear_auth_cache
+from s3lite.b2_large_files import B2MultipartBackend
 from s3lite.multipart import PartResult
 
 pytestmark = pytest.mark.filterwarnings(
@@ -359,39 +361,40 @@ def test_large_file_hooks(b2: B2Session, b2server: B2TestServer) -> None:
 
     async def check(s: AsyncB2Session) -> None:
         await s.list_buckets()
+        mp = s.multipart_backend
         assert s.multipart_min_part_size == B2_MIN_PART_SIZE  # from the authorization
         b2server.reset_counts()
-        upload_id = await s._mp_start(bucket, "large.bin", metadata={"kind": "large"},
-                                      content_type="application/x-big", headers=None)  # fmt: skip
+        upload_id = await mp.start(bucket, "large.bin", metadata={"kind": "large"},
+                                   content_type="application/x-big", headers=None)  # fmt: skip
         assert [(u["key"], u["upload_id"]) async for u in s.list_multipart_uploads()] == [
             ("large.bin", upload_id)
         ]
         b2server.inject(503, "service_unavailable", retry_after=0, operation="b2_upload_part")
         results = await asyncio.gather(
-            *(s._mp_upload_part(bucket, "large.bin", upload_id, n, data)
+            *(mp.upload_part(bucket, "large.bin", upload_id, n, data)
               for n, data in enumerate(parts_data, 1))
         )  # fmt: skip
         assert results == [
             PartResult(n, len(data), sha1=sha1(data)) for n, data in enumerate(parts_data, 1)
         ]
         assert b2server.calls["b2_upload_part"] == 4  # one retried on a fresh part URL
-        listed = await s._mp_list_parts(bucket, "large.bin", upload_id)
+        listed = await mp.list_parts(bucket, "large.bin", upload_id)
         assert [(p.number, p.size, p.sha1) for p in listed] == [
             (r.number, r.size, r.sha1) for r in results
         ]
-        done = await s._mp_complete(bucket, "large.bin", upload_id, list(reversed(results)))
+        done = await mp.complete(bucket, "large.bin", upload_id, list(reversed(results)))
         assert done.status == 200 and done.version_id == upload_id and done.etag is None
         got = await s.get_object("large.bin", stream=False)
         assert got.data == b"".join(parts_data) and got.metadata == {"kind": "large"}
         with pytest.raises(s3lite.NoSuchUpload):
-            await s._mp_upload_part(bucket, "large.bin", upload_id, 4, b"late")
+            await mp.upload_part(bucket, "large.bin", upload_id, 4, b"late")
         # cancelled ones
-        gone = await s._mp_start(bucket, "gone", metadata=None, content_type=None, headers=None)
-        await s._mp_abort(bucket, "gone", gone)
+        gone = await mp.start(bucket, "gone", metadata=None, content_type=None, headers=None)
+        await mp.abort(bucket, "gone", gone)
         with pytest.raises(s3lite.NoSuchUpload):
-            await s._mp_list_parts(bucket, "gone", gone)
+            await mp.list_parts(bucket, "gone", gone)
         for key in ("old1", "old2"):
-            await s._mp_start(bucket, key, metadata=None, content_type=None, headers=None)
+            await mp.start(bucket, key, metadata=None, content_type=None, headers=None)
         assert await s.abort_multipart_uploads(older_than=3600) == 0
         assert await s.abort_multipart_uploads("old") == 2
         assert [u async for u in s.list_multipart_uploads()] == []
@@ -549,13 +552,24 @@ def test_docstrings_and_signatures_are_the_sync_ones() -> None:
         mirror = getattr(AsyncB2Session, name, None)
         if mirror is None or name in ("_resumer",):
             continue
-        if name.startswith("_") and not name.startswith("_mp_"):
+        if name.startswith("_"):
             continue
         assert inspect.signature(mirror).parameters.keys() == (
             inspect.signature(member).parameters.keys()
         ), name
-        if not name.startswith("_") and name != "lock":  # the async lock says it its own way
+        if name != "lock":  # the async lock says it its own way
             assert inspect.getdoc(mirror) == inspect.getdoc(member), name
+    # The multipart primitives too: the async backend's are the sync one's, as coroutines.
+    for name, member in inspect.getmembers(B2MultipartBackend, inspect.isfunction):
+        if name.startswith("_"):
+            continue
+        mirror = getattr(AsyncB2MultipartBackend, name)
+        assert inspect.signature(mirror).parameters.keys() == (
+            inspect.signature(member).parameters.keys()
+        ), name
+        assert inspect.getdoc(mirror) == inspect.getdoc(member), name
+        plain = ("bucket", "now", "list_multipart_uploads")  # a listing is an async iterable
+        assert inspect.iscoroutinefunction(mirror) == (name not in plain), name
     assert inspect.getdoc(AsyncB2Session.__init__) == inspect.getdoc(B2Session.__init__)
     assert s3lite.AsyncB2Session is AsyncB2Session
     started = time.monotonic()

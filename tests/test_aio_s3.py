@@ -33,8 +33,10 @@ from s3lite.aio.listing import AsyncListing
 from s3lite.aio.response import AsyncResponse
 from s3lite.aio.s3 import AsyncS3Session
 from s3lite.aio.s3_driver import bounded_gather
+from s3lite.aio.s3_multipart import AsyncS3MultipartBackend
 from s3lite.credentials import Credentials, RefreshingCredentials
 from s3lite.devserver import LocalSeaweedFS
+from s3lite.s3_multipart import S3MultipartBackend
 from s3lite.s3_requests import head_object
 
 pytestmark = pytest.mark.filterwarnings(
@@ -108,6 +110,26 @@ def test_every_sync_method_is_there_with_the_same_arguments() -> None:
     sync_init = inspect.signature(S3Session.__init__).parameters
     async_init = inspect.signature(AsyncS3Session.__init__).parameters
     assert [n for n in sync_init if n != "pool_manager"] == list(async_init)
+
+
+def test_multipart_backends_have_the_same_primitives() -> None:
+    """The async multipart backend's primitives are the sync one's (arguments, docs), as
+    coroutines; each session makes its backend once."""
+    for name, member in inspect.getmembers(S3MultipartBackend, inspect.isfunction):
+        if name.startswith("_"):
+            continue
+        mirror = getattr(AsyncS3MultipartBackend, name)
+        assert inspect.signature(mirror).parameters.keys() == (
+            inspect.signature(member).parameters.keys()
+        ), name
+        assert inspect.getdoc(mirror) == inspect.getdoc(member), name
+        plain = ("bucket", "now", "list_multipart_uploads", "adopt_part", "expected_etag", "verify")
+        assert inspect.iscoroutinefunction(mirror) == (name not in plain), name
+    session = AsyncS3Session("id", "key", "bucket-name", endpoint_url="http://127.0.0.1:9")
+    backend = session.multipart_backend
+    assert isinstance(backend, AsyncS3MultipartBackend)
+    assert session.multipart_backend is backend and backend.bucket(None) == "bucket-name"
+    assert backend.multipart_max_parts == session.multipart_max_parts
 
 
 def test_docstrings_name_every_parameter() -> None:
@@ -409,23 +431,23 @@ def test_multipart_hooks_and_uploads_in_progress(aio: AsyncS3Session, tmp_path: 
 
     async def main() -> None:
         async with aio:
-            bucket = aio._bucket(None)
-            upload_id = await aio._mp_start(
+            mp = aio.multipart_backend
+            bucket = mp.bucket(None)
+            upload_id = await mp.start(
                 bucket, "mp", metadata={"m": "1"}, content_type="x/y", headers=None
             )
             assert [u["upload_id"] async for u in aio.list_multipart_uploads("mp")] == [upload_id]
-            one = await aio._mp_upload_part(bucket, "mp", upload_id, 1, first)
+            one = await mp.upload_part(bucket, "mp", upload_id, 1, first)
             with open(path, "rb") as f:
                 section = FileSection(f.fileno(), 0, len(second))
-                two = await aio._mp_upload_part(bucket, "mp", upload_id, 2, section)
-            listed = await aio._mp_list_parts(bucket, "mp", upload_id)
+                two = await mp.upload_part(bucket, "mp", upload_id, 2, section)
+            listed = await mp.list_parts(bucket, "mp", upload_id)
             assert [p.number for p in listed] == [1, 2]
-            done = await aio._mp_complete(bucket, "mp", upload_id, [one, two])
+            done = await mp.complete(bucket, "mp", upload_id, [one, two])
             assert done.etag and done.etag.endswith("-2")
             got = await aio.get_object("mp", stream=False)
             assert got.data == first + second and got.metadata == {"m": "1"}
-            stale = await aio._mp_start(bucket, "gone", metadata=None, content_type=None,
-                                        headers=None)  # fmt: skip
+            stale = await mp.start(bucket, "gone", metadata=None, content_type=None, headers=None)
             assert await aio.abort_multipart_uploads("gone") == 1
             assert stale not in [u["upload_id"] async for u in aio.list_multipart_uploads()]
 

@@ -340,14 +340,15 @@ def test_resume_sends_only_what_is_missing_or_differs(
             await up.upload_part(2, b"\0" * (5 * MiB))  # not what the source holds
             await up.upload_part(3, data[10 * MiB : 15 * MiB])
             sent: list[int] = []
-            original = session._mp_upload_part
+            backend = session.multipart_backend  # held: the patched one is used
+            original = backend.upload_part
 
             async def counting(bucket: str, key: str, uid: str, number: int, *a: Any,
                                **k: Any) -> PartResult:  # fmt: skip
                 sent.append(number)
                 return await original(bucket, key, uid, number, *a, **k)  # type: ignore[no-any-return]
 
-            session._mp_upload_part = counting
+            backend.upload_part = counting  # type: ignore[method-assign]
             response = await AsyncMultipartUpload.resume(
                 session, "resumed", upload_id, str(path), concurrency=2
             )

@@ -402,9 +402,10 @@ def test_large_file_primitives(b2: B2Session, b2server: B2TestServer) -> None:
     assert (b2.multipart_max_part_size, b2.multipart_max_parts) == (5_000_000_000, 10000)
     bucket = b2.bucket
     assert bucket is not None
+    mp = b2.multipart_backend
     parts_data = [os.urandom(B2_MIN_PART_SIZE), os.urandom(B2_MIN_PART_SIZE), b"tail"]
     b2server.reset_counts()
-    upload_id = b2._mp_start(
+    upload_id = mp.start(
         bucket, "large.bin", metadata={"kind": "large"}, content_type="application/x-big",
         headers={"Cache-Control": "no-cache"},
     )  # fmt: skip
@@ -414,18 +415,18 @@ def test_large_file_primitives(b2: B2Session, b2server: B2TestServer) -> None:
     assert list(b2.list_multipart_uploads("other/")) == []
     assert list(b2.list_objects()) == []  # unfinished: not an object yet
     results = [
-        b2._mp_upload_part(bucket, "large.bin", upload_id, n, data)
+        mp.upload_part(bucket, "large.bin", upload_id, n, data)
         for n, data in enumerate(parts_data, 1)
     ]
     assert results == [
         PartResult(n, len(data), sha1=sha1(data)) for n, data in enumerate(parts_data, 1)
     ]
     assert b2server.calls["b2_get_upload_part_url"] == 1  # pooled for this large file
-    listed = b2._mp_list_parts(bucket, "large.bin", upload_id)
+    listed = mp.list_parts(bucket, "large.bin", upload_id)
     assert [(p.number, p.size, p.sha1) for p in listed] == [
         (r.number, r.size, r.sha1) for r in results
     ]
-    done = b2._mp_complete(bucket, "large.bin", upload_id, list(reversed(results)))
+    done = mp.complete(bucket, "large.bin", upload_id, list(reversed(results)))
     assert done.status == 200 and done.version_id == upload_id
     assert done.etag is None  # B2 keeps no SHA-1 for a large file unless told one
     got = b2.get_object("large.bin")
@@ -435,40 +436,42 @@ def test_large_file_primitives(b2: B2Session, b2server: B2TestServer) -> None:
     assert got.headers["Cache-Control"] == "no-cache"
     assert list(b2.list_multipart_uploads()) == []
     with pytest.raises(s3lite.NoSuchUpload):
-        b2._mp_upload_part(bucket, "large.bin", upload_id, 4, b"late")
+        mp.upload_part(bucket, "large.bin", upload_id, 4, b"late")
     # finishing again (a retry whose first attempt went through) gives the same file
-    again = b2._mp_complete(bucket, "large.bin", upload_id, results)
+    again = mp.complete(bucket, "large.bin", upload_id, results)
     assert again.version_id == upload_id
 
 
 def test_large_file_refusals(b2: B2Session) -> None:
     bucket = b2.bucket
     assert bucket is not None
-    upload_id = b2._mp_start(bucket, "small-parts", metadata=None, content_type=None, headers=None)
-    parts = [b2._mp_upload_part(bucket, "small-parts", upload_id, n, b"x" * 10) for n in (1, 2)]
+    mp = b2.multipart_backend
+    upload_id = mp.start(bucket, "small-parts", metadata=None, content_type=None, headers=None)
+    parts = [mp.upload_part(bucket, "small-parts", upload_id, n, b"x" * 10) for n in (1, 2)]
     with pytest.raises(s3lite.InvalidRequest, match="minimum part size"):
-        b2._mp_complete(bucket, "small-parts", upload_id, parts)  # still unfinished: refused
-    b2._mp_abort(bucket, "small-parts", upload_id)
+        mp.complete(bucket, "small-parts", upload_id, parts)  # still unfinished: refused
+    mp.abort(bucket, "small-parts", upload_id)
     with pytest.raises(s3lite.NoSuchUpload):
-        b2._mp_complete(bucket, "small-parts", upload_id, parts)
+        mp.complete(bucket, "small-parts", upload_id, parts)
     with pytest.raises(ValueError, match="part number"):
-        b2._mp_upload_part(bucket, "small-parts", upload_id, 10001, b"x")
+        mp.upload_part(bucket, "small-parts", upload_id, 10001, b"x")
     with pytest.raises(ValueError, match="cannot be stored"):
-        b2._mp_start(bucket, "k", metadata=None, content_type=None, headers={"x-amz-acl": "x"})
+        mp.start(bucket, "k", metadata=None, content_type=None, headers={"x-amz-acl": "x"})
 
 
 def test_large_file_sha1_info_is_the_etag(b2: B2Session) -> None:
     bucket = b2.bucket
     assert bucket is not None
+    mp = b2.multipart_backend
     data = os.urandom(B2_MIN_PART_SIZE + 10)
-    upload_id = b2._mp_start(
+    upload_id = mp.start(
         bucket, "big", metadata={"large_file_sha1": sha1(data)}, content_type=None, headers=None
     )
     parts = [
-        b2._mp_upload_part(bucket, "big", upload_id, 1, memoryview(data)[:B2_MIN_PART_SIZE]),
-        b2._mp_upload_part(bucket, "big", upload_id, 2, data[B2_MIN_PART_SIZE:]),
+        mp.upload_part(bucket, "big", upload_id, 1, memoryview(data)[:B2_MIN_PART_SIZE]),
+        mp.upload_part(bucket, "big", upload_id, 2, data[B2_MIN_PART_SIZE:]),
     ]
-    assert b2._mp_complete(bucket, "big", upload_id, parts).etag == sha1(data)
+    assert mp.complete(bucket, "big", upload_id, parts).etag == sha1(data)
     assert b2.head_object("big").etag == sha1(data)
     assert next(iter(b2.list_objects()))["etag"] == sha1(data)
 
@@ -476,37 +479,39 @@ def test_large_file_sha1_info_is_the_etag(b2: B2Session) -> None:
 def test_large_file_cancel_and_parallel_parts(b2: B2Session, b2server: B2TestServer) -> None:
     bucket = b2.bucket
     assert bucket is not None
-    upload_id = b2._mp_start(bucket, "gone", metadata=None, content_type=None, headers=None)
+    mp = b2.multipart_backend
+    upload_id = mp.start(bucket, "gone", metadata=None, content_type=None, headers=None)
     b2server.reset_counts()
     b2server.inject(503, "service_unavailable", retry_after=0, operation="b2_upload_part")
     with ThreadPoolExecutor(4) as pool:
         results = list(
             pool.map(
-                lambda n: b2._mp_upload_part(bucket, "gone", upload_id, n, bytes([n]) * 6000),
+                lambda n: mp.upload_part(bucket, "gone", upload_id, n, bytes([n]) * 6000),
                 range(1, 9),
             )
         )
     assert [r.number for r in results] == list(range(1, 9))
     assert b2server.calls["b2_upload_part"] == 9  # one retried on a fresh part URL
     assert b2server.calls["b2_get_upload_part_url"] <= 5
-    assert len(b2._mp_list_parts(bucket, "gone", upload_id)) == 8
-    b2._mp_abort(bucket, "gone", upload_id)
+    assert len(mp.list_parts(bucket, "gone", upload_id)) == 8
+    mp.abort(bucket, "gone", upload_id)
     assert list(b2.list_multipart_uploads()) == []
     with pytest.raises(s3lite.NoSuchUpload):
-        b2._mp_list_parts(bucket, "gone", upload_id)
+        mp.list_parts(bucket, "gone", upload_id)
     with pytest.raises(s3lite.NoSuchUpload):
-        b2._mp_abort(bucket, "gone", upload_id)
+        mp.abort(bucket, "gone", upload_id)
     assert list(b2.list_object_versions()) == []
 
 
 def test_part_lists_are_followed_across_pages(b2: B2Session, monkeypatch: Any) -> None:
     bucket = b2.bucket
     assert bucket is not None
-    upload_id = b2._mp_start(bucket, "many", metadata=None, content_type=None, headers=None)
+    mp = b2.multipart_backend
+    upload_id = mp.start(bucket, "many", metadata=None, content_type=None, headers=None)
     for n in range(1, 6):
-        b2._mp_upload_part(bucket, "many", upload_id, n, b"p")
+        mp.upload_part(bucket, "many", upload_id, n, b"p")
     monkeypatch.setattr(b2_large_files, "PARTS_PER_PAGE", 2)
-    assert [p.number for p in b2._mp_list_parts(bucket, "many", upload_id)] == [1, 2, 3, 4, 5]
+    assert [p.number for p in mp.list_parts(bucket, "many", upload_id)] == [1, 2, 3, 4, 5]
 
 
 def test_copy_if_match_checks_the_version_it_copies(b2: B2Session) -> None:

@@ -167,13 +167,15 @@ def test_transient_part_failures_are_retried(seaweed: LocalSeaweedFS, s3: S3Sess
 
 
 def test_part_checksums_are_verified_by_the_server(s3: S3Session) -> None:
-    upload_id = s3._mp_start(s3.bucket, "crc", metadata=None, content_type=None, headers=None)  # type: ignore[arg-type]
+    upload_id = s3.multipart_backend.start(
+        s3.bucket, "crc", metadata=None, content_type=None, headers=None
+    )  # type: ignore[arg-type]
     with pytest.raises(s3lite.BadDigest):
         s3.request(
             "PUT", "crc", {"x-amz-checksum-crc32": "AAAAAA=="},
             [("partNumber", "1"), ("uploadId", upload_id)], b"not matching",
         )  # fmt: skip
-    s3._mp_abort(s3.bucket, "crc", upload_id)  # type: ignore[arg-type]
+    s3.multipart_backend.abort(s3.bucket, "crc", upload_id)  # type: ignore[arg-type]
 
 
 def test_composite_etag_mismatch_is_detected(s3: S3Session) -> None:
@@ -183,7 +185,45 @@ def test_composite_etag_mismatch_is_detected(s3: S3Session) -> None:
     response = up.complete()
     wrong = [PartResult(1, 5 * MiB, etag="0" * 32)]
     with pytest.raises(s3lite.ChecksumMismatch):
-        s3._mp_verify(response, wrong)
+        s3.multipart_backend.verify(response, wrong)
+
+
+@pytest.mark.sync_only("checks the sync classes; test_aio_s3 checks the async ones")
+def test_the_backend_is_a_public_object_of_the_session() -> None:
+    """`multipart_backend` is one object per session while held; its limits are the
+    session's, read live; it keeps the session alive, not the other way round (no cycle);
+    a tinys3 Connection (and Pool) hands over its session's backend."""
+    import gc
+    import weakref
+
+    from s3lite.multipart import backend_of
+    from s3lite.s3_multipart import S3MultipartBackend
+
+    session = S3Session("id", "key", "bucket-name", endpoint_url="http://127.0.0.1:9")
+    backend = session.multipart_backend
+    assert isinstance(backend, S3MultipartBackend) and session.multipart_backend is backend
+    assert backend_of(session) is backend
+    assert backend.bucket(None) == "bucket-name" and backend.bucket("other") == "other"
+    session.multipart_min_part_size = 7 * MiB
+    assert backend.multipart_min_part_size == 7 * MiB
+    assert backend.multipart_max_parts == session.multipart_max_parts == 10_000
+    part = PartResult(1, 3, etag=hashlib.md5(b"abc").hexdigest())  # noqa: S324
+    assert backend.expected_etag([part]) == _md5_of_parts(b"abc", 3)
+    conn = s3lite.Connection("id", "key", tls=False, endpoint="127.0.0.1:9")
+    assert backend_of(conn) is conn.session.multipart_backend
+    with s3lite.Pool("id", "key", tls=False, endpoint="127.0.0.1:9") as pool:
+        assert backend_of(pool) is pool.connection.session.multipart_backend
+    with pytest.raises(TypeError, match="cannot do multipart"):
+        backend_of(object())
+    gc.disable()
+    try:
+        alive = weakref.ref(session)
+        del session
+        assert alive() is not None  # the backend holds it
+        del backend
+        assert alive() is None  # freed at once, without the cycle collector
+    finally:
+        gc.enable()
 
 
 # --- part sizes ------------------------------------------------------------------------------
@@ -251,7 +291,7 @@ def test_resume_after_a_killed_upload(seaweed: LocalSeaweedFS, s3: S3Session, tm
     upload_id = child.stdout.strip()
     [pending] = _uploads(s3)
     assert pending["upload_id"] == upload_id and pending["key"] == "resumed"
-    already = s3._mp_list_parts(s3.bucket, "resumed", upload_id)  # type: ignore[arg-type]
+    already = s3.multipart_backend.list_parts(s3.bucket, "resumed", upload_id)  # type: ignore[arg-type]
     assert 3 <= len(already) < 7
 
     with FaultProxy("127.0.0.1", seaweed.s3_port) as proxy:

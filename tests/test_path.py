@@ -677,14 +677,14 @@ def test_a_failed_part_aborts_on_close(root: S3Path, monkeypatch: pytest.MonkeyP
         root, parameters={"transfer": TransferConfig(threshold=part, part_size=part)}
     )
     session = root.session
-    original = session._mp_upload_part
+    original = session.multipart_backend.upload_part
 
     def flaky(bucket: str, key: str, upload_id: str, number: int, data: Any) -> Any:
         if number == 2:
             raise s3lite.AccessDenied(403, "AccessDenied", "no part 2 for you")
         return original(bucket, key, upload_id, number, data)
 
-    monkeypatch.setattr(session, "_mp_upload_part", flaky)
+    monkeypatch.setattr(session.multipart_backend, "upload_part", flaky)
     p = root / "broken.bin"
     f = p.open("wb")
     with pytest.raises(PermissionError) as denied:

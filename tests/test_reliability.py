@@ -820,7 +820,7 @@ def test_server_restart_mid_transfer(tmp_path: Path) -> None:
                     # Its abort failed too (the server was down), so the upload can be resumed:
                     # the part sent before the kill is on the server and is not sent again.
                     assert listed == [upload_id]
-                    assert patient._mp_list_parts("restart", name, upload_id)
+                    assert patient.multipart_backend.list_parts("restart", name, upload_id)
                 if upload_id in listed:
                     MultipartUpload.resume(patient, name, upload_id, str(tmp_path / f"{name}.src"))
                 else:  # aborted after the server came back: start again

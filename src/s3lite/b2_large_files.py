@@ -2,7 +2,8 @@
 
 b2_start_large_file, b2_upload_part (on part URLs pooled per large file), b2_finish_large_file
 (with the parts' SHA-1s), b2_cancel_large_file and b2_list_parts are operations (no I/O);
-`B2LargeFilesMixin` drives them as the `_mp_*` hooks the shared multipart engine calls.
+`B2MultipartBackend` (a session's `multipart_backend`) drives them as the primitives the shared
+multipart engine calls.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ import contextlib
 import datetime as _dt
 import hashlib
 import time
-from collections.abc import Mapping
-from typing import IO, TYPE_CHECKING, Any, cast
+import weakref
+from collections.abc import Callable, Mapping
+from typing import IO, TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 
 from .b2_bodies import SHA1_TRAILER, Sha1Trailer
 from .b2_calls import B2Context, api, bucket_id, get_upload_part_url, send_upload
@@ -33,13 +35,19 @@ from .operation import Operation
 from .transport import Body, Request
 
 if TYPE_CHECKING:
+    from .listing import Listing, UploadInfo
     from .multipart import PartData
     from .parts import PartResult
     from .response import Response
+    from .transport import Transport
 
 __all__ = [
     "PARTS_PER_PAGE",
     "B2LargeFilesMixin",
+    "B2MultipartBackend",
+    "B2MultipartBase",
+    "B2MultipartSession",
+    "B2PartSettings",
     "cancel_large_file",
     "finish_large_file",
     "list_parts",
@@ -184,10 +192,185 @@ def list_parts(ctx: B2Context, upload_id: str) -> Operation[list[PartResult]]:
         start = following
 
 
+T = TypeVar("T")
+
+
+class B2PartSettings(Protocol):
+    """What every B2 multipart backend reads of its session: the part limits."""
+
+    @property
+    def multipart_min_part_size(self) -> int: ...
+    @property
+    def multipart_max_part_size(self) -> int: ...
+    @property
+    def multipart_max_parts(self) -> int: ...
+
+
+S = TypeVar("S", bound=B2PartSettings)
+
+
+class B2MultipartSession(B2PartSettings, Protocol):
+    """The public methods of `B2Session` that `B2MultipartBackend` calls."""
+
+    @property
+    def transport(self) -> Transport: ...
+    def run(self, operation: Operation[T]) -> T: ...
+    def head_object(self, key: str, *, bucket: str | None = None) -> Response: ...
+    def list_multipart_uploads(
+        self, prefix: str = "", *, bucket: str | None = None
+    ) -> Listing[UploadInfo]: ...
+
+
+class B2MultipartBase(Generic[S]):
+    """What the sync and async B2 multipart backends share, sending nothing: the session's
+    part limits (read live: the smallest comes from the authorization, or is set on the
+    session) and its bucket resolution (`bucket`: the session's, given at construction)."""
+
+    def __init__(self, session: S, bucket: Callable[[str | None], str]) -> None:
+        self._session = session
+        self._resolve = bucket
+
+    @property
+    def multipart_min_part_size(self) -> int:
+        """The session's smallest part (all but the last)."""
+        return self._session.multipart_min_part_size
+
+    @property
+    def multipart_max_part_size(self) -> int:
+        """The session's largest part."""
+        return self._session.multipart_max_part_size
+
+    @property
+    def multipart_max_parts(self) -> int:
+        """The session's most parts."""
+        return self._session.multipart_max_parts
+
+    def bucket(self, name: str | None) -> str:
+        """The bucket an upload goes to: `name` (checked), else the session's default (or the
+        one bucket a restricted key's authorization names)."""
+        return self._resolve(name)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} of {self._session!r}>"
+
+
+class B2MultipartBackend(B2MultipartBase[B2MultipartSession]):
+    """The multipart primitives of a `B2Session`, what `multipart.MultipartUpload` drives
+    (`session.multipart_backend`): thin drivers of the operations above through the
+    session's `run`. `upload_id` is the large file's id.
+
+    `bucket` resolves a bucket name as the session does; `context` gives the session's
+    `B2Context` (authorizing first if needed).
+    """
+
+    def __init__(
+        self,
+        session: B2MultipartSession,
+        *,
+        bucket: Callable[[str | None], str],
+        context: Callable[[], B2Context],
+    ) -> None:
+        super().__init__(session, bucket)
+        self._context = context
+
+    def start(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        metadata: Mapping[str, str] | None,
+        content_type: str | None,
+        headers: Mapping[str, str] | None,
+    ) -> str:
+        """b2_start_large_file of `key` in `bucket` with `metadata` (file info),
+        `content_type` and `headers` (those B2 keeps as file info); the large file's id is
+        the upload id (large files a retried start left behind are cancelled)."""
+        validate_key(key)
+        bucket = self._resolve(bucket)
+        info = file_info(metadata, headers=headers)
+        content_type_of(content_type)
+        from .multipart import abort_strays, start_was_ambiguous
+
+        session = self._session
+        ctx = self._context()
+        session.run(bucket_id(ctx, bucket))  # known before the clock starts
+        started, clock = session.transport.now(), time.monotonic()
+        try:
+            upload_id, response = session.run(
+                start_large_file(ctx, bucket, key, info, content_type)
+            )
+        except BaseException as exc:
+            if start_was_ambiguous(exc):
+                abort_strays(self, bucket, key, None, started, time.monotonic() - clock)
+            raise
+        if response.attempts > 1:  # an earlier attempt may have started a large file too
+            abort_strays(self, bucket, key, upload_id, started, time.monotonic() - clock)
+        return upload_id
+
+    def upload_part(
+        self, bucket: str, key: str, upload_id: str, number: int, data: PartData
+    ) -> PartResult:
+        """b2_upload_part: part `number` (1-based) of large file `upload_id` (`key` in
+        `bucket`), `data`, on a part URL pooled for this large file; the SHA-1 is sent and
+        returned for b2_finish_large_file. A file section is read once, as it is sent, with
+        its SHA-1 appended (`hex_digits_at_end`)."""
+        request, size, sha1 = part_request(number, data)
+        return self._session.run(
+            upload_part(self._context(), upload_id, number, request, size, sha1)
+        )
+
+    def complete(self, bucket: str, key: str, upload_id: str, parts: list[PartResult]) -> Response:
+        """b2_finish_large_file of large file `upload_id` (`key` in `bucket`) with the SHA-1s
+        of `parts` in part order."""
+        return self._session.run(finish_large_file(self._context(), upload_id, parts))
+
+    def abort(self, bucket: str, key: str, upload_id: str) -> None:
+        """b2_cancel_large_file of large file `upload_id` (`key` in `bucket`): the parts are
+        deleted."""
+        self._session.run(cancel_large_file(self._context(), upload_id))
+
+    def list_parts(self, bucket: str, key: str, upload_id: str) -> list[PartResult]:
+        """Every part of large file `upload_id` (`key` in `bucket`) uploaded so far
+        (b2_list_parts, all pages)."""
+        return self._session.run(list_parts(self._context(), upload_id))
+
+    # --- the session's public calls the engine makes -----------------------------------------
+    def head_object(self, key: str, *, bucket: str | None = None) -> Response:
+        """The session's `head_object` of `key` in `bucket`."""
+        return self._session.head_object(key, bucket=bucket)
+
+    def list_multipart_uploads(
+        self, prefix: str = "", *, bucket: str | None = None
+    ) -> Listing[UploadInfo]:
+        """The session's `list_multipart_uploads(prefix, bucket=bucket)`."""
+        return self._session.list_multipart_uploads(prefix, bucket=bucket)
+
+    def now(self) -> float:
+        """The session's clock (what the server's upload timestamps are compared with)."""
+        return self._session.transport.now()
+
+
 class B2LargeFilesMixin(B2ListingsMixin):
-    """The multipart primitives of `B2Session` (thin drivers of the operations above)."""
+    """The multipart side of `B2Session`: its part sizes, its `multipart_backend`, and the
+    cancelling of unfinished large files."""
 
     _min_part_size: int | None
+    _multipart_backend: weakref.ReferenceType[B2MultipartBackend] | None = None
+
+    @property
+    def multipart_backend(self) -> B2MultipartBackend:
+        """The primitives `MultipartUpload` drives on this session (start a large file,
+        upload a part, finish, cancel, list parts): one object while any holds it. It refers
+        to the session, the session only weakly to it (no cycle: a dropped session is freed at
+        once)."""
+        ref = self._multipart_backend
+        backend = ref() if ref is not None else None
+        if backend is None:
+            backend = B2MultipartBackend(
+                cast("B2MultipartSession", self), bucket=self._bucket, context=self._context
+            )
+            self._multipart_backend = weakref.ref(backend)
+        return backend
 
     @property
     def multipart_min_part_size(self) -> int:
@@ -205,58 +388,6 @@ class B2LargeFilesMixin(B2ListingsMixin):
     def multipart_recommended_part_size(self) -> int:
         """The part size B2 recommends, from b2_authorize_account."""
         return self._account().recommended_part_size
-
-    def _mp_start(
-        self,
-        bucket: str,
-        key: str,
-        *,
-        metadata: Mapping[str, str] | None,
-        content_type: str | None,
-        headers: Mapping[str, str] | None,
-    ) -> str:
-        """b2_start_large_file; the large file's id is the upload id."""
-        validate_key(key)
-        bucket = self._bucket(bucket)
-        info = file_info(metadata, headers=headers)
-        content_type_of(content_type)
-        from .multipart import abort_strays, start_was_ambiguous
-
-        ctx = self._context()
-        self._bucket_id(bucket)
-        started, clock = self.transport.now(), time.monotonic()
-        try:
-            upload_id, response = self.run(start_large_file(ctx, bucket, key, info, content_type))
-        except BaseException as exc:
-            if start_was_ambiguous(exc):
-                abort_strays(self, bucket, key, None, started, time.monotonic() - clock)
-            raise
-        if response.attempts > 1:  # an earlier attempt may have started a large file too
-            abort_strays(self, bucket, key, upload_id, started, time.monotonic() - clock)
-        return upload_id
-
-    def _mp_upload_part(
-        self, bucket: str, key: str, upload_id: str, number: int, data: PartData
-    ) -> PartResult:
-        """b2_upload_part on a part URL pooled for this large file; the SHA-1 is sent and
-        returned for b2_finish_large_file. A file section is read once, as it is sent, with
-        its SHA-1 appended (`hex_digits_at_end`)."""
-        request, size, sha1 = part_request(number, data)
-        return self.run(upload_part(self._context(), upload_id, number, request, size, sha1))
-
-    def _mp_complete(
-        self, bucket: str, key: str, upload_id: str, parts: list[PartResult]
-    ) -> Response:
-        """b2_finish_large_file with the parts' SHA-1s in part order."""
-        return self.run(finish_large_file(self._context(), upload_id, parts))
-
-    def _mp_abort(self, bucket: str, key: str, upload_id: str) -> None:
-        """b2_cancel_large_file: the parts are deleted."""
-        self.run(cancel_large_file(self._context(), upload_id))
-
-    def _mp_list_parts(self, bucket: str, key: str, upload_id: str) -> list[PartResult]:
-        """Every part uploaded so far (b2_list_parts, all pages)."""
-        return self.run(list_parts(self._context(), upload_id))
 
     def abort_multipart_uploads(
         self,
@@ -282,5 +413,5 @@ class B2LargeFilesMixin(B2ListingsMixin):
         ]
         for upload in stale:
             with contextlib.suppress(NoSuchUpload):  # finished or cancelled meanwhile
-                self._mp_abort(bucket, upload["key"], upload["upload_id"])
+                self.multipart_backend.abort(bucket, upload["key"], upload["upload_id"])
         return len(stale)

@@ -38,6 +38,7 @@ from .errors import ClientError, NoSuchBucket, NoSuchKey
 from .multipart import MultipartUpload, PartResult
 from .response import Response
 from .s3 import S3Session
+from .s3_multipart import S3MultipartBackend
 from .transport import BodyLike
 
 __all__ = ["CompletedResponse", "Conn", "Connection", "Pool", "TinyMultipartUpload"]
@@ -180,9 +181,10 @@ class Connection:
         return run()
 
     @property
-    def multipart_backend(self) -> S3Session:
-        """The session `MultipartUpload(conn, path, key, bucket=...)` uploads with."""
-        return self.session
+    def multipart_backend(self) -> S3MultipartBackend:
+        """The multipart primitives `MultipartUpload(conn, path, key, bucket=...)` uploads
+        with: those of this connection's S3Session."""
+        return self.session.multipart_backend
 
     # --- objects -------------------------------------------------------------------------------
     def upload(
@@ -478,7 +480,7 @@ class TinyMultipartUpload(MultipartUpload):
         recorded at creation, so that any process holding the id can complete it from the
         server's list of parts, as tinys3 allows."""
         if self.upload_id is None:
-            self.upload_id = self.conn.session._mp_start(
+            self.upload_id = self.conn.multipart_backend.start(
                 self.bucket, self.key, metadata=self.metadata, content_type=self.content_type,
                 headers=self.headers, checksum=False,
             )  # fmt: skip
@@ -572,7 +574,7 @@ class TinyMultipartUpload(MultipartUpload):
         if self.upload_id is None:
             raise RuntimeError("the upload was not initiated")
         known = {p.number for p in self.parts}
-        for part in self.backend._mp_list_parts(self.bucket, self.key, self.upload_id):
+        for part in self.backend.list_parts(self.bucket, self.key, self.upload_id):
             if part.number not in known:
                 with self._lock:
                     self._parts[part.number] = part
@@ -716,8 +718,9 @@ class Pool:
         return self._executor.submit(request.run)
 
     @property
-    def multipart_backend(self) -> S3Session:
-        return self.connection.session
+    def multipart_backend(self) -> S3MultipartBackend:
+        """The multipart primitives of this pool's connection (`Connection.multipart_backend`)."""
+        return self.connection.multipart_backend
 
     @staticmethod
     def as_completed(

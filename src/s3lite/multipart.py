@@ -9,10 +9,10 @@ orphan parts are left behind.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from .errors import NoSuchUpload, S3LiteError
 from .parts import (
@@ -22,6 +22,7 @@ from .parts import (
     Part,
     PartBuffers,
     PartData,
+    PartLimits,
     PartResult,
     PartSource,
     digest_matches,
@@ -33,6 +34,7 @@ from .parts import (
 from .progress import ProgressCallback, ProgressReporter
 
 if TYPE_CHECKING:
+    from .listing import UploadInfo
     from .response import Response
 
 __all__ = [
@@ -56,20 +58,20 @@ __all__ = [
 ]
 
 
-class MultipartBackend(Protocol):
-    """The primitives a session provides for multipart uploads.
+class MultipartBackend(PartLimits, Protocol):
+    """The primitives a session provides for multipart uploads: its `multipart_backend`
+    (`S3MultipartBackend`, `B2MultipartBackend`, and their async twins, whose methods are
+    coroutines).
 
-    `upload_id` is S3's UploadId or B2's large-file id.
+    `upload_id` is S3's UploadId or B2's large-file id. Backends may also have
+    `adopt_part(part, data)`, `expected_etag(parts)` and `verify(response, parts)` (S3's
+    checks of parts and results), and accept `checksum`/`headers` keywords on their part
+    calls (`part_options`).
     """
 
-    #: Smallest part (except the last), largest part, most parts.
-    multipart_min_part_size: int
-    multipart_max_part_size: int
-    multipart_max_parts: int
+    def bucket(self, name: str | None) -> str: ...
 
-    def _bucket(self, bucket: str | None) -> str: ...
-
-    def _mp_start(
+    def start(
         self,
         bucket: str,
         key: str,
@@ -79,26 +81,35 @@ class MultipartBackend(Protocol):
         headers: Mapping[str, str] | None,
     ) -> str: ...
 
-    def _mp_upload_part(
+    def upload_part(
         self, bucket: str, key: str, upload_id: str, number: int, data: PartData
     ) -> PartResult: ...
 
-    def _mp_complete(
+    def complete(
         self, bucket: str, key: str, upload_id: str, parts: list[PartResult]
     ) -> Response: ...
 
-    def _mp_abort(self, bucket: str, key: str, upload_id: str) -> None: ...
+    def abort(self, bucket: str, key: str, upload_id: str) -> None: ...
 
-    def _mp_list_parts(self, bucket: str, key: str, upload_id: str) -> list[PartResult]: ...
+    def list_parts(self, bucket: str, key: str, upload_id: str) -> list[PartResult]: ...
+
+    def head_object(self, key: str, *, bucket: str | None = None) -> Response: ...
+
+    def list_multipart_uploads(
+        self, prefix: str = "", *, bucket: str | None = None
+    ) -> Iterable[UploadInfo]: ...
+
+    def now(self) -> float: ...
 
 
 def backend_of(session: Any) -> MultipartBackend:
-    """The session behind `session` (a Connection hands over its S3Session)."""
-    backend = getattr(session, "multipart_backend", session)
-    for name in ("_mp_start", "_mp_upload_part", "_mp_complete", "_mp_abort"):
+    """The multipart primitives of `session`: its `multipart_backend` (a session's backend
+    object; a tinys3/minis3 Connection or Pool hands over its S3Session's)."""
+    backend = getattr(session, "multipart_backend", None)
+    for name in ("start", "upload_part", "complete", "abort", "bucket"):
         if not callable(getattr(backend, name, None)):
             raise TypeError(f"{type(session).__name__} cannot do multipart uploads")
-    return backend  # type: ignore[no-any-return]
+    return cast("MultipartBackend", backend)
 
 
 # --- uploads left behind by a retried start ----------------------------------------------------
@@ -126,7 +137,7 @@ def abort_strays(
         uploads = list(backend.list_multipart_uploads(key, bucket=bucket))
         strays = stray_uploads(uploads, key, keep, started, elapsed)
         for upload_id in strays:
-            backend._mp_abort(bucket, key, upload_id)
+            backend.abort(bucket, key, upload_id)
     except S3LiteError as exc:
         log.warning("could not look for uploads of %s left by a retried start: %s", key, exc)
         return 0
@@ -148,7 +159,7 @@ def part_options(
         return options
     import inspect
 
-    accepted = inspect.signature(backend._mp_upload_part).parameters
+    accepted = inspect.signature(backend.upload_part).parameters
     if checksum is not None:
         if not isinstance(checksum, str):
             raise TypeError(f"checksum must be a str, not {type(checksum).__name__}")
@@ -201,7 +212,7 @@ class UploadState:
         if key is None:
             raise TypeError(f"{self.label} needs a key")
         self.key = validate_key(key)
-        self.bucket = self.backend._bucket(bucket)
+        self.bucket = self.backend.bucket(bucket)
         if not isinstance(concurrency, int) or concurrency < 1:
             raise ValueError(f"concurrency must be an int >= 1, got {concurrency!r}")
         self.concurrency = concurrency
@@ -229,7 +240,7 @@ class UploadState:
             return [self._parts[n] for n in sorted(self._parts)]
 
     def start_arguments(self) -> dict[str, Any]:
-        """Keyword arguments of the backend's `_mp_start` for this upload."""
+        """Keyword arguments of the backend's `start` for this upload."""
         options = self._part_options
         extra = {"checksum": options["checksum"]} if "checksum" in options else {}
         headers = {**(self.headers or {}), **options.get("headers", {})}
@@ -276,7 +287,7 @@ class UploadState:
     def completed_head(self, head: Any, parts: list[PartResult]) -> Any:
         """`head` of the object, when it is what completing `parts` stores (a retried
         completion whose first attempt succeeded), else NoSuchUpload."""
-        expected = getattr(self.backend, "_mp_expected_etag", lambda _p: None)(parts)
+        expected = getattr(self.backend, "expected_etag", lambda _p: None)(parts)
         if expected is None or head.etag != expected:
             raise NoSuchUpload(
                 404, "NoSuchUpload", f"upload {self.upload_id} vanished before completion"
@@ -285,7 +296,7 @@ class UploadState:
 
     def finish(self, response: Any, parts: list[PartResult]) -> None:
         """Check the completed object (when the backend can) and keep it as the result."""
-        verify = getattr(self.backend, "_mp_verify", None)
+        verify = getattr(self.backend, "verify", None)
         if verify is not None:
             verify(response, parts)
         self.completed = response
@@ -357,7 +368,7 @@ class UploadState:
         `verify_existing`), completing what it needs (e.g. its CRC32) from `data`."""
         if verify_existing and not digest_matches(part, data):
             return
-        adopt = getattr(self.backend, "_mp_adopt_part", None)
+        adopt = getattr(self.backend, "adopt_part", None)
         adopted = adopt(part, data) if adopt is not None else part  # e.g. fill in the CRC
         algorithm = self._part_options.get("checksum")
         if algorithm not in (None, "crc32"):  # the parts' checksums completing needs
@@ -410,13 +421,13 @@ class MultipartUpload(UploadState):
     def start(self) -> str:
         """Create the upload on the server (once); returns its id."""
         if self.upload_id is None:
-            self.upload_id = self.backend._mp_start(self.bucket, self.key, **self.start_arguments())
+            self.upload_id = self.backend.start(self.bucket, self.key, **self.start_arguments())
         return self.upload_id
 
     def upload_part(self, number: int, data: PartData) -> PartResult:
         """Upload one part (1-based `number`); thread-safe."""
         upload_id = self.check_part_number(number)
-        result = self.backend._mp_upload_part(
+        result = self.backend.upload_part(
             self.bucket, self.key, upload_id, number, data, **self._part_options
         )
         self.record_part(number, result, len(data))
@@ -429,7 +440,7 @@ class MultipartUpload(UploadState):
         parts = self.parts_to_complete()
         assert self.upload_id is not None
         try:
-            response = self.backend._mp_complete(
+            response = self.backend.complete(
                 self.bucket, self.key, self.upload_id, parts, **self._part_options
             )
         except NoSuchUpload:
@@ -439,7 +450,7 @@ class MultipartUpload(UploadState):
         return response
 
     def _already_completed(self, parts: list[PartResult]) -> Response:
-        head = self.backend.head_object(self.key, bucket=self.bucket, **self.sse_arguments())  # type: ignore[attr-defined]
+        head = self.backend.head_object(self.key, bucket=self.bucket, **self.sse_arguments())
         return self.completed_head(head, parts)  # type: ignore[no-any-return]
 
     def abort(self) -> None:
@@ -447,7 +458,7 @@ class MultipartUpload(UploadState):
         if not self.needs_abort:
             return
         assert self.upload_id is not None
-        self.backend._mp_abort(self.bucket, self.key, self.upload_id)
+        self.backend.abort(self.bucket, self.key, self.upload_id)
         self.aborted = True
 
     # --- whole-source upload -------------------------------------------------------------------
@@ -552,8 +563,8 @@ class MultipartUpload(UploadState):
         `verify_existing` is False; a part that differs is sent again.
         """
         backend = backend_of(session)
-        bucket = backend._bucket(bucket)
-        existing = backend._mp_list_parts(bucket, key, upload_id)
+        bucket = backend.bucket(bucket)
+        existing = backend.list_parts(bucket, key, upload_id)
         part_size = cls.resume_part_size(existing, part_size)
         upload = cls(
             session, source, key, bucket, part_size, concurrency, progress=progress,

@@ -126,11 +126,15 @@ PartData = bytes | bytearray | memoryview | FileSection
 
 
 class PartLimits(Protocol):
-    """A backend's limits on parts: smallest part (except the last), largest part, most parts."""
+    """A backend's limits on parts: smallest part (except the last), largest part, most parts
+    (read-only here: attributes or properties)."""
 
-    multipart_min_part_size: int
-    multipart_max_part_size: int
-    multipart_max_parts: int
+    @property
+    def multipart_min_part_size(self) -> int: ...
+    @property
+    def multipart_max_part_size(self) -> int: ...
+    @property
+    def multipart_max_parts(self) -> int: ...
 
 
 def plan_part_size(size: int | None, part_size: int | None, backend: PartLimits) -> int:

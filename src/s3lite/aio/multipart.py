@@ -1,7 +1,7 @@
 """Multipart uploads on the event loop: the sync `MultipartUpload`'s planning, checks and
 resume (`multipart.UploadState`), with the parts sent as concurrent tasks (at most
-`concurrency` in flight) through an async session's multipart hooks (`_mp_start`,
-`_mp_upload_part`, `_mp_complete`, `_mp_abort`, `_mp_list_parts`, all coroutines).
+`concurrency` in flight) through an async session's `multipart_backend` (`start`,
+`upload_part`, `complete`, `abort`, `list_parts`, all coroutines).
 
 Parts of a file are read off the loop into a few reused buffers. Any failure, and the
 cancellation of the task running the upload, stops the parts in flight and aborts the upload
@@ -13,17 +13,26 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from ..errors import NoSuchUpload, S3LiteError
 from ..multipart import MultipartUpload, UploadState, backend_of
-from ..parts import FileSection, Part, PartBuffers, PartResult, PartSource, stray_uploads
+from ..parts import (
+    FileSection,
+    Part,
+    PartBuffers,
+    PartLimits,
+    PartResult,
+    PartSource,
+    stray_uploads,
+)
 from .docs import mirrors
 from .offload import Offload, run_to_end
 
 if TYPE_CHECKING:
+    from ..listing import UploadInfo
     from ..parts import PartData
     from ..progress import ProgressCallback
 
@@ -32,28 +41,41 @@ __all__ = ["AsyncMultipartBackend", "AsyncMultipartUpload"]
 log = logging.getLogger("s3lite")
 
 
-class AsyncMultipartBackend(Protocol):
-    """The multipart hooks of an async session: `multipart.MultipartBackend`'s, as coroutines."""
+class AsyncMultipartBackend(PartLimits, Protocol):
+    """The multipart primitives of an async session (its `multipart_backend`):
+    `multipart.MultipartBackend`'s, as coroutines (`bucket` and `now` stay plain calls)."""
 
-    multipart_min_part_size: int
-    multipart_max_part_size: int
-    multipart_max_parts: int
+    def bucket(self, name: str | None) -> str: ...
 
-    def _bucket(self, bucket: str | None) -> str: ...
+    async def start(
+        self,
+        bucket: str,
+        key: str,
+        *,
+        metadata: Mapping[str, str] | None,
+        content_type: str | None,
+        headers: Mapping[str, str] | None,
+    ) -> str: ...
 
-    async def _mp_start(self, bucket: str, key: str, **options: Any) -> str: ...
-
-    async def _mp_upload_part(
-        self, bucket: str, key: str, upload_id: str, number: int, data: PartData, **options: Any
+    async def upload_part(
+        self, bucket: str, key: str, upload_id: str, number: int, data: PartData
     ) -> PartResult: ...
 
-    async def _mp_complete(
-        self, bucket: str, key: str, upload_id: str, parts: list[PartResult], **options: Any
+    async def complete(
+        self, bucket: str, key: str, upload_id: str, parts: list[PartResult]
     ) -> Any: ...
 
-    async def _mp_abort(self, bucket: str, key: str, upload_id: str) -> None: ...
+    async def abort(self, bucket: str, key: str, upload_id: str) -> None: ...
 
-    async def _mp_list_parts(self, bucket: str, key: str, upload_id: str) -> list[PartResult]: ...
+    async def list_parts(self, bucket: str, key: str, upload_id: str) -> list[PartResult]: ...
+
+    async def head_object(self, key: str, *, bucket: str | None = None) -> Any: ...
+
+    def list_multipart_uploads(
+        self, prefix: str = "", *, bucket: str | None = None
+    ) -> AsyncIterable[UploadInfo]: ...
+
+    def now(self) -> float: ...
 
 
 class AsyncMultipartUpload(UploadState):
@@ -92,7 +114,6 @@ class AsyncMultipartUpload(UploadState):
             progress, headers=headers, size=size, upload_id=upload_id, checksum=checksum,
             sse_customer_key=sse_customer_key,
         )  # fmt: skip
-        self._session = session
         self._calls = cast("AsyncMultipartBackend", self.backend)
         self._offload = Offload()
 
@@ -100,9 +121,9 @@ class AsyncMultipartUpload(UploadState):
     @mirrors(MultipartUpload.start)
     async def start(self) -> str:
         if self.upload_id is None:
-            started, clock = self._clock(), time.monotonic()
+            started, clock = self._calls.now(), time.monotonic()
             try:
-                self.upload_id = await self._calls._mp_start(
+                self.upload_id = await self._calls.start(
                     self.bucket, self.key, **self.start_arguments()
                 )
             except asyncio.CancelledError:
@@ -114,7 +135,7 @@ class AsyncMultipartUpload(UploadState):
     @mirrors(MultipartUpload.upload_part)
     async def upload_part(self, number: int, data: PartData) -> PartResult:
         upload_id = self.check_part_number(number)
-        result = await self._calls._mp_upload_part(
+        result = await self._calls.upload_part(
             self.bucket, self.key, upload_id, number, data, **self._part_options
         )
         self.record_part(number, result, len(data))
@@ -127,12 +148,12 @@ class AsyncMultipartUpload(UploadState):
         parts = self.parts_to_complete()
         assert self.upload_id is not None
         try:
-            response = await self._calls._mp_complete(
+            response = await self._calls.complete(
                 self.bucket, self.key, self.upload_id, parts, **self._part_options
             )
         except NoSuchUpload:
             # A retried completion whose first attempt succeeded: check what is stored.
-            head = await self._session.head_object(
+            head = await self._calls.head_object(
                 self.key, bucket=self.bucket, **self.sse_arguments()
             )
             response = self.completed_head(head, parts)
@@ -144,7 +165,7 @@ class AsyncMultipartUpload(UploadState):
         if not self.needs_abort:
             return
         assert self.upload_id is not None
-        await self._calls._mp_abort(self.bucket, self.key, self.upload_id)
+        await self._calls.abort(self.bucket, self.key, self.upload_id)
         self.aborted = True
 
     # --- whole-source upload -------------------------------------------------------------------
@@ -228,20 +249,14 @@ class AsyncMultipartUpload(UploadState):
                 buffers.put(buffer)
             slots.release()
 
-    def _clock(self) -> float:
-        """The session's clock (what the server's `Initiated` stamps are compared with)."""
-        transport = getattr(self._session, "transport", None)
-        now = getattr(transport, "now", None)
-        return float(now()) if callable(now) else time.time()
-
     async def _abort_strays(self, started: float, elapsed: float) -> None:
         """Abort the uploads of exactly this key started within a cancelled start's window
         (its id never came back); best effort, as `multipart.abort_strays`."""
         try:
-            listing = self._session.list_multipart_uploads(self.key, bucket=self.bucket)
+            listing = self._calls.list_multipart_uploads(self.key, bucket=self.bucket)
             uploads = [upload async for upload in listing]
             for upload_id in stray_uploads(uploads, self.key, None, started, elapsed):
-                await self._calls._mp_abort(self.bucket, self.key, upload_id)
+                await self._calls.abort(self.bucket, self.key, upload_id)
         except (S3LiteError, AttributeError, TypeError) as exc:
             log.warning(
                 "could not look for uploads of %s left by a cancelled start: %s", self.key, exc
@@ -280,8 +295,8 @@ class AsyncMultipartUpload(UploadState):
         sse_customer_key: bytes | str | None = None,
     ) -> Any:
         backend = cast("AsyncMultipartBackend", backend_of(session))
-        bucket = backend._bucket(bucket)
-        existing = await backend._mp_list_parts(bucket, key, upload_id)
+        bucket = backend.bucket(bucket)
+        existing = await backend.list_parts(bucket, key, upload_id)
         part_size = cls.resume_part_size(existing, part_size)
         upload = cls(
             session, source, key, bucket, part_size, concurrency, progress=progress,

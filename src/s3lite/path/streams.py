@@ -211,15 +211,15 @@ class S3ObjectWriter(io.BufferedIOBase):
         self._bucket = path.bucket
         self._key = key if key is not None else path.key
         self._fields = config.object_fields()
-        mp_metadata, mp_type, self._mp_headers = config.multipart_fields()
+        mp_metadata, mp_type, self._part_headers = config.multipart_fields()
         if metadata is not None:
             merged = dict(metadata)
             merged.update(mp_metadata or {})
             self._fields["metadata"] = mp_metadata = merged
         if content_type is not None and "content_type" not in self._fields:
             self._fields["content_type"] = mp_type = content_type
-        self._mp_metadata = mp_metadata
-        self._mp_type = mp_type
+        self._part_metadata = mp_metadata
+        self._part_type = mp_type
         self._threshold = config.threshold
         self._concurrency = config.concurrency
         from ..multipart import plan_part_size
@@ -306,7 +306,7 @@ class S3ObjectWriter(io.BufferedIOBase):
 
         upload = MultipartUpload(
             self._session, None, self._key, self._bucket, self._part_size, self._concurrency,
-            self._mp_metadata, self._mp_type, self._progress, headers=self._mp_headers,
+            self._part_metadata, self._part_type, self._progress, headers=self._part_headers,
         )  # fmt: skip
         with pathlib_errors(self.name):
             upload.start()
