@@ -224,8 +224,11 @@ def bench_large(
         for r, _, _ in row_list
     }
     try:
-        for _ in range(rounds):
-            for row, client, code_src in row_list:
+        for turn in range(rounds):
+            # Each round starts one row later: the kernel's page-cache work left by one
+            # client's 1 GiB file lands on whichever runs next, so no row always follows the same.
+            shift = turn % len(row_list)
+            for row, client, code_src in row_list[shift:] + row_list[:shift]:
                 key = f"large-{client}"
                 up = run_child(server, client, "upload", src, dst, key, code_src)
                 dst.unlink(missing_ok=True)
